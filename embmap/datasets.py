@@ -1,0 +1,251 @@
+"""The bundled word-vector / graph-vector pair, and pairing a reader's own embeddings.
+
+``load_dataset()`` returns a :class:`PairedEmbeddings`: rows of ``X``
+(GloVe 6B 50d) and ``Y`` (node2vec 50d of a WordNet word graph) belong to
+the same word, ``words[i]``. See ``data/README.md`` for how it was built.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from embmap.io import Embedding, load_embedding, read_npz
+
+DATA_FILES = {
+    "source": "glove50_graph_words.npz",
+    "target": "node2vec50_seed1.npz",
+    "target_alt": "node2vec50_seed2.npz",
+    "out_of_graph": "glove50_out_of_graph.npz",
+    "edges": "wordnet_edges.tsv.gz",
+}
+
+
+def default_data_dir() -> Path:
+    """``$EMBMAP_DATA`` if set, else the repository's ``data/`` folder."""
+    if os.environ.get("EMBMAP_DATA"):
+        return Path(os.environ["EMBMAP_DATA"])
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass
+class PairedEmbeddings:
+    """Two embeddings of the same items, row-aligned, with a fixed split.
+
+    Attributes
+    ----------
+    words : list of str
+        ``words[i]`` is the item of row ``i`` in both ``X`` and ``Y``.
+    X, Y : float32 arrays (n, d_x) and (n, d_y)
+        Source (word vectors) and target (graph vectors).
+    train, val, test : int arrays
+        Disjoint row indices (a seeded permutation).
+    Y_alt : array or None
+        A second target embedding of the same items (another node2vec seed),
+        a control for isomorphism tests.
+    edges : int array (m, 2) or None
+        Graph edges as row indices (the graph node2vec was trained on).
+    freq_rank : int array or None
+        Each word's frequency rank in the source vocabulary (0 = most frequent).
+    oog_words, X_oog :
+        Source-space words that have no target vector (to map new words).
+    coverage : dict
+        How many items each side had and how many were paired.
+    """
+
+    words: list
+    X: np.ndarray
+    Y: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    Y_alt: np.ndarray | None = None
+    edges: np.ndarray | None = None
+    freq_rank: np.ndarray | None = None
+    oog_words: list = field(default_factory=list)
+    X_oog: np.ndarray | None = None
+    coverage: dict = field(default_factory=dict)
+    seed: int = 0
+
+    def __len__(self):
+        return len(self.words)
+
+    @property
+    def index(self) -> dict:
+        """Mapping word -> row."""
+        return {w: i for i, w in enumerate(self.words)}
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The target graph over row indices (needs ``edges``)."""
+        if self.edges is None:
+            raise ValueError("this pair has no graph edges")
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(self.words)))
+        graph.add_edges_from(map(tuple, self.edges))
+        return graph
+
+    def resplit(self, seed: int, val_fraction=0.1, test_fraction=0.1) -> "PairedEmbeddings":
+        """The same pair with another seeded split (for uncertainty over splits)."""
+        train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
+        return _replace(self, train=train, val=val, test=test, seed=seed)
+
+    def __repr__(self):
+        return (
+            f"PairedEmbeddings({len(self)} pairs, X {self.X.shape[1]}d, Y {self.Y.shape[1]}d, "
+            f"train/val/test {len(self.train)}/{len(self.val)}/{len(self.test)}, seed {self.seed})"
+        )
+
+
+def _replace(pair, **changes):
+    from dataclasses import replace
+
+    return replace(pair, **changes)
+
+
+def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
+    """Deterministic train/validation/test row indices (each sorted)."""
+    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError("need 0 <= val_fraction, 0 < test_fraction, and their sum < 1")
+    order = np.random.default_rng(seed).permutation(n)
+    n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))
+    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _as_embedding(obj, name) -> Embedding:
+    if isinstance(obj, Embedding):
+        return obj
+    if isinstance(obj, (str, os.PathLike)):
+        return load_embedding(obj)
+    if hasattr(obj, "index_to_key") and hasattr(obj, "vectors"):  # gensim KeyedVectors
+        return Embedding(list(obj.index_to_key), np.asarray(obj.vectors))
+    if isinstance(obj, tuple) and len(obj) == 2:
+        return Embedding(list(obj[0]), obj[1])
+    raise TypeError(
+        f"{name} must be an Embedding, a file path, gensim KeyedVectors or (words, vectors)"
+    )
+
+
+def read_dictionary(path) -> list:
+    """Two whitespace-separated columns per line: source word, target word."""
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise ValueError(f"{path}, line {line_no}: expected 2 columns, got {len(parts)}")
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
+    """Pair two embeddings row by row and report coverage.
+
+    Parameters
+    ----------
+    src, trg : Embedding, path, gensim KeyedVectors or (words, vectors)
+        The two spaces; their dimensions may differ.
+    dictionary : path or list of (src_word, trg_word), optional
+        Which source word goes with which target word. Default: the words
+        the two share, in the source's order. A source word listed twice
+        keeps its first translation (rows must be one-to-one for retrieval).
+
+    Returns
+    -------
+    PairedEmbeddings
+        ``words`` are the source words; ``coverage`` says how much was lost.
+    """
+    src, trg = _as_embedding(src, "src"), _as_embedding(trg, "trg")
+    s_index, t_index = src.index, trg.index
+    if dictionary is None:
+        entries = [(w, w) for w in src.words]
+    else:
+        entries = read_dictionary(dictionary) if isinstance(dictionary, (str, os.PathLike)) else list(dictionary)
+    pairs, used_src, used_trg = [], set(), set()
+    for s_word, t_word in entries:
+        if s_word in s_index and t_word in t_index and s_word not in used_src and t_word not in used_trg:
+            pairs.append((s_word, t_word))
+            used_src.add(s_word)
+            used_trg.add(t_word)
+    if not pairs:
+        raise ValueError("the two embeddings share no words (check the dictionary and casing)")
+    rows_src = [s_index[s] for s, _ in pairs]
+    rows_trg = [t_index[t] for _, t in pairs]
+    coverage = {
+        "source_words": len(src),
+        "target_words": len(trg),
+        "pairs": len(pairs),
+        "source_coverage": len(pairs) / len(src),
+        "target_coverage": len(pairs) / len(trg),
+    }
+    if dictionary is not None:
+        coverage["dictionary_entries"] = len(entries)
+        coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
+    train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
+    return PairedEmbeddings(
+        words=[s for s, _ in pairs],
+        X=src.vectors[rows_src],
+        Y=trg.vectors[rows_trg],
+        train=train,
+        val=val,
+        test=test,
+        coverage=coverage,
+        seed=seed,
+    )
+
+
+def read_edges(path, index: dict) -> np.ndarray:
+    """Edge list (``word<TAB>word`` per line, gzipped or not) as row indices."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    edges = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            a, b = line.rstrip("\n").split("\t")
+            if a not in index or b not in index:
+                raise ValueError(f"{path}, line {line_no}: edge {a!r}-{b!r} names an unknown word")
+            edges.append((index[a], index[b]))
+    return np.array(edges, dtype=np.int64).reshape(-1, 2)
+
+
+def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
+    """Load the bundled GloVe -> node2vec pair (no network).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder with the files of ``data/README.md``; default
+        :func:`default_data_dir`.
+    seed : int
+        Seed of the train/validation/test split.
+
+    Returns
+    -------
+    PairedEmbeddings
+    """
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    missing = [name for name in DATA_FILES.values() if not (folder / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} lacks {missing}; rebuild with `python -m embmap.build_data` "
+            "(see data/README.md)"
+        )
+    source = read_npz(folder / DATA_FILES["source"])
+    target = read_npz(folder / DATA_FILES["target"])
+    target_alt = read_npz(folder / DATA_FILES["target_alt"])
+    oog = read_npz(folder / DATA_FILES["out_of_graph"])
+    if source.words != target.words or target.words != target_alt.words:
+        raise ValueError(f"{folder}: the source and target files list different words")
+    pair = pair_embeddings(source, target, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
+    pair.Y_alt = target_alt.vectors
+    pair.freq_rank = source.extra.get("freq_rank")
+    pair.edges = read_edges(folder / DATA_FILES["edges"], pair.index)
+    pair.oog_words, pair.X_oog = oog.words, oog.vectors
+    return pair

@@ -1,0 +1,70 @@
+"""Splits, pairing a reader's own embeddings, and normalisation fitted on training rows."""
+
+import numpy as np
+import pytest
+
+from embmap.datasets import pair_embeddings, split_indices
+from embmap.io import Embedding, write_word2vec_text
+from embmap.preprocess import Normalizer, normalize
+
+
+def test_split_is_deterministic_disjoint_and_complete():
+    a = split_indices(1000, seed=3)
+    b = split_indices(1000, seed=3)
+    c = split_indices(1000, seed=4)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[2], c[2])
+    train, val, test = a
+    assert (len(train), len(val), len(test)) == (800, 100, 100)
+    assert len(np.unique(np.concatenate(a))) == 1000
+    with pytest.raises(ValueError):
+        split_indices(10, test_fraction=0.0)
+
+
+def test_pair_shared_words_with_different_dimensions(tmp_path):
+    rng = np.random.default_rng(0)
+    src = Embedding(["a", "b", "c", "d"], rng.normal(size=(4, 3)))
+    trg = Embedding(["d", "b", "x"], rng.normal(size=(3, 5)))
+    path = tmp_path / "trg.txt"
+    write_word2vec_text(path, trg)
+    pair = pair_embeddings(src, path, test_fraction=0.5, val_fraction=0.0)
+    assert pair.words == ["b", "d"]
+    np.testing.assert_array_equal(pair.X[1], src.vectors[3])
+    np.testing.assert_allclose(pair.Y[0], trg.vectors[1], rtol=1e-6)
+    assert pair.coverage["source_coverage"] == 0.5
+    assert pair.coverage["target_coverage"] == pytest.approx(2 / 3)
+    assert pair.X.shape == (2, 3) and pair.Y.shape == (2, 5)
+
+
+def test_pair_with_dictionary_file(tmp_path):
+    src = (["hund", "katze", "maus"], np.eye(3))
+    trg = (["dog", "cat"], np.eye(2))
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("hund dog\nkatze cat\nkatze dog\nmaus mouse\n")
+    pair = pair_embeddings(src, trg, dictionary=dictionary, test_fraction=0.5, val_fraction=0.0)
+    assert pair.words == ["hund", "katze"]  # duplicate and unknown entries dropped
+    np.testing.assert_array_equal(pair.Y, np.eye(2))
+    assert pair.coverage["dictionary_coverage"] == 0.5
+    dictionary.write_text("hund dog extra\n")
+    with pytest.raises(ValueError, match="line 1: expected 2 columns"):
+        pair_embeddings(src, trg, dictionary=dictionary)
+    with pytest.raises(ValueError, match="share no words"):
+        pair_embeddings(src, trg)
+
+
+def test_normalizer_unit_center_unit_uses_training_rows_only():
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=2.0, size=(200, 4))
+    norm = Normalizer().fit(X[:100])
+    Z = norm.transform(X)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
+    # The mean subtracted is that of the unit-normalised training rows, not of all rows.
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    np.testing.assert_allclose(norm.means_[0], U[:100].mean(axis=0))
+    assert not np.allclose(norm.means_[0], U.mean(axis=0))
+    # After centering the training rows have (nearly) zero mean direction.
+    assert np.linalg.norm(Z[:100].mean(axis=0)) < 0.1 < np.linalg.norm(U.mean(axis=0))
+    np.testing.assert_allclose(normalize(X, fit_rows=np.arange(100)), Z, rtol=1e-6)
+    with pytest.raises(ValueError, match="unknown normalisation"):
+        Normalizer(steps=("unit", "whiten")).fit(X)

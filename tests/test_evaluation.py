@@ -1,0 +1,168 @@
+"""evaluate() against brute force, a CSLS case worked by hand, chunk invariance."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
+from embmap.retrieval import csls_penalties, hubness, k_occurrence, top_k
+
+
+def _unit(M):
+    return M / np.linalg.norm(M, axis=1, keepdims=True)
+
+
+def brute_force(pred, targets, gold, retrieval, k=10, sources=None):
+    """Reference: the full n x n score matrix, no chunking."""
+    P, T = _unit(pred.astype(np.float64)), _unit(targets.astype(np.float64))
+    S = P @ T.T
+    if retrieval == "csls":
+        Src = P if sources is None else _unit(sources.astype(np.float64))
+        r_T = np.sort(S, axis=1)[:, -k:].mean(axis=1)
+        r_S = np.sort(T @ Src.T, axis=1)[:, -k:].mean(axis=1)
+        S = 2 * S - r_T[:, None] - r_S[None, :]
+    ranks = np.array([1 + np.sum(S[i] > S[i, g]) for i, g in enumerate(gold)])
+    return {
+        "p@1": np.mean(ranks <= 1),
+        "p@5": np.mean(ranks <= 5),
+        "p@10": np.mean(ranks <= 10),
+        "mrr": np.mean(1 / ranks),
+        "mean_cos": np.mean(np.sum(P * T[gold], axis=1)),
+    }
+
+
+@pytest.fixture
+def noisy_map():
+    rng = np.random.default_rng(1)
+    targets = rng.normal(size=(300, 16)).astype(np.float32)
+    gold = rng.permutation(300)[:120]
+    pred = targets[gold] + rng.normal(scale=1.2, size=(120, 16)).astype(np.float32)
+    sources = np.vstack([pred, rng.normal(size=(80, 16)).astype(np.float32)])
+    return pred, targets, gold, sources
+
+
+@pytest.mark.parametrize("retrieval", ["nn", "csls"])
+def test_matches_brute_force(noisy_map, retrieval):
+    pred, targets, gold, sources = noisy_map
+    got = evaluate(pred, targets, gold, retrieval=retrieval, sources=sources)
+    want = brute_force(pred, targets, gold, retrieval, sources=sources)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-6), key
+    assert 0 < got["p@1"] < got["p@10"] < 1  # the case is neither trivial nor hopeless
+    assert got["n_candidates"] == 300 and got["n_queries"] == 120
+
+
+@pytest.mark.parametrize("retrieval", ["nn", "csls"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 10_000])
+def test_chunk_size_invariance(noisy_map, retrieval, chunk_size):
+    pred, targets, gold, sources = noisy_map
+    reference = evaluate(pred, targets, gold, retrieval=retrieval, sources=sources)
+    got = evaluate(pred, targets, gold, retrieval=retrieval, sources=sources, chunk_size=chunk_size)
+    assert got == pytest.approx(reference, abs=1e-6)
+
+
+def test_csls_toy_case_by_hand():
+    # Two targets on the axes, three queries. Target t0 = (1, 0) is a hub:
+    # every query is closer to it than to t1 = (0, 1) under plain cosine.
+    c, s = np.cos(np.pi / 8), np.sin(np.pi / 8)  # 22.5 degrees
+    pred = np.array([[1.0, 0.0], [c, s], [np.cos(0.7), np.sin(0.7)]])
+    targets = np.array([[1.0, 0.0], [0.0, 1.0]])
+    gold = np.array([0, 0, 1])
+    # k=1: r_T(x) = max cos to a target; r_S(t) = max cos of t to a query.
+    cos = pred @ targets.T
+    r_T = cos.max(axis=1)
+    r_S = np.array([1.0, np.sin(0.7)])  # t0 is hit exactly by query 0; t1 best by query 2
+    csls = 2 * cos - r_T[:, None] - r_S[None, :]
+    # Query 2 (0.7 rad, 40 deg) is nearer t0 by cosine (cos .765 > sin .644) ...
+    assert cos[2, 0] > cos[2, 1]
+    # ... but CSLS penalises the hub t0 (r_S = 1) and prefers t1:
+    # 2 * .644 - .644 = .644 > 2 * .765 - 1 = .530 (r_T is the same for both).
+    assert csls[2, 1] > csls[2, 0]
+    nn = evaluate(pred, targets, gold, retrieval="nn")
+    cs = evaluate(pred, targets, gold, retrieval="csls", k=1)
+    assert nn["p@1"] == pytest.approx(2 / 3)
+    assert cs["p@1"] == pytest.approx(1.0)
+    r_T_got, r_S_got = csls_penalties(pred, targets, k=1)
+    np.testing.assert_allclose(r_T_got, r_T, atol=1e-6)
+    np.testing.assert_allclose(r_S_got, r_S, atol=1e-6)
+
+
+@pytest.mark.parametrize("retrieval", ["nn", "csls"])
+def test_perfect_map_scores_one(retrieval):
+    rng = np.random.default_rng(3)
+    targets = rng.normal(size=(500, 20))
+    gold = np.arange(500)
+    result = evaluate(targets * 3.0, targets, gold, retrieval=retrieval)  # scale must not matter
+    assert result["p@1"] == 1.0 and result["mrr"] == 1.0
+    assert result["mean_cos"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_chance_level():
+    rng = np.random.default_rng(4)
+    targets = rng.normal(size=(2000, 30))
+    pred = rng.normal(size=(1000, 30))
+    gold = rng.integers(0, 2000, size=1000)
+    result = evaluate(pred, targets, gold)
+    assert result["p@10"] == pytest.approx(10 / 2000, abs=0.006)
+    assert abs(result["mean_cos"]) < 0.02
+
+
+def test_graph_hit_counts_neighbours():
+    # 20 far-away candidates; gold 0 is not in the top 10 but its neighbour 1 is.
+    rng = np.random.default_rng(0)
+    far = rng.normal(size=(20, 4))
+    far[:, 1] = 0.0  # orthogonal to the query: cosine 0 beats gold's -0.71
+    T = np.vstack([[1.0, -1.0, 0, 0], [0.0, 1.0, 0.0, 0.0], far])
+    q = np.array([[0.0, 1.0, 0.0, 0.0]])
+    no_graph = evaluate(q, T, np.array([0]))
+    assert no_graph["p@1"] == 0.0
+    with_graph = evaluate(q, T, np.array([0]), graph=np.array([[0, 1]]))
+    assert with_graph["graph_hit@10"] == 1.0
+    assert no_graph["p@10"] == 0.0  # gold 0 points partly away from the query: rank 22
+    without_edge = evaluate(q, T, np.array([0]), graph=np.array([[2, 3]]))
+    assert without_edge["graph_hit@10"] == 0.0
+    as_nx = evaluate(q, T, np.array([0]), graph=nx.Graph([(0, 1)]))
+    assert as_nx["graph_hit@10"] == 1.0
+
+
+def test_bad_inputs_are_rejected():
+    T = np.eye(3)
+    with pytest.raises(ValueError, match="columns"):
+        evaluate(np.ones((2, 4)), T, np.array([0, 1]))
+    with pytest.raises(ValueError, match="gold"):
+        evaluate(np.ones((2, 3)), T, np.array([0, 3]))
+    with pytest.raises(ValueError, match="one index per pred row"):
+        evaluate(np.ones((2, 3)), T, np.array([0]))
+    with pytest.raises(ValueError, match="retrieval"):
+        evaluate(np.ones((2, 3)), T, np.array([0, 1]), retrieval="cosine")
+    with pytest.raises(ValueError, match="finite"):
+        evaluate(np.full((1, 3), np.nan), T, np.array([0]))
+
+
+def test_top_k_and_hubness_against_brute_force(noisy_map):
+    pred, targets, _, _ = noisy_map
+    S = _unit(pred) @ _unit(targets).T
+    want = np.argsort(-S, axis=1)[:, :5]
+    np.testing.assert_array_equal(top_k(pred, targets, k=5, chunk_size=13), want)
+    counts = k_occurrence(pred, targets, k=5)
+    np.testing.assert_array_equal(counts, np.bincount(want.ravel(), minlength=300))
+    assert counts.sum() == 5 * len(pred)
+    # A hub: queries share a common direction u, and one target is u itself.
+    u = np.ones((1, 16)) / 4.0
+    shifted = _unit(pred) + u
+    hubbed = np.vstack([targets, u])
+    h_nn = hubness(shifted, hubbed, k=5)
+    assert h_nn["max_k_occurrence"] >= 0.9 * len(pred)  # the hub is in nearly every top 5
+    h_csls = hubness(shifted, hubbed, k=5, retrieval="csls")
+    assert h_csls["max_k_occurrence"] < len(pred) and h_csls["skew"] < h_nn["skew"]
+
+
+def test_ranks_and_bootstrap(noisy_map):
+    pred, targets, gold, _ = noisy_map
+    ranks = gold_ranks(pred, targets, gold)
+    assert np.mean(ranks <= 10) == pytest.approx(evaluate(pred, targets, gold)["p@10"])
+    mean, low, high = bootstrap_ci(ranks, "p@10", n_boot=500)
+    assert low <= mean <= high and high - low > 0
+    # Interval width ~ 2 * 1.96 * sqrt(p (1-p) / n).
+    p, n = mean, len(ranks)
+    assert high - low == pytest.approx(2 * 1.96 * np.sqrt(p * (1 - p) / n), rel=0.3)
