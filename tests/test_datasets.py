@@ -68,3 +68,32 @@ def test_normalizer_unit_center_unit_uses_training_rows_only():
     np.testing.assert_allclose(normalize(X, fit_rows=np.arange(100)), Z, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown normalisation"):
         Normalizer(steps=("unit", "whiten")).fit(X)
+
+
+def test_bundled_files_match_readme_checksums():
+    import hashlib
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "data"
+    listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(), re.M)
+    assert len(listed) == 6
+    for digest, name in listed:
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    total = sum(p.stat().st_size for p in folder.iterdir())
+    assert total < 25e6
+
+
+def test_bundled_dataset_contract():
+    from embmap import load_dataset
+
+    pair = load_dataset(seed=0)
+    n = len(pair.words)
+    assert n == 33518 and pair.X.shape == (n, 50) and pair.Y.shape == (n, 50)
+    assert pair.Y_alt.shape == (n, 50) and len(pair.edges) == 149445
+    assert pair.edges.min() >= 0 and pair.edges.max() < n
+    assert len(pair.oog_words) == 5000 and not set(pair.oog_words) & set(pair.words)
+    assert np.all(np.diff(pair.freq_rank) > 0)  # rows in GloVe frequency order
+    assert len(pair.train) + len(pair.val) + len(pair.test) == n
+    again = load_dataset(seed=0)
+    np.testing.assert_array_equal(again.test, pair.test)
