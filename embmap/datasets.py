@@ -95,6 +95,34 @@ class PairedEmbeddings:
         train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
         return _replace(self, train=train, val=val, test=test, seed=seed)
 
+    def head(self, n: int) -> "PairedEmbeddings":
+        """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
+
+        Used by the notebooks' quick mode: the same code on a smaller problem.
+        Edges are kept where both ends survive; the candidate set shrinks to ``n``.
+        """
+        if not 10 <= n <= len(self):
+            raise ValueError(f"n must be between 10 and {len(self)}, got {n}")
+        edges = None
+        if self.edges is not None:
+            edges = self.edges[(self.edges < n).all(axis=1)]
+        frac_val = len(self.val) / len(self)
+        frac_test = len(self.test) / len(self)
+        train, val, test = split_indices(n, self.seed, frac_val, frac_test)
+        return _replace(
+            self,
+            words=self.words[:n],
+            X=self.X[:n],
+            Y=self.Y[:n],
+            Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
+            freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
+            edges=edges,
+            train=train,
+            val=val,
+            test=test,
+            coverage={**self.coverage, "head": n},
+        )
+
     def __repr__(self):
         return (
             f"PairedEmbeddings({len(self)} pairs, X {self.X.shape[1]}d, Y {self.Y.shape[1]}d, "

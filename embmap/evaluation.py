@@ -17,7 +17,7 @@ from scipy import sparse
 from embmap.retrieval import score_chunks, unit_rows
 
 
-def _adjacency(graph, n_targets: int) -> sparse.csr_matrix:
+def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
     """CSR adjacency over target rows from an edge array, a networkx graph or a matrix."""
     if sparse.issparse(graph):
         adjacency = sparse.csr_matrix(graph)
@@ -108,32 +108,61 @@ def evaluate(
     higher, so ties are resolved in the prediction's favour.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
-    adjacency = _adjacency(graph, len(targets)) if graph is not None else None
+    adjacency = graph_adjacency(graph, len(targets)) if graph is not None else None
+    ranks, top = retrieve(pred, targets, gold, retrieval, k, sources, chunk_size)
+    result = rank_metrics(ranks)
+    result["mean_cos"] = mean_cosine(pred, targets, gold)
+    if adjacency is not None:
+        result["graph_hit@10"] = graph_hit_rate(top, gold, adjacency)
+    result["n_queries"] = int(len(pred))
+    result["n_candidates"] = int(len(targets))
+    return result
+
+
+def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None, n_top=10):
+    """One chunked pass: the rank of each gold row and each query's ``n_top`` best targets.
+
+    The rank is 1 + the number of targets scoring strictly higher than the
+    gold row. Everything :func:`evaluate` reports derives from these two.
+    """
+    pred, targets, gold = _check_inputs(pred, targets, gold)
+    n_top = min(n_top, len(targets))
     ranks = np.empty(len(pred), dtype=np.int64)
-    graph_hits = np.zeros(len(pred), dtype=bool)
+    top = np.empty((len(pred), n_top), dtype=np.int64)
     for start, S in score_chunks(pred, targets, retrieval, k, sources, chunk_size):
         rows = np.arange(len(S))
         g = gold[start : start + len(S)]
-        gold_score = S[rows, g]
-        ranks[start : start + len(S)] = 1 + np.sum(S > gold_score[:, None], axis=1)
-        if adjacency is not None:
-            top10 = np.argpartition(-S, min(10, S.shape[1]) - 1, axis=1)[:, :10]
-            for i, (hits, answer) in enumerate(zip(top10, g)):
-                neighbours = adjacency.indices[adjacency.indptr[answer] : adjacency.indptr[answer + 1]]
-                graph_hits[start + i] = answer in hits or np.isin(hits, neighbours).any()
-    cosines = np.sum(unit_rows(pred) * unit_rows(targets)[gold], axis=1)
-    result = {
+        ranks[start : start + len(S)] = 1 + np.sum(S > S[rows, g][:, None], axis=1)
+        part = np.argpartition(-S, n_top - 1, axis=1)[:, :n_top]
+        order = np.argsort(-np.take_along_axis(S, part, axis=1), axis=1, kind="stable")
+        top[start : start + len(S)] = np.take_along_axis(part, order, axis=1)
+    return ranks, top
+
+
+def rank_metrics(ranks) -> dict:
+    """P@1, P@5, P@10 and MRR from gold ranks."""
+    ranks = np.asarray(ranks)
+    return {
         "p@1": float(np.mean(ranks <= 1)),
         "p@5": float(np.mean(ranks <= 5)),
         "p@10": float(np.mean(ranks <= 10)),
         "mrr": float(np.mean(1.0 / ranks)),
-        "mean_cos": float(np.mean(cosines)),
     }
-    if adjacency is not None:
-        result["graph_hit@10"] = float(np.mean(graph_hits))
-    result["n_queries"] = int(len(pred))
-    result["n_candidates"] = int(len(targets))
-    return result
+
+
+def mean_cosine(pred, targets, gold) -> float:
+    """Mean cosine between each prediction and its gold target (the regression view)."""
+    return float(np.mean(np.sum(unit_rows(pred) * unit_rows(targets)[gold], axis=1)))
+
+
+def graph_hit_rate(top, gold, adjacency) -> float:
+    """Share of queries whose top list holds the gold row or one of its graph neighbours."""
+    top10 = np.asarray(top)[:, :10]
+    hits = np.empty(len(top10), dtype=bool)
+    for i, (found, answer) in enumerate(zip(top10, gold)):
+        neighbours = adjacency.indices[adjacency.indptr[answer] : adjacency.indptr[answer + 1]]
+        hits[i] = answer in found or np.isin(found, neighbours).any()
+    return float(np.mean(hits))
 
 
 def gold_ranks(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None):
@@ -141,12 +170,7 @@ def gold_ranks(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_si
 
     Useful for bootstrap confidence intervals: resample the ranks, not the map.
     """
-    pred, targets, gold = _check_inputs(pred, targets, gold)
-    ranks = np.empty(len(pred), dtype=np.int64)
-    for start, S in score_chunks(pred, targets, retrieval, k, sources, chunk_size):
-        g = gold[start : start + len(S)]
-        ranks[start : start + len(S)] = 1 + np.sum(S > S[np.arange(len(S)), g][:, None], axis=1)
-    return ranks
+    return retrieve(pred, targets, gold, retrieval, k, sources, chunk_size)[0]
 
 
 def bootstrap_ci(ranks, metric="p@10", n_boot=1000, level=0.95, seed=0):

@@ -97,3 +97,17 @@ def test_bundled_dataset_contract():
     assert len(pair.train) + len(pair.val) + len(pair.test) == n
     again = load_dataset(seed=0)
     np.testing.assert_array_equal(again.test, pair.test)
+
+
+def test_head_keeps_rows_aligned_and_edges_inside():
+    from embmap import load_dataset
+
+    pair = load_dataset(seed=1)
+    small = pair.head(2000)
+    assert small.words == pair.words[:2000] and small.X.shape == (2000, 50)
+    np.testing.assert_array_equal(small.Y_alt, pair.Y_alt[:2000])
+    assert small.edges.max() < 2000 and len(small.edges) > 0
+    assert len(small.train) + len(small.val) + len(small.test) == 2000
+    assert small.seed == 1
+    with pytest.raises(ValueError):
+        pair.head(5)

@@ -1,0 +1,131 @@
+"""Fit-and-score loops shared by the notebooks: one protocol for every map.
+
+The protocol (the same for linear maps, MLPs and baselines):
+
+1. normalise both spaces unit -> center -> unit, with the means taken on the
+   training words of the split only;
+2. fit on the training words (an estimator whose ``fit`` accepts
+   ``X_val``/``Y_val`` also gets the validation words, for early stopping);
+3. map **all** source words, and score the test words by retrieval among
+   **all** target vectors, with NN and with CSLS (whose hubness term uses all
+   mapped source words);
+4. report P@1/P@10/MRR, graph-neighbour hit@10, mean cosine, hubness, and
+   fit time; a bootstrap interval over test words; repeat over splits.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.base import clone
+
+from embmap.evaluation import graph_adjacency, bootstrap_ci, graph_hit_rate, mean_cosine, rank_metrics, retrieve
+from embmap.preprocess import Normalizer
+
+
+def normalised_spaces(pair, steps=("unit", "center", "unit")):
+    """``(X, Y)`` of a :class:`~embmap.datasets.PairedEmbeddings`, normalised on its training rows."""
+    X = Normalizer(steps).fit(pair.X[pair.train]).transform(pair.X)
+    Y = Normalizer(steps).fit(pair.Y[pair.train]).transform(pair.Y)
+    return X, Y
+
+
+def _fit(estimator, X, Y, pair):
+    accepts_val = "X_val" in inspect.signature(estimator.fit).parameters
+    if accepts_val:
+        estimator.fit(X[pair.train], Y[pair.train], X_val=X[pair.val], Y_val=Y[pair.val])
+    else:
+        estimator.fit(X[pair.train], Y[pair.train])
+    return estimator
+
+
+def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0) -> dict:
+    """Score already-mapped source vectors (one row per word) on the test split.
+
+    Returns a flat dict: ``"{metric} {retrieval}"`` for p@1, p@10, mrr,
+    graph_hit@10 and hubness (skew of the 10-occurrence distribution over the
+    test queries), ``"p@10 {retrieval} lo"``/``"hi"`` (bootstrap 95% interval
+    over test words), and ``"mean_cos"``.
+    """
+    test = pair.test
+    adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
+    row = {}
+    for method in retrieval:
+        ranks, top = retrieve(pred_all[test], Y, test, retrieval=method, sources=pred_all)
+        metrics = rank_metrics(ranks)
+        _, low, high = bootstrap_ci(ranks, "p@10", n_boot=n_boot, seed=seed)
+        row.update({
+            f"p@1 {method}": metrics["p@1"],
+            f"p@10 {method}": metrics["p@10"],
+            f"p@10 {method} lo": low,
+            f"p@10 {method} hi": high,
+            f"mrr {method}": metrics["mrr"],
+            f"graph_hit@10 {method}": graph_hit_rate(top, test, adjacency) if adjacency is not None else np.nan,
+            f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y)))),
+        })
+    row["mean_cos"] = mean_cosine(pred_all[test], Y, test)
+    row["n_test"] = len(test)
+    row["n_candidates"] = len(Y)
+    return row
+
+
+def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None) -> dict:
+    """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring."""
+    X, Y = spaces if spaces is not None else normalised_spaces(pair)
+    model = clone(estimator)
+    start = time.perf_counter()
+    _fit(model, X, Y, pair)
+    fit_seconds = time.perf_counter() - start
+    pred_all = np.asarray(model.predict(X), dtype=np.float32)
+    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed)
+    row["fit_s"] = fit_seconds
+    return row
+
+
+def compare_maps(estimators: dict, pair, split_seeds=(0, 1, 2), retrieval=("nn", "csls"),
+                 n_boot=1000, progress=True) -> pd.DataFrame:
+    """Score every estimator on every split; one row per (method, split)."""
+    from tqdm.auto import tqdm
+
+    jobs = [(seed, name) for seed in split_seeds for name in estimators]
+    rows = []
+    bar = tqdm(jobs, desc="fit + score", disable=not progress)
+    spaces = {}
+    for seed, name in bar:
+        bar.set_postfix_str(f"{name}, split {seed}")
+        split = pair if seed == pair.seed else pair.resplit(seed)
+        if seed not in spaces:
+            spaces[seed] = normalised_spaces(split)
+        row = score_map(estimators[name], split, retrieval, n_boot, seed, spaces=spaces[seed])
+        rows.append({"method": name, "split": seed, **row})
+    return pd.DataFrame(rows)
+
+
+def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
+    """Mean and standard deviation over splits (or seeds) per method, as ``mean ± sd`` columns."""
+    metrics = metrics or [c for c in results.columns if c not in ("method", "split", "seed", "n_test", "n_candidates")
+                          and not c.endswith((" lo", " hi"))]
+    grouped = results.groupby("method", sort=False)[metrics]
+    mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+    out = pd.DataFrame(index=mean.index)
+    for metric in metrics:
+        out[metric] = mean[metric]
+        out[f"{metric} sd"] = sd[metric]
+    return out
+
+
+def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
+    """``mean ± sd`` strings for display (percentages for P@k / hit rates)."""
+    out = pd.DataFrame(index=summary.index)
+    for metric in metrics:
+        scale, unit = (100, "") if percent and metric.startswith(("p@", "graph_hit", "mrr")) else (1, "")
+        digits = 2 if scale == 100 else 3
+        out[metric + (" (%)" if scale == 100 else "")] = [
+            f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}{unit}"
+            for m, s in zip(summary[metric], summary[f"{metric} sd"])
+        ]
+    return out

@@ -1,0 +1,681 @@
+"""Non-linear maps between embedding spaces: an MLP (torch) and a k-NN baseline.
+
+* :class:`MLPMapper` is the ``torch.nn.Module``: a multi-layer perceptron,
+  optionally added to a fixed or trainable linear map so that training starts
+  at a fitted linear solution and only learns a correction.
+* :func:`train_mapper` trains any such module with Adam, mini-batches and
+  early stopping, and returns a per-epoch history.
+* :class:`MLPMap` wraps both as a scikit-learn regressor (``fit``/``predict``,
+  ``get_params``/``set_params``, ``clone``).
+* :class:`KNNRegressionMap` is the simplest non-linear baseline: average the
+  targets of a word's nearest training words in the source space.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_array, check_is_fitted
+from torch import nn
+from tqdm.auto import trange
+
+from embmap.losses import LOSSES
+
+__all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
+_OUTPUT_ACTIVATIONS = {None: nn.Identity, "tanh": nn.Tanh}
+_INITS = ("default", "uniform", "xavier", "kaiming")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"`` or ``"cuda"`` into a ``torch.device``.
+
+    Only ``"auto"`` picks CUDA on its own, so results are reproducible on CPU
+    unless a GPU is asked for.
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device in ("cpu", "cuda") or str(device).startswith("cuda:"):
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} requested but CUDA is not available")
+        return torch.device(device)
+    raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+
+
+def _check_pair_arrays(X, Y, name: str = "X, Y") -> tuple[np.ndarray, np.ndarray]:
+    """Validate a pair of 2-D float arrays with the same number of rows."""
+    X = check_array(X, dtype=np.float32, ensure_2d=True)
+    Y = check_array(Y, dtype=np.float32, ensure_2d=True)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"{name} have different numbers of rows: {X.shape[0]} vs {Y.shape[0]}")
+    return X, Y
+
+
+def _resolve_loss(loss: str | Callable) -> Callable:
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable")
+    return LOSSES[loss]
+
+
+def _batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Consecutive slices of ``batch_size`` rows; a trailing single row joins the previous batch.
+
+    Batch losses (InfoNCE, CSLS, Sinkhorn) are undefined or trivial on one
+    row, so we never produce a batch of one unless ``n == 1``.
+    """
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    ends = starts[1:] + [n]
+    return [slice(a, b) for a, b in zip(starts, ends)]
+
+
+def _mean_cosine(pred: torch.Tensor, target: torch.Tensor) -> float:
+    return float(nn.functional.cosine_similarity(pred, target, dim=1, eps=1e-8).mean())
+
+
+# ---------------------------------------------------------------------------
+# the network
+# ---------------------------------------------------------------------------
+
+
+class MLPMapper(nn.Module):
+    """Multi-layer perceptron from ``in_dim`` to ``out_dim``, optionally on top of a linear map.
+
+    Without ``residual_init`` the forward pass is ``mlp(x)``.  With it,
+
+    .. math:: f(x) = x W + b + \\mathrm{mlp}(x),
+
+    where ``W`` (and ``b``) start at a fitted linear map and the MLP's last
+    layer starts at zero, so the untrained network reproduces the linear map
+    exactly and training learns a non-linear correction.
+
+    Parameters
+    ----------
+    in_dim, out_dim : int
+        Source and target dimensions.
+    hidden : sequence of int
+        Hidden layer widths; ``()`` gives a single linear layer.
+    activation : {"relu", "tanh", "gelu"}
+        Hidden-layer non-linearity.
+    output_activation : {None, "tanh"}
+        Applied to the MLP output (not to the linear branch).  ``"tanh"``
+        bounds outputs to ``(-1, 1)``, which suits targets scaled that way.
+    init : {"default", "uniform", "xavier", "kaiming"}
+        Weight initialisation.  ``"default"`` is PyTorch's; ``"uniform"`` is
+        Keras' ``RandomUniform(-0.05, 0.05)``; ``"xavier"`` is Glorot uniform
+        (Keras' ``Dense`` default); ``"kaiming"`` is He uniform.  Biases are
+        zero for all but ``"default"``, as in Keras.
+    dropout : float
+        Dropout probability after each hidden activation.
+    residual_init : array of shape (in_dim, out_dim), optional
+        Linear map ``W`` to start from (e.g. a least-squares fit).
+    residual_bias : array of shape (out_dim,), optional
+        Intercept ``b`` of that linear map; only with ``residual_init``.
+    residual_trainable : bool
+        Whether ``W`` and ``b`` are trained along with the MLP.
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        hidden: Sequence[int] = (512,),
+        activation: str = "relu",
+        output_activation: str | None = None,
+        init: str = "default",
+        dropout: float = 0.0,
+        residual_init: np.ndarray | None = None,
+        residual_bias: np.ndarray | None = None,
+        residual_trainable: bool = True,
+    ) -> None:
+        super().__init__()
+        _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout)
+        self.mlp = self._build_mlp(in_dim, out_dim, hidden, activation, output_activation, dropout)
+        self._init_weights(init, activation)
+        self.residual = None
+        if residual_init is not None:
+            self.residual = _linear_from_matrix(residual_init, residual_bias, in_dim, out_dim)
+            self.residual.requires_grad_(residual_trainable)
+            # Zero last layer => mlp(x) == output_activation(0) == 0 for both
+            # allowed output activations, so f(x) starts exactly at x W + b.
+            nn.init.zeros_(self.mlp[-2].weight)
+            nn.init.zeros_(self.mlp[-2].bias)
+        elif residual_bias is not None:
+            raise ValueError("residual_bias needs residual_init")
+
+    @staticmethod
+    def _build_mlp(in_dim, out_dim, hidden, activation, output_activation, dropout):
+        layers: list[nn.Module] = []
+        width = in_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        # The output activation is always the last module, so mlp[-2] is the
+        # output layer whatever the depth.
+        layers += [nn.Linear(width, out_dim), _OUTPUT_ACTIVATIONS[output_activation]()]
+        return nn.Sequential(*layers)
+
+    def _init_weights(self, init: str, activation: str) -> None:
+        if init == "default":
+            return  # keep PyTorch's own (Kaiming-uniform with a=sqrt(5)) initialisation
+        for layer in self.mlp:
+            if not isinstance(layer, nn.Linear):
+                continue
+            if init == "uniform":
+                nn.init.uniform_(layer.weight, -0.05, 0.05)
+            elif init == "xavier":
+                nn.init.xavier_uniform_(layer.weight)
+            else:
+                # He initialisation is derived for ReLU; for tanh/gelu it is a
+                # slightly-too-large but common choice.
+                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.mlp(x)
+        if self.residual is not None:
+            out = out + self.residual(x)
+        return out
+
+
+def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout):
+    for name, value in (("in_dim", in_dim), ("out_dim", out_dim)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(hidden, (int, np.integer)) or any(int(h) != h or h < 1 for h in hidden):
+        raise ValueError(f"hidden must be a sequence of positive integers, got {hidden!r}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    if output_activation not in _OUTPUT_ACTIVATIONS:
+        raise ValueError(f"output_activation must be None or 'tanh', got {output_activation!r}")
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+
+
+def _linear_from_matrix(W, b, in_dim: int, out_dim: int) -> nn.Linear:
+    """An ``nn.Linear`` computing ``x @ W + b`` for an ``(in_dim, out_dim)`` matrix ``W``."""
+    W = np.asarray(W, dtype=np.float32)
+    if W.shape != (in_dim, out_dim):
+        raise ValueError(f"residual_init must have shape {(in_dim, out_dim)}, got {W.shape}")
+    layer = nn.Linear(in_dim, out_dim, bias=b is not None)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(W.T.copy()))  # nn.Linear stores W transposed
+        if b is not None:
+            b = np.asarray(b, dtype=np.float32)
+            if b.shape != (out_dim,):
+                raise ValueError(f"residual_bias must have shape {(out_dim,)}, got {b.shape}")
+            layer.bias.copy_(torch.from_numpy(b))
+    return layer
+
+
+# ---------------------------------------------------------------------------
+# training loop
+# ---------------------------------------------------------------------------
+
+
+def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Tensor]:
+    """Row-weighted mean loss, mean cosine and predictions, over fixed-order batches."""
+    model.eval()
+    total, preds = 0.0, []
+    with torch.no_grad():
+        for sl in _batch_slices(len(X), batch_size):
+            pred = model(X[sl])
+            total += float(loss_fn(pred, Y[sl])) * (sl.stop - sl.start)
+            preds.append(pred)
+    pred = torch.cat(preds)
+    return total / len(X), _mean_cosine(pred, Y), pred
+
+
+def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> float:
+    """One pass over shuffled mini-batches; returns the row-weighted mean training loss."""
+    model.train()
+    # Shuffle on the CPU generator so the order is identical on every device.
+    order = torch.randperm(len(X), generator=generator).to(X.device)
+    total = 0.0
+    for sl in _batch_slices(len(X), batch_size):
+        idx = order[sl]
+        optimiser.zero_grad(set_to_none=True)
+        loss = loss_fn(model(X[idx]), Y[idx])
+        loss.backward()
+        optimiser.step()
+        total += float(loss.detach()) * len(idx)
+    return total / len(X)
+
+
+def train_mapper(
+    model: nn.Module,
+    X_train,
+    Y_train,
+    X_val=None,
+    Y_val=None,
+    loss: str | Callable = "mse",
+    lr: float = 1e-3,
+    batch_size: int = 256,
+    max_epochs: int = 200,
+    patience: int = 10,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    val_metric: Callable[[np.ndarray, np.ndarray], float] | None = None,
+    progress: bool = True,
+) -> dict[str, list]:
+    """Train ``model`` with Adam and early stopping; restore the best weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps ``(n, d_in)`` float32 tensors to ``(n, d_out)``; moved to ``device``.
+    X_train, Y_train : array_like of shape (n, d_in) and (n, d_out)
+    X_val, Y_val : array_like, optional
+        Validation pair used for early stopping.  Without it, the training
+        loss is monitored instead (and the ``val_*`` columns are NaN).
+    loss : str or callable
+        A key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
+        function.
+    lr : float
+        Adam learning rate.
+    batch_size : int
+        Mini-batch size.  Batch losses (``"infonce"``, ``"csls_margin"``,
+        ``"sinkhorn"``) use the other rows of a batch as negatives, so it
+        also sets their difficulty.
+    max_epochs : int
+        Upper limit on passes over the training data (0 leaves the model as is).
+    patience : int
+        Stop after this many epochs without improvement.
+    seed : int
+        Seeds the shuffling and dropout; on CPU two runs with the same seed
+        and the same starting weights give identical results.
+    device : {"cpu", "cuda", "auto"} or torch.device
+    val_metric : callable, optional
+        ``val_metric(Y_val_pred, Y_val) -> float`` on numpy arrays, *higher is
+        better*; if given it drives early stopping instead of the validation
+        loss, and is recorded in the ``val_metric`` column.
+    progress : bool
+        Show a tqdm progress bar over epochs.
+
+    Returns
+    -------
+    dict of lists
+        One entry per epoch under ``epoch``, ``train_loss``, ``val_loss``,
+        ``val_cosine``, ``val_metric`` (if given), ``seconds`` and
+        ``improved`` (True where the monitored quantity hit a new best; the
+        weights of the last such epoch are the ones restored).  Pass it to
+        ``pandas.DataFrame`` for a table.
+    """
+    X_train, Y_train = _check_pair_arrays(X_train, Y_train, "X_train, Y_train")
+    if len(X_train) < 1:
+        raise ValueError("X_train is empty")
+    has_val = X_val is not None or Y_val is not None
+    if has_val:
+        if X_val is None or Y_val is None:
+            raise ValueError("give both X_val and Y_val, or neither")
+        X_val, Y_val = _check_pair_arrays(X_val, Y_val, "X_val, Y_val")
+        if X_val.shape[1] != X_train.shape[1] or Y_val.shape[1] != Y_train.shape[1]:
+            raise ValueError("validation arrays must have the same columns as the training arrays")
+    if val_metric is not None and not has_val:
+        raise ValueError("val_metric needs X_val and Y_val")
+    _check_training_params(lr, batch_size, max_epochs, patience)
+    loss_fn = _resolve_loss(loss)
+    device = resolve_device(device)
+
+    model.to(device)
+    # The whole data set lives on the device: 33k x 50 float32 is 7 MB.
+    Xt, Yt = torch.from_numpy(X_train).to(device), torch.from_numpy(Y_train).to(device)
+    Xv = torch.from_numpy(X_val).to(device) if has_val else None
+    Yv = torch.from_numpy(Y_val).to(device) if has_val else None
+
+    # fork_rng keeps the caller's global RNG untouched while seeding dropout.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+        history = _fit_loop(
+            model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
+            generator, val_metric, progress,
+        )
+    model.eval()
+    return history
+
+
+def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    for name, value, low in (("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0),
+                             ("patience", patience, 1)):
+        if int(value) != value or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
+              generator, val_metric, progress) -> dict[str, list]:
+    history: dict[str, list] = {"epoch": [], "train_loss": [], "val_loss": [], "val_cosine": []}
+    if val_metric is not None:
+        history["val_metric"] = []
+    history.update(seconds=[], improved=[])
+
+    best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+    bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
+    for epoch in bar:
+        start = time.perf_counter()
+        train_loss = _train_epoch(model, optimiser, Xt, Yt, loss_fn, batch_size, generator)
+        row = {"epoch": epoch + 1, "train_loss": train_loss,
+               "val_loss": np.nan, "val_cosine": np.nan}
+        if Xv is not None:
+            row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn, batch_size)
+            if val_metric is not None:
+                row["val_metric"] = float(val_metric(pred.cpu().numpy(), Yv.cpu().numpy()))
+        # One "higher is better" score: the metric if given, else minus a loss.
+        if val_metric is not None:
+            score = row["val_metric"]
+        else:
+            score = -(row["val_loss"] if Xv is not None else train_loss)
+        if not np.isfinite(score):
+            raise ValueError(f"non-finite loss or metric at epoch {epoch + 1}: try a smaller lr")
+        row["improved"] = bool(score > best_score)
+        if row["improved"]:
+            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        row["seconds"] = time.perf_counter() - start
+        for key, column in history.items():
+            column.append(row[key])
+        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{row['val_loss']:.4g}")
+        if stale >= patience:
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    return history
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn wrappers
+# ---------------------------------------------------------------------------
+
+
+class MLPMap(RegressorMixin, BaseEstimator):
+    """Scikit-learn regressor that fits an :class:`MLPMapper` with :func:`train_mapper`.
+
+    Parameters
+    ----------
+    hidden, activation, output_activation, init, dropout
+        Network shape, as in :class:`MLPMapper`.
+    loss, lr, batch_size, max_epochs, patience, seed
+        Training, as in :func:`train_mapper`.
+    validation_fraction : float
+        Share of the training rows held out (at random, seeded) for early
+        stopping when ``fit`` gets no explicit ``X_val, Y_val``.  With 0 and no
+        validation set the training loss is monitored.
+    residual : bool
+        If True, first fit ``Y ~ X W + b`` by ordinary least squares
+        (``numpy.linalg.lstsq``) on the training rows and let the MLP learn a
+        correction to it (see ``MLPMapper(residual_init=...)``).
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"`` uses CUDA when available.
+    progress : bool
+        Show a progress bar during ``fit``.
+
+    Attributes
+    ----------
+    model_ : MLPMapper
+        The trained network (best epoch), in eval mode.
+    history_ : dict of lists
+        Per-epoch history returned by :func:`train_mapper`.
+    n_features_in_ : int
+    n_outputs_ : int
+    training_seconds_ : float
+        Wall time of the training loop.
+    device_ : torch.device
+    residual_coef_, residual_intercept_ : ndarray or None
+        The least-squares map used when ``residual=True``.
+    """
+
+    def __init__(
+        self,
+        hidden=(512,),
+        activation="relu",
+        output_activation=None,
+        init="default",
+        dropout=0.0,
+        loss="mse",
+        lr=1e-3,
+        batch_size=256,
+        max_epochs=200,
+        patience=10,
+        seed=0,
+        validation_fraction=0.1,
+        residual=False,
+        device="auto",
+        progress=False,
+    ):
+        self.hidden = hidden
+        self.activation = activation
+        self.output_activation = output_activation
+        self.init = init
+        self.dropout = dropout
+        self.loss = loss
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.seed = seed
+        self.validation_fraction = validation_fraction
+        self.residual = residual
+        self.device = device
+        self.progress = progress
+
+    def fit(self, X, Y, X_val=None, Y_val=None):
+        """Fit the network on ``X -> Y``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, d_in)
+        Y : array_like of shape (n, d_out)
+        X_val, Y_val : array_like, optional
+            Explicit validation pair; otherwise ``validation_fraction`` of the
+            rows is held out.
+
+        Returns
+        -------
+        self
+        """
+        X, Y = _check_pair_arrays(X, Y)
+        X_tr, Y_tr, X_val, Y_val = self._split(X, Y, X_val, Y_val)
+        self.n_features_in_, self.n_outputs_ = X.shape[1], Y.shape[1]
+        self.device_ = resolve_device(self.device)
+
+        if self.residual:
+            self.residual_coef_, self.residual_intercept_ = _least_squares(X_tr, Y_tr)
+        else:
+            self.residual_coef_ = self.residual_intercept_ = None
+        # Seed the weight initialisation (train_mapper seeds the rest) without
+        # disturbing the caller's global RNG.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.model_ = MLPMapper(
+                X.shape[1], Y.shape[1], self.hidden, self.activation,
+                self.output_activation, self.init, self.dropout,
+                residual_init=self.residual_coef_, residual_bias=self.residual_intercept_,
+            )
+        start = time.perf_counter()
+        self.history_ = train_mapper(
+            self.model_, X_tr, Y_tr, X_val, Y_val, loss=self.loss, lr=self.lr,
+            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
+            seed=self.seed, device=self.device_, progress=self.progress,
+        )
+        self.training_seconds_ = time.perf_counter() - start
+        return self
+
+    def _split(self, X, Y, X_val, Y_val):
+        """Training rows plus a validation pair (explicit, held out, or None)."""
+        if X_val is not None or Y_val is not None:
+            return X, Y, X_val, Y_val  # train_mapper validates them
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
+            )
+        n_val = round(self.validation_fraction * len(X))
+        if n_val == 0:
+            return X, Y, None, None
+        if len(X) - n_val < 2:
+            raise ValueError("too few rows to hold out a validation set")
+        perm = np.random.default_rng(self.seed).permutation(len(X))
+        val, tr = perm[:n_val], perm[n_val:]
+        return X[tr], Y[tr], X[val], Y[val]
+
+    def predict(self, X) -> np.ndarray:
+        """Map ``X`` into the target space.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d_out), float32
+        """
+        check_is_fitted(self, "model_")
+        X = check_array(X, dtype=np.float32)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but MLPMap was fitted with "
+                             f"{self.n_features_in_}")
+        self.model_.eval()
+        out = []
+        with torch.no_grad():
+            for sl in _batch_slices(len(X), 8192):
+                out.append(self.model_(torch.from_numpy(X[sl]).to(self.device_)).cpu())
+        return torch.cat(out).numpy().astype(np.float32, copy=False)
+
+
+def _least_squares(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ordinary least squares ``Y ~ X W + b`` in float64; returns ``(W, b)``."""
+    A = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
+    coef, *_ = np.linalg.lstsq(A, Y.astype(np.float64), rcond=None)
+    return coef[:-1], coef[-1]
+
+
+class KNNRegressionMap(RegressorMixin, BaseEstimator):
+    """Predict a target vector as a weighted mean of the targets of the k nearest training words.
+
+    Neighbours are found by cosine similarity in the source space.  With
+    similarities :math:`s_1 \\ge \\dots \\ge s_k` of the query's neighbours,
+
+    * ``"uniform"``: :math:`w_j = 1/k`;
+    * ``"similarity"``: :math:`w_j \\propto \\max(s_j, 0)` (uniform if all are <= 0);
+    * ``"softmax"``: :math:`w_j \\propto \\exp(s_j / T)`.
+
+    It needs no training and makes a strong, non-linear baseline when the
+    two spaces agree locally.
+
+    We compute the neighbours ourselves (chunked float32 matrix products and
+    ``argpartition``) rather than with ``KNeighborsRegressor(metric="cosine")``:
+    that would also work via a callable ``weights`` on ``1 - distance``, but
+    the explicit version is short, keeps memory at ``chunk_size * n_train``,
+    and shows the similarity weights directly.
+
+    Parameters
+    ----------
+    n_neighbors : int
+    weights : {"similarity", "uniform", "softmax"}
+    temperature : float
+        Softmax temperature ``T`` (only for ``weights="softmax"``).
+    chunk_size : int
+        Query rows per matrix product.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    X_unit_ : ndarray of shape (n_train, d_in)
+        Unit-normalised training sources.
+    Y_ : ndarray of shape (n_train, d_out)
+        Training targets.
+    """
+
+    def __init__(self, n_neighbors=10, weights="similarity", temperature=0.05, chunk_size=1024):
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.temperature = temperature
+        self.chunk_size = chunk_size
+
+    def fit(self, X, Y):
+        """Store the unit-normalised sources and the targets.
+
+        Returns
+        -------
+        self
+        """
+        X, Y = _check_pair_arrays(X, Y)
+        if int(self.n_neighbors) != self.n_neighbors or not 1 <= self.n_neighbors <= len(X):
+            raise ValueError(f"n_neighbors must be an integer in [1, {len(X)}], "
+                             f"got {self.n_neighbors!r}")
+        if self.weights not in ("similarity", "uniform", "softmax"):
+            raise ValueError(f"weights must be 'similarity', 'uniform' or 'softmax', "
+                             f"got {self.weights!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
+        if int(self.chunk_size) != self.chunk_size or self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        self.X_unit_ = _unit_rows(X)
+        self.Y_ = Y
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Weighted mean of the neighbours' targets.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, d_out), float32
+        """
+        check_is_fitted(self, "X_unit_")
+        X = check_array(X, dtype=np.float32)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but KNNRegressionMap was fitted "
+                             f"with {self.n_features_in_}")
+        Xq = _unit_rows(X)
+        out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
+        for lo in range(0, len(X), self.chunk_size):
+            sims = Xq[lo : lo + self.chunk_size] @ self.X_unit_.T
+            idx, top = _top_k(sims, self.n_neighbors)
+            w = self._weights(top)
+            out[lo : lo + self.chunk_size] = np.einsum("qk,qkd->qd", w, self.Y_[idx])
+        return out
+
+    def _weights(self, sims: np.ndarray) -> np.ndarray:
+        """Row-normalised neighbour weights from the ``(q, k)`` similarities."""
+        if self.weights == "uniform":
+            w = np.ones_like(sims)
+        elif self.weights == "softmax":
+            # Subtract the row max before exp so a small temperature cannot overflow.
+            w = np.exp((sims - sims.max(axis=1, keepdims=True)) / self.temperature)
+        else:
+            w = np.clip(sims, 0.0, None)
+            w[w.sum(axis=1) == 0] = 1.0  # all neighbours dissimilar: fall back to uniform
+        return w / w.sum(axis=1, keepdims=True)
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; zero rows stay zero (cosine 0 to everything)."""
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return (X / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of the ``k`` largest entries per row (unordered)."""
+    # argpartition is O(n) per row instead of the O(n log n) of a full sort.
+    idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return idx, np.take_along_axis(sims, idx, axis=1)

@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from embmap.datasets import pair_embeddings
+from embmap.experiments import compare_maps, format_table, score_map, summarise
+
+
+class _Procrustes(RegressorMixin, BaseEstimator):
+    def fit(self, X, Y):
+        U, _, Vt = np.linalg.svd(X.T @ Y)
+        self.coef_ = U @ Vt
+        return self
+
+    def predict(self, X):
+        return X @ self.coef_
+
+
+class _Constant(RegressorMixin, BaseEstimator):
+    """Records whether it received validation rows."""
+
+    def fit(self, X, Y, X_val=None, Y_val=None):
+        self.mean_ = Y.mean(axis=0)
+        self.got_val_ = X_val is not None and len(X_val) > 0
+        return self
+
+    def predict(self, X):
+        return np.tile(self.mean_, (len(X), 1)) + 1e-6 * np.arange(len(X))[:, None]
+
+
+@pytest.fixture
+def rotated_pair():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 10))
+    Q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    words = [f"w{i}" for i in range(600)]
+    pair = pair_embeddings((words, X), (words, X @ Q), seed=0)
+    pair.edges = np.array([[0, 1], [2, 3]])
+    return pair
+
+
+def test_score_map_recovers_rotation(rotated_pair):
+    row = score_map(_Procrustes(), rotated_pair, n_boot=200)
+    assert row["p@1 nn"] == 1.0 and row["p@1 csls"] == 1.0
+    assert row["mean_cos"] == pytest.approx(1.0, abs=1e-5)
+    assert row["p@10 nn lo"] == 1.0 and row["n_candidates"] == 600 and row["n_test"] == 60
+    assert row["graph_hit@10 nn"] == 1.0
+
+
+def test_constant_map_is_at_chance_and_gets_validation(rotated_pair):
+    row = score_map(_Constant(), rotated_pair, retrieval=("nn",), n_boot=200)
+    assert row["p@10 nn"] <= 0.05
+    assert "p@1 csls" not in row
+
+
+def test_compare_and_summarise(rotated_pair):
+    results = compare_maps({"procrustes": _Procrustes(), "constant": _Constant()}, rotated_pair,
+                           split_seeds=(0, 1), retrieval=("nn",), n_boot=100, progress=False)
+    assert len(results) == 4 and set(results["split"]) == {0, 1}
+    summary = summarise(results, ["p@1 nn", "fit_s"])
+    assert summary.loc["procrustes", "p@1 nn"] == 1.0 and summary.loc["procrustes", "p@1 nn sd"] == 0.0
+    by_hand = results[results.method == "constant"]["fit_s"]
+    assert summary.loc["constant", "fit_s sd"] == pytest.approx(by_hand.std(ddof=1))
+    table = format_table(summary, ["p@1 nn"])
+    assert table.loc["procrustes", "p@1 nn (%)"] == "100.00 ± 0.00"
