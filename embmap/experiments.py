@@ -28,7 +28,12 @@ from embmap.preprocess import Normalizer
 
 
 def normalised_spaces(pair, steps=("unit", "center", "unit")):
-    """``(X, Y)`` of a :class:`~embmap.datasets.PairedEmbeddings`, normalised on its training rows."""
+    """``(X, Y)`` of a :class:`~embmap.datasets.PairedEmbeddings`, normalised on its training rows.
+
+    ``steps=()`` returns the raw vectors (as float32).
+    """
+    if not steps:
+        return pair.X.astype(np.float32), pair.Y.astype(np.float32)
     X = Normalizer(steps).fit(pair.X[pair.train]).transform(pair.X)
     Y = Normalizer(steps).fit(pair.Y[pair.train]).transform(pair.Y)
     return X, Y
@@ -73,35 +78,70 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     return row
 
 
-def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None) -> dict:
-    """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring."""
+def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None,
+              space="auto") -> dict:
+    """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring.
+
+    ``space="auto"`` scores a map that has ``transform_target`` (VecMap's
+    framework maps both sides into a shared space) where its authors score
+    it, in that shared space; every other map is scored in the target space.
+    ``space="target"`` forces the target space (``predict``).
+    """
     X, Y = spaces if spaces is not None else normalised_spaces(pair)
     model = clone(estimator)
     start = time.perf_counter()
     _fit(model, X, Y, pair)
     fit_seconds = time.perf_counter() - start
-    pred_all = np.asarray(model.predict(X), dtype=np.float32)
+    if space == "auto" and hasattr(model, "transform_target"):
+        pred_all = np.asarray(model.transform_source(X), dtype=np.float32)
+        Y = np.asarray(model.transform_target(Y), dtype=np.float32)
+    elif space in ("auto", "target"):
+        pred_all = np.asarray(model.predict(X), dtype=np.float32)
+    else:
+        raise ValueError(f"space must be 'auto' or 'target', got {space!r}")
     row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed)
     row["fit_s"] = fit_seconds
+    if hasattr(model, "history_") and isinstance(model.history_, dict) and "epoch" in model.history_:
+        row["epochs"] = len(model.history_["epoch"])
     return row
 
 
-def compare_maps(estimators: dict, pair, split_seeds=(0, 1, 2), retrieval=("nn", "csls"),
-                 n_boot=1000, progress=True) -> pd.DataFrame:
-    """Score every estimator on every split; one row per (method, split)."""
-    from tqdm.auto import tqdm
+def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
+                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit")) -> pd.DataFrame:
+    """Score every estimator on every split (and model seed); one row per run.
 
-    jobs = [(seed, name) for seed in split_seeds for name in estimators]
-    rows = []
-    bar = tqdm(jobs, desc="fit + score", disable=not progress)
-    spaces = {}
-    for seed, name in bar:
-        bar.set_postfix_str(f"{name}, split {seed}")
-        split = pair if seed == pair.seed else pair.resplit(seed)
-        if seed not in spaces:
-            spaces[seed] = normalised_spaces(split)
-        row = score_map(estimators[name], split, retrieval, n_boot, seed, spaces=spaces[seed])
-        rows.append({"method": name, "split": seed, **row})
+    Parameters
+    ----------
+    estimators : dict
+        ``name -> estimator`` (cloned for every run).
+    split_seeds : sequence of int
+        Train/validation/test splits (:meth:`PairedEmbeddings.resplit`).
+    model_seeds : sequence of int, optional
+        If given, every estimator that has a ``seed`` parameter is refitted
+        with each of these seeds (uncertainty over training randomness).
+    normalisation : tuple of str
+        Steps of :class:`~embmap.preprocess.Normalizer` applied to both
+        spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
+    """
+    from tqdm.std import tqdm
+
+    jobs = []
+    for split_seed in split_seeds:
+        for name, estimator in estimators.items():
+            seeds = model_seeds if model_seeds is not None and "seed" in estimator.get_params() else [None]
+            jobs += [(split_seed, name, model_seed) for model_seed in seeds]
+    rows, spaces = [], {}
+    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
+    for split_seed, name, model_seed in bar:
+        bar.set_postfix_str(f"{name}, split {split_seed}" + ("" if model_seed is None else f", seed {model_seed}"))
+        split = pair if split_seed == pair.seed else pair.resplit(split_seed)
+        if split_seed not in spaces:
+            spaces[split_seed] = normalised_spaces(split, normalisation)
+        estimator = clone(estimators[name])
+        if model_seed is not None:
+            estimator.set_params(seed=model_seed)
+        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space)
+        rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
     return pd.DataFrame(rows)
 
 

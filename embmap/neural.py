@@ -22,7 +22,8 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
-from tqdm.auto import trange
+# Plain-text bars: they work in terminals and notebooks alike, without ipywidgets.
+from tqdm.std import trange
 
 from embmap.losses import LOSSES
 
@@ -679,3 +680,18 @@ def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     # argpartition is O(n) per row instead of the O(n log n) of a full sort.
     idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     return idx, np.take_along_axis(sims, idx, axis=1)
+
+
+def first_hidden_activations(mlp_map, X) -> np.ndarray:
+    """Outputs of the first hidden layer (after its activation) of a fitted :class:`MLPMap`.
+
+    Used to diagnose saturation: with ``tanh``, units whose absolute output
+    is near 1 pass almost no gradient (the derivative is ``1 - tanh^2``).
+    """
+    check_is_fitted(mlp_map, "model_")
+    layers = mlp_map.model_.mlp
+    if len(layers) < 4:
+        raise ValueError("the network has no hidden layer")
+    X = torch.as_tensor(check_array(X, dtype=np.float32), device=next(layers.parameters()).device)
+    with torch.no_grad():
+        return layers[1](layers[0](X)).cpu().numpy()

@@ -19,10 +19,32 @@ import nbformat
 KERNEL = "python3"
 
 
+def _collapse_streams(outputs: list) -> list:
+    """Merge consecutive stream outputs and keep what a terminal would show.
+
+    Progress bars redraw their line with carriage returns; the saved notebook
+    keeps only each line's final state instead of every redraw.
+    """
+    merged = []
+    for output in outputs:
+        if output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
+                and merged[-1]["name"] == output["name"]:
+            merged[-1]["text"] += output["text"]
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.get("output_type") == "stream":
+            lines = output["text"].split("\n")
+            output["text"] = "\n".join(line.rstrip("\r").split("\r")[-1] for line in lines)
+    return merged
+
+
 def clean_metadata(nb) -> None:
-    """Drop papermill's run metadata: it holds machine paths and timings."""
+    """Drop papermill's run metadata (machine paths, timings); collapse progress redraws."""
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = _collapse_streams(cell.outputs)
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if "tags" in cell.metadata and not cell.metadata["tags"]:

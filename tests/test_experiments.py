@@ -63,3 +63,26 @@ def test_compare_and_summarise(rotated_pair):
     assert summary.loc["constant", "fit_s sd"] == pytest.approx(by_hand.std(ddof=1))
     table = format_table(summary, ["p@1 nn"])
     assert table.loc["procrustes", "p@1 nn (%)"] == "100.00 ± 0.00"
+
+
+class _Seeded(RegressorMixin, BaseEstimator):
+    def __init__(self, seed=0):
+        self.seed = seed
+
+    def fit(self, X, Y):
+        self.noise_ = np.random.default_rng(self.seed).normal(size=Y.shape[1])
+        return self
+
+    def predict(self, X):
+        return np.tile(self.noise_, (len(X), 1))
+
+
+def test_model_seeds_and_raw_spaces(rotated_pair):
+    results = compare_maps({"seeded": _Seeded(), "procrustes": _Procrustes()}, rotated_pair,
+                           model_seeds=[3, 4], retrieval=("nn",), n_boot=50, progress=False,
+                           normalisation=())
+    # two runs for the seeded estimator, one for the seedless one
+    assert results.groupby("method").size().to_dict() == {"procrustes": 1, "seeded": 2}
+    assert sorted(results[results.method == "seeded"]["seed"]) == [3, 4]
+    # raw rotated vectors: Procrustes is still exact
+    assert results[results.method == "procrustes"]["p@1 nn"].item() == 1.0

@@ -315,3 +315,20 @@ def test_knn_chunking_and_clone():
         KNNRegressionMap(n_neighbors=500).fit(X, Y)
     with pytest.raises(ValueError, match="weights"):
         KNNRegressionMap(weights="distance").fit(X, Y)
+
+
+def test_first_hidden_activations_show_tanh_saturation():
+    import numpy as np
+
+    from embmap.neural import MLPMap, first_hidden_activations
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)).astype(np.float32)
+    Y = X[:, :2].copy()
+    model = MLPMap(hidden=(16,), activation="tanh", max_epochs=1, device="cpu").fit(X, Y)
+    small = first_hidden_activations(model, X * 0.01)
+    large = first_hidden_activations(model, X * 100)
+    assert small.shape == (200, 16)
+    # tiny inputs stay in tanh's linear range, huge inputs saturate at +-1
+    assert np.mean(np.abs(small) > 0.99) == 0.0
+    assert np.mean(np.abs(large) > 0.99) > 0.8
