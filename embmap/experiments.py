@@ -103,6 +103,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     row["fit_s"] = fit_seconds
     if hasattr(model, "history_") and isinstance(model.history_, dict) and "epoch" in model.history_:
         row["epochs"] = len(model.history_["epoch"])
+        row["history"] = model.history_  # per-epoch curves, for plots
     return row
 
 
@@ -147,7 +148,8 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
     """Mean and standard deviation over splits (or seeds) per method, as ``mean ± sd`` columns."""
-    metrics = metrics or [c for c in results.columns if c not in ("method", "split", "seed", "n_test", "n_candidates")
+    numeric = results.select_dtypes("number").columns
+    metrics = metrics or [c for c in numeric if c not in ("split", "seed", "n_test", "n_candidates")
                           and not c.endswith((" lo", " hi"))]
     grouped = results.groupby("method", sort=False)[metrics]
     mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
