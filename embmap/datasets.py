@@ -90,12 +90,12 @@ class PairedEmbeddings:
         graph.add_edges_from(map(tuple, self.edges))
         return graph
 
-    def resplit(self, seed: int, val_fraction=0.1, test_fraction=0.1) -> "PairedEmbeddings":
+    def resplit(self, seed: int, val_fraction=0.1, test_fraction=0.1) -> PairedEmbeddings:
         """The same pair with another seeded split (for uncertainty over splits)."""
         train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
         return _replace(self, train=train, val=val, test=test, seed=seed)
 
-    def head(self, n: int) -> "PairedEmbeddings":
+    def head(self, n: int) -> PairedEmbeddings:
         """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
 
         Used by the notebooks' quick mode: the same code on a smaller problem.

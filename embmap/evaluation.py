@@ -114,8 +114,8 @@ def evaluate(
     result["mean_cos"] = mean_cosine(pred, targets, gold)
     if adjacency is not None:
         result["graph_hit@10"] = graph_hit_rate(top, gold, adjacency)
-    result["n_queries"] = int(len(pred))
-    result["n_candidates"] = int(len(targets))
+    result["n_queries"] = len(pred)
+    result["n_candidates"] = len(targets)
     return result
 
 

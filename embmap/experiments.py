@@ -23,7 +23,14 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 
-from embmap.evaluation import graph_adjacency, bootstrap_ci, graph_hit_rate, mean_cosine, rank_metrics, retrieve
+from embmap.evaluation import (
+    bootstrap_ci,
+    graph_adjacency,
+    graph_hit_rate,
+    mean_cosine,
+    rank_metrics,
+    retrieve,
+)
 from embmap.preprocess import Normalizer
 
 

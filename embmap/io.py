@@ -132,8 +132,7 @@ def write_word2vec_text(path, embedding: Embedding, header: bool = True) -> None
     with open(path, "w", encoding="utf-8") as handle:
         if header:
             handle.write(f"{len(embedding)} {embedding.dim}\n")
-        for word, row in zip(embedding.words, embedding.vectors):
-            handle.write(word + " " + " ".join(repr(float(v)) for v in row) + "\n")
+        handle.writelines(word + " " + " ".join(repr(float(v)) for v in row) + "\n" for word, row in zip(embedding.words, embedding.vectors))
 
 
 def read_word2vec_binary(path) -> Embedding:
@@ -175,8 +174,7 @@ def write_word2vec_binary(path, embedding: Embedding) -> None:
     """Write the word2vec binary format (as gensim and the original C tool do)."""
     with open(path, "wb") as handle:
         handle.write(f"{len(embedding)} {embedding.dim}\n".encode())
-        for word, row in zip(embedding.words, embedding.vectors):
-            handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
+        handle.writelines(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n" for word, row in zip(embedding.words, embedding.vectors))
 
 
 def write_npz(path, words, vectors, **extra) -> None:

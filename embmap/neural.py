@@ -22,6 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 from torch import nn
+
 # Plain-text bars: they work in terminals and notebooks alike, without ipywidgets.
 from tqdm.std import trange
 

@@ -76,7 +76,7 @@ def test_bundled_files_match_readme_checksums():
     from pathlib import Path
 
     folder = Path(__file__).resolve().parent.parent / "data"
-    listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(), re.M)
+    listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(), re.MULTILINE)
     assert len(listed) == 6
     for digest, name in listed:
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name

@@ -121,15 +121,13 @@ def test_binary_with_nan_and_duplicates(tmp_path):
     vectors = np.ones((2, 3), dtype=np.float32)
     with open(path, "wb") as f:
         f.write(b"2 3\n")
-        for word, row in [("a", vectors[0]), ("a", vectors[1])]:
-            f.write(word.encode() + b" " + row.tobytes() + b"\n")
+        f.writelines(word.encode() + b" " + row.tobytes() + b"\n" for word, row in [("a", vectors[0]), ("a", vectors[1])])
     with pytest.raises(EmbeddingFormatError, match="duplicate word 'a'"):
         read_word2vec_binary(path)
     vectors[1, 1] = np.nan
     with open(path, "wb") as f:
         f.write(b"2 3\n")
-        for word, row in [("a", vectors[0]), ("b", vectors[1])]:
-            f.write(word.encode() + b" " + row.tobytes() + b"\n")
+        f.writelines(word.encode() + b" " + row.tobytes() + b"\n" for word, row in [("a", vectors[0]), ("b", vectors[1])])
     with pytest.raises(EmbeddingFormatError, match="line 3.*NaN"):
         read_word2vec_binary(path)
 
