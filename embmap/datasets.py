@@ -90,8 +90,13 @@ class PairedEmbeddings:
         graph.add_edges_from(map(tuple, self.edges))
         return graph
 
-    def resplit(self, seed: int, val_fraction=0.1, test_fraction=0.1) -> PairedEmbeddings:
-        """The same pair with another seeded split (for uncertainty over splits)."""
+    def resplit(self, seed: int, val_fraction=None, test_fraction=None) -> PairedEmbeddings:
+        """The same pair with another seeded split (for uncertainty over splits).
+
+        The fractions default to those of the current split.
+        """
+        val_fraction = len(self.val) / len(self) if val_fraction is None else val_fraction
+        test_fraction = len(self.test) / len(self) if test_fraction is None else test_fraction
         train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
         return _replace(self, train=train, val=val, test=test, seed=seed)
 

@@ -104,8 +104,10 @@ def evaluate(
 
     Notes
     -----
-    The rank of the gold row is 1 + the number of targets scoring strictly
-    higher, so ties are resolved in the prediction's favour.
+    The rank of the gold row is the number of targets scoring at least as
+    high as it (itself included): ties count *against* the prediction, so a
+    collapsed model (e.g. all-zero outputs, every score equal) ranks last,
+    not first.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
     adjacency = graph_adjacency(graph, len(targets)) if graph is not None else None
@@ -122,8 +124,9 @@ def evaluate(
 def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None, n_top=10):
     """One chunked pass: the rank of each gold row and each query's ``n_top`` best targets.
 
-    The rank is 1 + the number of targets scoring strictly higher than the
-    gold row. Everything :func:`evaluate` reports derives from these two.
+    The rank is the number of targets scoring at least as high as the gold
+    row (ties count against the prediction). Everything :func:`evaluate`
+    reports derives from these two.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
     n_top = min(n_top, len(targets))
@@ -132,7 +135,7 @@ def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size
     for start, S in score_chunks(pred, targets, retrieval, k, sources, chunk_size):
         rows = np.arange(len(S))
         g = gold[start : start + len(S)]
-        ranks[start : start + len(S)] = 1 + np.sum(S > S[rows, g][:, None], axis=1)
+        ranks[start : start + len(S)] = np.sum(S >= S[rows, g][:, None], axis=1)
         part = np.argpartition(-S, n_top - 1, axis=1)[:, :n_top]
         order = np.argsort(-np.take_along_axis(S, part, axis=1), axis=1, kind="stable")
         top[start : start + len(S)] = np.take_along_axis(part, order, axis=1)

@@ -48,7 +48,7 @@ def normalised_spaces(pair, steps=("unit", "center", "unit")):
 
 def _fit(estimator, X, Y, pair):
     accepts_val = "X_val" in inspect.signature(estimator.fit).parameters
-    if accepts_val:
+    if accepts_val and len(pair.val) > 0:
         estimator.fit(X[pair.train], Y[pair.train], X_val=X[pair.val], Y_val=Y[pair.val])
     else:
         estimator.fit(X[pair.train], Y[pair.train])
@@ -72,6 +72,7 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
         _, low, high = bootstrap_ci(ranks, "p@10", n_boot=n_boot, seed=seed)
         row.update({
             f"p@1 {method}": metrics["p@1"],
+            f"p@5 {method}": metrics["p@5"],
             f"p@10 {method}": metrics["p@10"],
             f"p@10 {method} lo": low,
             f"p@10 {method} hi": high,

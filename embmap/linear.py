@@ -61,6 +61,7 @@ __all__ = [
     "LeastSquares",
     "OrthogonalProcrustes",
     "Ridge",
+    "RidgeCV",
     "SelfLearning",
     "VecMapMultiStep",
 ]
@@ -264,6 +265,68 @@ class Ridge(_LinearMap):
             gram = Xc.T @ Xc + self.alpha * np.eye(X.shape[1])
             self.coef_ = scipy.linalg.solve(gram, Xc.T @ Yc, assume_a="pos")
         self.intercept_ = my - mx @ self.coef_
+
+
+class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """:class:`Ridge` whose ``alpha`` is chosen on validation words, inside ``fit``.
+
+    Choosing ``alpha`` once and reusing it on other splits would let those
+    splits' test words influence the choice; this estimator chooses it
+    again on every fit, by the mean squared error on the validation pair
+    passed to :meth:`fit` (``X_val``, ``Y_val``), or, without one, on a
+    seeded hold-out of ``validation_fraction`` of the training rows. It
+    then refits on all training rows with the chosen ``alpha``.
+
+    Parameters
+    ----------
+    alphas : sequence of float
+        Candidate penalties.
+    fit_intercept : bool, default False
+    validation_fraction : float, default 0.1
+    seed : int, default 0
+
+    Attributes
+    ----------
+    alpha_ : float
+        The chosen penalty.
+    validation_mse_ : dict
+        Validation MSE of every candidate.
+    coef_, intercept_, n_features_in_
+        Those of the final :class:`Ridge`.
+    """
+
+    def __init__(self, alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), fit_intercept=False,
+                 validation_fraction=0.1, seed=0):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    def fit(self, X, Y, X_val=None, Y_val=None):
+        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        if len(self.alphas) == 0:
+            raise ValueError("alphas must hold at least one candidate")
+        if X_val is None or Y_val is None or len(X_val) == 0:
+            n_val = max(1, int(round(self.validation_fraction * len(X))))
+            order = np.random.default_rng(self.seed).permutation(len(X))
+            X_tr, Y_tr = X[order[n_val:]], Y[order[n_val:]]
+            X_val, Y_val = X[order[:n_val]], Y[order[:n_val]]
+        else:
+            X_tr, Y_tr = X, Y
+        self.validation_mse_ = {}
+        for alpha in self.alphas:
+            model = Ridge(alpha=alpha, fit_intercept=self.fit_intercept).fit(X_tr, Y_tr)
+            self.validation_mse_[alpha] = float(np.mean((model.predict(X_val) - Y_val) ** 2))
+        self.alpha_ = min(self.validation_mse_, key=self.validation_mse_.get)
+        final = Ridge(alpha=self.alpha_, fit_intercept=self.fit_intercept).fit(X, Y)
+        self.coef_, self.intercept_ = final.coef_, final.intercept_
+        self.n_features_in_ = final.n_features_in_
+        self.final_ = final
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "final_")
+        return self.final_.predict(X)
 
 
 class OrthogonalProcrustes(_LinearMap):

@@ -121,10 +121,13 @@ def k_occurrence(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=N
 def hubness(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=None) -> dict:
     """Hubness of a retrieval (Radovanovic et al. 2010).
 
-    Returns the skewness of the k-occurrence distribution (0 for a fair
-    retrieval, large and positive when a few targets are everybody's
-    neighbour), the largest k-occurrence, and the share of targets that are
-    nobody's neighbour ("anti-hubs").
+    Returns the skewness of the k-occurrence distribution, the largest
+    k-occurrence, and the share of targets that are nobody's neighbour
+    ("anti-hubs"). The skew is large and positive when a few targets are
+    everybody's neighbour. Its floor is not 0: with q queries and n targets,
+    uniformly random retrieval gives N_k ~ Poisson(q k / n), whose skew is
+    ``1 / sqrt(q k / n)`` (about 1.0 for 3,352 queries, k = 10 and 33,518
+    targets). Compare with a random-prediction baseline.
     """
     counts = k_occurrence(pred, targets, k, retrieval, sources, chunk_size)
     return {

@@ -21,7 +21,7 @@ def brute_force(pred, targets, gold, retrieval, k=10, sources=None):
         r_T = np.sort(S, axis=1)[:, -k:].mean(axis=1)
         r_S = np.sort(T @ Src.T, axis=1)[:, -k:].mean(axis=1)
         S = 2 * S - r_T[:, None] - r_S[None, :]
-    ranks = np.array([1 + np.sum(S[i] > S[i, g]) for i, g in enumerate(gold)])
+    ranks = np.array([np.sum(S[i] >= S[i, g]) for i, g in enumerate(gold)])
     return {
         "p@1": np.mean(ranks <= 1),
         "p@5": np.mean(ranks <= 5),
@@ -166,3 +166,12 @@ def test_ranks_and_bootstrap(noisy_map):
     # Interval width ~ 2 * 1.96 * sqrt(p (1-p) / n).
     p, n = mean, len(ranks)
     assert high - low == pytest.approx(2 * 1.96 * np.sqrt(p * (1 - p) / n), rel=0.3)
+
+
+@pytest.mark.parametrize("retrieval", ["nn", "csls"])
+def test_collapsed_predictions_rank_last_not_first(retrieval):
+    # All-zero outputs make every score equal; ties must count against the map.
+    targets = np.random.default_rng(5).normal(size=(40, 8))
+    result = evaluate(np.zeros((40, 8)), targets, np.arange(40), retrieval=retrieval)
+    assert result["p@1"] == 0.0 and result["p@10"] == 0.0
+    assert result["mrr"] == pytest.approx(1 / 40)

@@ -367,3 +367,23 @@ def test_csls_induction_matches_dense_computation():
     np.testing.assert_array_equal(bwd, csls.argmax(axis=0))
     expected = (csls.max(axis=1).mean() + csls.max(axis=0).mean()) / 2
     assert objective == pytest.approx(expected, abs=1e-5)
+
+
+def test_ridge_cv_picks_alpha_on_validation_and_refits():
+    from embmap.linear import Ridge, RidgeCV
+
+    rng = np.random.default_rng(0)
+    # Few noisy rows and many features: some shrinkage must beat none.
+    X = rng.normal(size=(60, 40))
+    W = rng.normal(size=(40, 5)) * 0.3
+    Y = X @ W + rng.normal(scale=1.0, size=(60, 5))
+    X_val = rng.normal(size=(500, 40))
+    Y_val = X_val @ W + rng.normal(scale=1.0, size=(500, 5))
+    model = RidgeCV(alphas=(1e-6, 10.0, 1e6)).fit(X, Y, X_val=X_val, Y_val=Y_val)
+    assert model.alpha_ == 10.0
+    assert model.validation_mse_[10.0] < model.validation_mse_[1e-6]
+    assert model.validation_mse_[10.0] < model.validation_mse_[1e6]
+    np.testing.assert_allclose(model.predict(X_val), Ridge(alpha=10.0).fit(X, Y).predict(X_val))
+    # Without a validation pair, a seeded hold-out of the training rows is used.
+    held = RidgeCV(alphas=(1e-6, 10.0, 1e6)).fit(X, Y)
+    assert held.alpha_ in (1e-6, 10.0, 1e6) and held.coef_.shape == (40, 5)
