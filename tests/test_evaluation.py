@@ -175,3 +175,18 @@ def test_collapsed_predictions_rank_last_not_first(retrieval):
     result = evaluate(np.zeros((40, 8)), targets, np.arange(40), retrieval=retrieval)
     assert result["p@1"] == 0.0 and result["p@10"] == 0.0
     assert result["mrr"] == pytest.approx(1 / 40)
+
+
+def test_paired_bootstrap_ratio():
+    from embmap.evaluation import paired_bootstrap_ratio
+
+    rng = np.random.default_rng(0)
+    ranks_b = np.where(rng.random(4000) < 0.05, 1, 100)  # P@10 = 5%
+    ranks_a = np.where(rng.random(4000) < 0.10, 1, 100)  # P@10 = 10%
+    ratio, low, high = paired_bootstrap_ratio(ranks_a, ranks_b)
+    assert ratio == pytest.approx(np.mean(ranks_a <= 10) / np.mean(ranks_b <= 10))
+    assert low < ratio < high and low > 1.5 and high < 2.6
+    same, lo_same, hi_same = paired_bootstrap_ratio(ranks_b, ranks_b)
+    assert same == lo_same == hi_same == 1.0  # paired: identical maps have no spread
+    with pytest.raises(ValueError, match="undefined"):
+        paired_bootstrap_ratio(ranks_a, np.full(4000, 50))
