@@ -103,6 +103,13 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def check_bool(value, name: str) -> bool:
+    """A real boolean: ``"no"`` or ``0.5`` would otherwise count as ``True`` silently."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_same_rows(A: np.ndarray, B: np.ndarray, name_a: str, name_b: str) -> None:
     """Row i of ``A`` pairs with row i of ``B``."""
     if len(A) != len(B):

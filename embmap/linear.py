@@ -54,6 +54,15 @@ import scipy.linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from embmap._checks import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_same_cols,
+    check_same_rows,
+)
 from embmap.retrieval import csls_penalties, iter_similarity_chunks, unit_rows
 
 __all__ = [
@@ -217,7 +226,7 @@ class LeastSquares(_LinearMap):
         self.fit_intercept = fit_intercept
 
     def _fit(self, X, Y):
-        mx, my, Xc, Yc = _center(X, Y, self.fit_intercept)
+        mx, my, Xc, Yc = _center(X, Y, check_bool(self.fit_intercept, "fit_intercept"))
         # gelsy (complete orthogonal factorisation): minimum-norm like the
         # default SVD driver, and faster on tall matrices (30,000 x 50).
         self.coef_ = scipy.linalg.lstsq(Xc, Yc, lapack_driver="gelsy")[0]
@@ -256,13 +265,12 @@ class Ridge(_LinearMap):
         self.fit_intercept = fit_intercept
 
     def _fit(self, X, Y):
-        if not np.isscalar(self.alpha) or not self.alpha >= 0:
-            raise ValueError(f"alpha must be a number >= 0, got {self.alpha!r}")
-        mx, my, Xc, Yc = _center(X, Y, self.fit_intercept)
-        if self.alpha == 0:
+        alpha = check_real(self.alpha, "alpha", low=0.0)
+        mx, my, Xc, Yc = _center(X, Y, check_bool(self.fit_intercept, "fit_intercept"))
+        if alpha == 0:
             self.coef_ = scipy.linalg.lstsq(Xc, Yc, lapack_driver="gelsy")[0]
         else:
-            gram = Xc.T @ Xc + self.alpha * np.eye(X.shape[1])
+            gram = Xc.T @ Xc + alpha * np.eye(X.shape[1])
             self.coef_ = scipy.linalg.solve(gram, Xc.T @ Yc, assume_a="pos")
         self.intercept_ = my - mx @ self.coef_
 
@@ -303,26 +311,77 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X, Y, X_val=None, Y_val=None):
-        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
-        if len(self.alphas) == 0:
-            raise ValueError("alphas must hold at least one candidate")
-        if X_val is None or Y_val is None or len(X_val) == 0:
+        """Choose ``alpha`` on the validation pair, then refit on all of ``X``, ``Y``.
+
+        Parameters
+        ----------
+        X : array (n, d_x)
+        Y : array (n, d_y) or (n,)
+        X_val, Y_val : arrays (m, d_x) and (m, d_y), optional
+            Give both or neither. Without them a seeded hold-out of
+            ``validation_fraction`` of the rows is used (needs ``n >= 3``).
+
+        Returns
+        -------
+        self
+        """
+        alphas = self._check_params()
+        _check_same_rows(X, Y)
+        X, Y = validate_data(
+            self, X, Y, multi_output=True, y_numeric=True, ensure_min_samples=2, dtype=np.float64
+        )
+        Y = np.asarray(Y, dtype=np.float64)
+        if (X_val is None) != (Y_val is None):
+            raise ValueError("give both X_val and Y_val, or neither")
+        if X_val is None:
             n_val = max(1, int(round(self.validation_fraction * len(X))))
+            if len(X) - n_val < 2:
+                raise ValueError(
+                    f"X has {len(X)} rows: too few to hold out validation_fraction="
+                    f"{self.validation_fraction} of them and fit on at least 2; "
+                    "pass X_val and Y_val instead"
+                )
             order = np.random.default_rng(self.seed).permutation(len(X))
             X_tr, Y_tr = X[order[n_val:]], Y[order[n_val:]]
             X_val, Y_val = X[order[:n_val]], Y[order[:n_val]]
         else:
+            X_val = as_matrix(X_val, "X_val", dtype=np.float64, n_cols=X.shape[1])
+            if Y.ndim == 1 and np.ndim(Y_val) == 1:
+                Y_val = np.reshape(Y_val, (-1, 1))  # a 1-D Y: accept a 1-D Y_val too
+            y_cols = 1 if Y.ndim == 1 else Y.shape[1]
+            Y_val = as_matrix(Y_val, "Y_val", dtype=np.float64, n_cols=y_cols)
+            check_same_rows(X_val, Y_val, "X_val", "Y_val")
+            Y_val = Y_val.ravel() if Y.ndim == 1 else Y_val
             X_tr, Y_tr = X, Y
         self.validation_mse_ = {}
-        for alpha in self.alphas:
+        for alpha in alphas:
             model = Ridge(alpha=alpha, fit_intercept=self.fit_intercept).fit(X_tr, Y_tr)
-            self.validation_mse_[alpha] = float(np.mean((model.predict(X_val) - Y_val) ** 2))
+            mse = float(np.mean((model.predict(X_val) - Y_val) ** 2))
+            if not np.isfinite(mse):
+                raise ValueError(
+                    f"the validation MSE of alpha={alpha} overflowed; rescale X and Y"
+                )
+            self.validation_mse_[alpha] = mse
         self.alpha_ = min(self.validation_mse_, key=self.validation_mse_.get)
         final = Ridge(alpha=self.alpha_, fit_intercept=self.fit_intercept).fit(X, Y)
         self.coef_, self.intercept_ = final.coef_, final.intercept_
         self.n_features_in_ = final.n_features_in_
         self.final_ = final
         return self
+
+    def _check_params(self):
+        if isinstance(self.alphas, (str, bytes)) or not hasattr(self.alphas, "__iter__"):
+            raise TypeError(f"alphas must be a sequence of numbers >= 0, got {self.alphas!r}")
+        alphas = list(self.alphas)
+        if not alphas:
+            raise ValueError("alphas must hold at least one candidate")
+        for i, alpha in enumerate(alphas):
+            check_real(alpha, f"alphas[{i}]", low=0.0)
+        check_bool(self.fit_intercept, "fit_intercept")
+        check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                   low_open=True, high_open=True)
+        check_int(self.seed, "seed", minimum=0)
+        return alphas
 
     def predict(self, X):
         check_is_fitted(self, "final_")
@@ -363,7 +422,13 @@ class OrthogonalProcrustes(_LinearMap):
         pass
 
     def _fit(self, X, Y):
-        U, s, Vt = np.linalg.svd(X.T @ Y, full_matrices=False)
+        XtY = X.T @ Y
+        if not np.any(XtY):
+            # svd(0) returns an arbitrary orthogonal matrix: a map that means nothing.
+            raise ValueError(
+                "X^T Y is all zeros (an all-zero X or Y?): every rotation fits equally badly"
+            )
+        U, s, Vt = np.linalg.svd(XtY, full_matrices=False)
         self.coef_ = U @ Vt
         self.intercept_ = np.zeros(Y.shape[1])
         self.singular_values_ = s
@@ -452,19 +517,15 @@ class CCAMap(_LinearMap):
         self.intercept_ = my - mx @ self.coef_
 
     def _n_components(self, d_x, d_y):
-        k = min(d_x, d_y) if self.n_components is None else self.n_components
-        if not isinstance(k, (int, np.integer)) or not 1 <= k <= min(d_x, d_y):
-            raise ValueError(
-                f"n_components must be an int in [1, min(d_x, d_y)] = [1, {min(d_x, d_y)}], "
-                f"got {self.n_components!r}"
-            )
-        return int(k)
+        if self.n_components is None:
+            return min(d_x, d_y)
+        # at most min(d_x, d_y): there are no more canonical pairs than that
+        return check_int(self.n_components, "n_components", minimum=1, maximum=min(d_x, d_y))
 
     def _regularise(self, C):
-        if not np.isscalar(self.reg) or not self.reg >= 0:
-            raise ValueError(f"reg must be a number >= 0, got {self.reg!r}")
+        reg = check_real(self.reg, "reg", low=0.0)
         scale = np.trace(C) / len(C)
-        return C + self.reg * (scale if scale > 0 else 1.0) * np.eye(len(C))
+        return C + reg * (scale if scale > 0 else 1.0) * np.eye(len(C))
 
 
 class VecMapMultiStep(_LinearMap):
@@ -587,11 +648,13 @@ class VecMapMultiStep(_LinearMap):
         return Wx, Wz, s
 
     def _check_params(self, max_dim):
-        if self.reweight is not None and (not np.isscalar(self.reweight) or not self.reweight >= 0):
-            raise ValueError(f"reweight must be None or a number >= 0, got {self.reweight!r}")
+        for flag in ("whiten", "orthogonal", "dewhiten"):
+            check_bool(getattr(self, flag), flag)
+        if self.reweight is not None:
+            check_real(self.reweight, "reweight", low=0.0)
         m = self.dim_reduction
-        if m is not None and (not isinstance(m, (int, np.integer)) or not 1 <= m <= max_dim):
-            raise ValueError(f"dim_reduction must be None or an int in [1, {max_dim}], got {m!r}")
+        if m is not None:
+            check_int(m, "dim_reduction", minimum=1, maximum=max_dim)
         if not self.orthogonal and (self.reweight or m is not None):
             raise ValueError("reweight and dim_reduction need orthogonal=True (they use its S)")
 
@@ -604,7 +667,7 @@ class VecMapMultiStep(_LinearMap):
     def transform_target(self, Y):
         """Target vectors in the shared space: ``Y @ coef_target_``."""
         check_is_fitted(self)
-        Y = check_array(Y, dtype=(np.float64, np.float32))
+        Y = check_array(Y, dtype=(np.float64, np.float32), input_name="Y")
         if Y.shape[1] != self.coef_target_.shape[0]:
             raise ValueError(f"Y has {Y.shape[1]} columns, expected {self.coef_target_.shape[0]}")
         return Y @ self.coef_target_.astype(_output_dtype(Y), copy=False)
@@ -759,17 +822,18 @@ class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return pred.ravel() if self._y_was_1d else pred
 
     def _check_params(self):
-        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
-            raise ValueError(f"n_iter must be an int >= 0, got {self.n_iter!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
-        if self.direction not in ("union", "forward"):
-            raise ValueError(f"direction must be 'union' or 'forward', got {self.direction!r}")
-        if not isinstance(self.csls_k, (int, np.integer)) or self.csls_k < 1:
-            raise ValueError(f"csls_k must be an int >= 1, got {self.csls_k!r}")
-        V = self.vocabulary_size
-        if V is not None and (not isinstance(V, (int, np.integer)) or V < 2):
-            raise ValueError(f"vocabulary_size must be None or an int >= 2, got {V!r}")
+        est = self.estimator
+        if est is not None and not (hasattr(est, "fit") and hasattr(est, "predict")):
+            raise TypeError(f"estimator must have fit and predict (a map), got {est!r}")
+        check_int(self.n_iter, "n_iter", minimum=0)
+        check_real(self.tol, "tol")
+        check_real(self.dropout, "dropout", low=0.0, high=1.0, high_open=True)
+        check_choice(self.direction, "direction", ("union", "forward"))
+        check_int(self.csls_k, "csls_k", minimum=1)
+        if self.vocabulary_size is not None:
+            check_int(self.vocabulary_size, "vocabulary_size", minimum=2)
+        check_int(self.seed, "seed", minimum=0)
+        check_bool(self.verbose, "verbose")
 
     def _validate(self, X, Y, seed_pairs):
         if seed_pairs is None:
@@ -841,7 +905,8 @@ def _check_pairs(seed_pairs, n_x, n_y):
     if pairs.ndim != 2 or pairs.shape[1] != 2 or len(pairs) < 2:
         raise ValueError(f"seed_pairs must be an int array of shape (m >= 2, 2), got {pairs.shape}")
     if not np.issubdtype(pairs.dtype, np.integer):
-        raise ValueError("seed_pairs must hold integer row indices")
+        # Float indices would be truncated by astype: refuse rather than guess.
+        raise TypeError(f"seed_pairs must hold integer row indices, got dtype {pairs.dtype}")
     if pairs.min() < 0 or pairs[:, 0].max() >= n_x or pairs[:, 1].max() >= n_y:
         raise ValueError(f"seed_pairs must index rows of X (< {n_x}) and Y (< {n_y})")
     return pairs.astype(np.int64)
