@@ -20,12 +20,22 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 # Plain-text bars: they work in terminals and notebooks alike, without ipywidgets.
 from tqdm.std import trange
 
+from embmap._checks import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_same_cols,
+    check_same_rows,
+    safe_unit_rows,
+)
 from embmap.losses import LOSSES
 
 __all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
@@ -57,19 +67,17 @@ def resolve_device(device: str | torch.device) -> torch.device:
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
 
 
-def _check_pair_arrays(X, Y, name: str = "X, Y") -> tuple[np.ndarray, np.ndarray]:
-    """Validate a pair of 2-D float arrays with the same number of rows."""
-    X = check_array(X, dtype=np.float32, ensure_2d=True)
-    Y = check_array(Y, dtype=np.float32, ensure_2d=True)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"{name} have different numbers of rows: {X.shape[0]} vs {Y.shape[0]}")
+def _check_pair_arrays(X, Y, names=("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
+    """Two finite 2-D float32 arrays with the same number of rows (row i = the same word)."""
+    X, Y = as_matrix(X, names[0]), as_matrix(Y, names[1])
+    check_same_rows(X, Y, *names)
     return X, Y
 
 
 def _resolve_loss(loss: str | Callable) -> Callable:
     if callable(loss):
         return loss
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable")
     return LOSSES[loss]
 
@@ -199,33 +207,31 @@ class MLPMapper(nn.Module):
 
 
 def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout):
-    for name, value in (("in_dim", in_dim), ("out_dim", out_dim)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(hidden, (int, np.integer)) or any(int(h) != h or h < 1 for h in hidden):
-        raise ValueError(f"hidden must be a sequence of positive integers, got {hidden!r}")
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    if output_activation not in _OUTPUT_ACTIVATIONS:
-        raise ValueError(f"output_activation must be None or 'tanh', got {output_activation!r}")
-    if init not in _INITS:
-        raise ValueError(f"init must be one of {_INITS}, got {init!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    check_int(in_dim, "in_dim", minimum=1)
+    check_int(out_dim, "out_dim", minimum=1)
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"hidden must be a sequence of positive integers, got {hidden!r}")
+    for i, width in enumerate(hidden):
+        check_int(width, f"hidden[{i}]", minimum=1)
+    check_choice(activation, "activation", sorted(_ACTIVATIONS))
+    check_choice(output_activation, "output_activation", list(_OUTPUT_ACTIVATIONS))
+    check_choice(init, "init", _INITS)
+    check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
 
 
 def _linear_from_matrix(W, b, in_dim: int, out_dim: int) -> nn.Linear:
     """An ``nn.Linear`` computing ``x @ W + b`` for an ``(in_dim, out_dim)`` matrix ``W``."""
-    W = np.asarray(W, dtype=np.float32)
+    W = as_matrix(W, "residual_init")
     if W.shape != (in_dim, out_dim):
         raise ValueError(f"residual_init must have shape {(in_dim, out_dim)}, got {W.shape}")
     layer = nn.Linear(in_dim, out_dim, bias=b is not None)
     with torch.no_grad():
         layer.weight.copy_(torch.from_numpy(W.T.copy()))  # nn.Linear stores W transposed
         if b is not None:
-            b = np.asarray(b, dtype=np.float32)
-            if b.shape != (out_dim,):
+            b = as_matrix(np.reshape(b, (1, -1)) if np.ndim(b) == 1 else b, "residual_bias")
+            if b.shape != (1, out_dim):
                 raise ValueError(f"residual_bias must have shape {(out_dim,)}, got {b.shape}")
+            b = b[0]
             layer.bias.copy_(torch.from_numpy(b))
     return layer
 
@@ -323,19 +329,23 @@ def train_mapper(
         weights of the last such epoch are the ones restored).  Pass it to
         ``pandas.DataFrame`` for a table.
     """
-    X_train, Y_train = _check_pair_arrays(X_train, Y_train, "X_train, Y_train")
-    if len(X_train) < 1:
-        raise ValueError("X_train is empty")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    X_train, Y_train = _check_pair_arrays(X_train, Y_train, ("X_train", "Y_train"))
     has_val = X_val is not None or Y_val is not None
     if has_val:
         if X_val is None or Y_val is None:
             raise ValueError("give both X_val and Y_val, or neither")
-        X_val, Y_val = _check_pair_arrays(X_val, Y_val, "X_val, Y_val")
-        if X_val.shape[1] != X_train.shape[1] or Y_val.shape[1] != Y_train.shape[1]:
-            raise ValueError("validation arrays must have the same columns as the training arrays")
+        X_val, Y_val = _check_pair_arrays(X_val, Y_val, ("X_val", "Y_val"))
+        check_same_cols(X_train, X_val, "X_train", "X_val")
+        check_same_cols(Y_train, Y_val, "Y_train", "Y_val")
+    if val_metric is not None and not callable(val_metric):
+        raise TypeError(f"val_metric must be callable or None, got {val_metric!r}")
     if val_metric is not None and not has_val:
         raise ValueError("val_metric needs X_val and Y_val")
     _check_training_params(lr, batch_size, max_epochs, patience)
+    check_int(seed, "seed", minimum=0)
+    check_bool(progress, "progress")
     loss_fn = _resolve_loss(loss)
     device = resolve_device(device)
 
@@ -359,12 +369,10 @@ def train_mapper(
 
 
 def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    for name, value, low in (("batch_size", batch_size, 1), ("max_epochs", max_epochs, 0),
-                             ("patience", patience, 1)):
-        if int(value) != value or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_real(lr, "lr", low=0.0, low_open=True)
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(max_epochs, "max_epochs", minimum=0)
+    check_int(patience, "patience", minimum=1)
 
 
 def _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
@@ -500,6 +508,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         self
         """
         X, Y = _check_pair_arrays(X, Y)
+        self._check_params()
         X_tr, Y_tr, X_val, Y_val = self._split(X, Y, X_val, Y_val)
         self.n_features_in_, self.n_outputs_ = X.shape[1], Y.shape[1]
         self.device_ = resolve_device(self.device)
@@ -526,14 +535,23 @@ class MLPMap(RegressorMixin, BaseEstimator):
         self.training_seconds_ = time.perf_counter() - start
         return self
 
+    def _check_params(self):
+        """Every hyper-parameter, before any work (as scikit-learn estimators do in fit)."""
+        _check_mlp_params(1, 1, self.hidden, self.activation, self.output_activation,
+                          self.init, self.dropout)
+        _resolve_loss(self.loss)
+        _check_training_params(self.lr, self.batch_size, self.max_epochs, self.patience)
+        check_int(self.seed, "seed", minimum=0)
+        check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+                   high_open=True)
+        check_bool(self.residual, "residual")
+        check_bool(self.progress, "progress")
+        resolve_device(self.device)
+
     def _split(self, X, Y, X_val, Y_val):
         """Training rows plus a validation pair (explicit, held out, or None)."""
         if X_val is not None or Y_val is not None:
             return X, Y, X_val, Y_val  # train_mapper validates them
-        if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}"
-            )
         n_val = round(self.validation_fraction * len(X))
         if n_val == 0:
             return X, Y, None, None
@@ -551,7 +569,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n, d_out), float32
         """
         check_is_fitted(self, "model_")
-        X = check_array(X, dtype=np.float32)
+        X = as_matrix(X, "X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but MLPMap was fitted with "
                              f"{self.n_features_in_}")
@@ -560,7 +578,12 @@ class MLPMap(RegressorMixin, BaseEstimator):
         with torch.no_grad():
             for sl in _batch_slices(len(X), 8192):
                 out.append(self.model_(torch.from_numpy(X[sl]).to(self.device_)).cpu())
-        return torch.cat(out).numpy().astype(np.float32, copy=False)
+        pred = torch.cat(out).numpy().astype(np.float32, copy=False)
+        if not np.all(np.isfinite(pred)):
+            # Finite inputs far outside the training range can overflow float32.
+            raise ValueError("X maps to non-finite predictions: its values are too large "
+                             "for the network (rescale X as the training data was)")
+        return pred
 
 
 def _least_squares(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -621,17 +644,12 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
         self
         """
         X, Y = _check_pair_arrays(X, Y)
-        if int(self.n_neighbors) != self.n_neighbors or not 1 <= self.n_neighbors <= len(X):
-            raise ValueError(f"n_neighbors must be an integer in [1, {len(X)}], "
-                             f"got {self.n_neighbors!r}")
-        if self.weights not in ("similarity", "uniform", "softmax"):
-            raise ValueError(f"weights must be 'similarity', 'uniform' or 'softmax', "
-                             f"got {self.weights!r}")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
-        if int(self.chunk_size) != self.chunk_size or self.chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
-        self.X_unit_ = _unit_rows(X)
+        # at most len(X): there are no more training words to average
+        check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=len(X))
+        check_choice(self.weights, "weights", ("similarity", "uniform", "softmax"))
+        check_real(self.temperature, "temperature", low=0.0, low_open=True)
+        check_int(self.chunk_size, "chunk_size", minimum=1)
+        self.X_unit_ = _unit_rows(X, "X")
         self.Y_ = Y
         self.n_features_in_ = X.shape[1]
         return self
@@ -644,11 +662,11 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n, d_out), float32
         """
         check_is_fitted(self, "X_unit_")
-        X = check_array(X, dtype=np.float32)
+        X = as_matrix(X, "X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but KNNRegressionMap was fitted "
                              f"with {self.n_features_in_}")
-        Xq = _unit_rows(X)
+        Xq = _unit_rows(X, "X")
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
         for lo in range(0, len(X), self.chunk_size):
             sims = Xq[lo : lo + self.chunk_size] @ self.X_unit_.T
@@ -670,10 +688,25 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
         return w / w.sum(axis=1, keepdims=True)
 
 
-def _unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; zero rows stay zero (cosine 0 to everything)."""
+def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
+    """Rows scaled to unit length; an all-zero row is refused (it has no direction).
+
+    A zero row would have cosine 0 to everything, so its "neighbours" would
+    be arbitrary ties and its prediction a mean of arbitrary targets.
+    """
+    zero = np.flatnonzero(~np.any(X, axis=1))
+    if zero.size:
+        raise ValueError(f"row {zero[0]} of {name} is all zeros: it has no direction, "
+                         "so its cosine neighbours are undefined")
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return (X / np.maximum(norms, 1e-12)).astype(np.float32)
+    out = (X / np.maximum(norms, 1e-12)).astype(np.float32)
+    # Norms that overflow (|x| ~ 1e20 in float32) or underflow (~1e-30) lose the
+    # direction; redo only those rows with the overflow-safe helper, so every
+    # other row keeps exactly its old value.
+    lost = ~np.isfinite(norms[:, 0]) | (norms[:, 0] < 1e-12)
+    if lost.any():
+        out[lost] = safe_unit_rows(X[lost])
+    return out
 
 
 def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -692,7 +725,8 @@ def first_hidden_activations(mlp_map, X) -> np.ndarray:
     check_is_fitted(mlp_map, "model_")
     layers = mlp_map.model_.mlp
     if len(layers) < 4:
-        raise ValueError("the network has no hidden layer")
-    X = torch.as_tensor(check_array(X, dtype=np.float32), device=next(layers.parameters()).device)
+        raise ValueError("mlp_map's network has no hidden layer")
+    X = as_matrix(X, "X", n_cols=mlp_map.n_features_in_)
+    X = torch.as_tensor(X, device=next(layers.parameters()).device)
     with torch.no_grad():
         return layers[1](layers[0](X)).cpu().numpy()

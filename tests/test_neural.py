@@ -231,7 +231,7 @@ def test_init_schemes_match_their_definitions():
 def test_mlpmapper_parameter_errors():
     with pytest.raises(ValueError, match="activation"):
         MLPMapper(3, 2, activation="sigmoid")
-    with pytest.raises(ValueError, match="hidden"):
+    with pytest.raises(TypeError, match="hidden"):
         MLPMapper(3, 2, hidden=64)
     with pytest.raises(ValueError, match="init"):
         MLPMapper(3, 2, init="orthogonal")
