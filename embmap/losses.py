@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from scipy import special
 
+from embmap._checks import check_bool, check_choice, check_int, check_real
+
 __all__ = [
     "LOSSES",
     "cosine_loss",
@@ -55,21 +57,69 @@ VMF_DEFAULT_LAMBDA = {"kappa": 0.02, "scale": 0.1}
 # ---------------------------------------------------------------------------
 
 
-def _check_pair(pred: torch.Tensor, target: torch.Tensor, min_rows: int = 1) -> None:
-    """Raise unless ``pred`` and ``target`` are matching 2-D tensor batches."""
+def _check_batch(t, name: str) -> None:
+    """A 2-D floating-point tensor with at least one column."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point values, got {t.dtype}")
+    if t.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (batch, dim), got shape {tuple(t.shape)}")
+    if t.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column, got shape {tuple(t.shape)}")
+
+
+def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) -> None:
+    """No NaN/inf in either tensor; with ``directions``, no all-zero target row.
+
+    One host sync for all flags: this runs on every mini-batch. A zero
+    target row has no direction, so a cosine-based loss would silently score
+    it as "cosine 0" whatever the prediction.
+    """
+    flags = [torch.isfinite(pred).all(), torch.isfinite(target).all()]
+    if directions:
+        flags.append((target != 0).any(dim=1).all())
+    finite_pred, finite_target, *rest = torch.stack(flags).tolist()
+    if not finite_pred:
+        raise ValueError("pred contains NaN or inf (a diverging network? try a smaller lr)")
+    if not finite_target:
+        raise ValueError("target contains NaN or inf")
+    if rest and not rest[0]:
+        row = int(torch.nonzero(~(target != 0).any(dim=1))[0, 0])
+        raise ValueError(
+            f"target row {row} is all zeros: it has no direction, so this cosine-based "
+            "loss is undefined for it"
+        )
+
+
+def _check_pair(
+    pred: torch.Tensor, target: torch.Tensor, min_rows: int = 1, directions: bool = False
+) -> None:
+    """Raise unless ``pred`` and ``target`` are matching, finite 2-D float batches."""
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError("pred and target must be torch tensors")
+        raise TypeError(
+            f"pred and target must be torch tensors, got {type(pred).__name__} and "
+            f"{type(target).__name__}"
+        )
     if pred.ndim != 2 or target.ndim != 2:
         raise ValueError(
             f"pred and target must be 2-D (batch, dim), got shapes "
             f"{tuple(pred.shape)} and {tuple(target.shape)}"
         )
+    _check_batch(pred, "pred")
+    _check_batch(target, "target")
     if pred.shape != target.shape:
         raise ValueError(
             f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}"
         )
+    if pred.dtype != target.dtype:
+        raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if pred.shape[0] < min_rows:
-        raise ValueError(f"this loss needs a batch of at least {min_rows} rows, got {len(pred)}")
+        raise ValueError(
+            f"pred and target must hold a batch of at least {min_rows} rows for this loss, "
+            f"got {len(pred)}"
+        )
+    _check_values(pred, target, directions)
 
 
 def _cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -145,7 +195,7 @@ def cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     torch.Tensor
         Scalar loss.
     """
-    _check_pair(pred, target)
+    _check_pair(pred, target, directions=True)
     cos = F.cosine_similarity(pred, target, dim=1, eps=1e-8)
     return (1.0 - cos).mean()
 
@@ -283,11 +333,11 @@ def log_bessel_iv(v, x) -> np.ndarray:
         float64 array of the broadcast shape (0-d for scalar input).  Equals
         0 at ``v = x = 0`` and ``-inf`` at ``x = 0``, ``v > 0``.
     """
-    v, x = np.broadcast_arrays(np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64))
-    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(x))):
-        raise ValueError("log_bessel_iv needs finite v and x")
-    if np.any(v < 0) or np.any(x < 0):
-        raise ValueError("log_bessel_iv needs v >= 0 and x >= 0")
+    v, x = _real_array(v, "v"), _real_array(x, "x")
+    try:
+        v, x = np.broadcast_arrays(v, x)
+    except ValueError:
+        raise ValueError(f"v and x must broadcast together, got shapes {v.shape} and {x.shape}")
 
     shape = v.shape
     v, x = v.ravel(), x.ravel()  # 1-D so that boolean masks give 1-D selections
@@ -305,6 +355,21 @@ def log_bessel_iv(v, x) -> np.ndarray:
     rest = ~fine & ~zero
     out[rest] = _log_iv_fallback(v[rest], x[rest])
     return out.reshape(shape)
+
+
+def _real_array(a, name: str) -> np.ndarray:
+    """float64 array of finite values >= 0, or an error naming ``name``."""
+    raw = np.asarray(a)
+    if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {raw.dtype}")
+    if np.iscomplexobj(raw):
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    out = raw.astype(np.float64)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} must be finite, got a NaN or inf")
+    if np.any(out < 0):
+        raise ValueError(f"{name} must be >= 0, got a minimum of {out.min()}")
+    return out
 
 
 def _log_vmf_normaliser_np(kappa: np.ndarray, m: int) -> np.ndarray:
@@ -382,9 +447,10 @@ def log_vmf_normaliser(kappa: torch.Tensor, m: int) -> torch.Tensor:
         Same shape, dtype and device as ``kappa``.
     """
     if not isinstance(kappa, torch.Tensor):
-        raise TypeError("kappa must be a torch tensor")
-    if int(m) != m or m < 2:
-        raise ValueError(f"m must be an integer >= 2, got {m!r}")
+        raise TypeError(f"kappa must be a torch tensor, got {type(kappa).__name__}")
+    if not kappa.is_floating_point():
+        raise TypeError(f"kappa must hold floating-point values, got {kappa.dtype}")
+    check_int(m, "m", minimum=2)
     if kappa.numel() and (not torch.isfinite(kappa).all() or (kappa < 0).any()):
         raise ValueError("kappa must be finite and >= 0")
     return _LogVMFNormaliser.apply(kappa, int(m))
@@ -430,13 +496,14 @@ def vmf_loss(
     torch.Tensor
         Scalar loss, averaged over the batch.
     """
-    _check_pair(pred, target)
-    if reg not in (None, "kappa", "scale"):
-        raise ValueError(f"reg must be None, 'kappa' or 'scale', got {reg!r}")
+    check_choice(reg, "reg", (None, "kappa", "scale"))
     if reg is None and lam is not None:
         raise ValueError("lam is only used with reg='kappa' or reg='scale'")
     if lam is None and reg is not None:
         lam = VMF_DEFAULT_LAMBDA[reg]
+    if lam is not None:
+        check_real(lam, "lam", low=0.0)  # a negative strength would reward growing kappa
+    _check_pair(pred, target, directions=True)
 
     m = pred.shape[1]
     e = F.normalize(target, dim=1, eps=1e-12)
@@ -497,18 +564,27 @@ def sinkhorn_plan(
 
 def _check_sinkhorn_args(pred, target, epsilon, n_iter) -> None:
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError("pred and target must be torch tensors")
-    if pred.ndim != 2 or target.ndim != 2 or pred.shape[1] != target.shape[1]:
+        raise TypeError(
+            f"pred and target must be torch tensors, got {type(pred).__name__} and "
+            f"{type(target).__name__}"
+        )
+    _check_batch(pred, "pred")
+    _check_batch(target, "target")
+    if pred.shape[1] != target.shape[1]:
         raise ValueError(
             "pred and target must be 2-D with the same number of columns, got "
             f"{tuple(pred.shape)} and {tuple(target.shape)}"
         )
+    if pred.dtype != target.dtype:
+        raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if pred.shape[0] == 0 or target.shape[0] == 0:
-        raise ValueError("sinkhorn needs non-empty point sets")
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
-    if int(n_iter) != n_iter or n_iter < 1:
-        raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
+        raise ValueError(
+            f"sinkhorn needs non-empty point sets, got {len(pred)} pred and {len(target)} "
+            "target rows"
+        )
+    check_real(epsilon, "epsilon", low=0.0, low_open=True)
+    check_int(n_iter, "n_iter", minimum=1)
+    _check_values(pred, target, directions=True)
 
 
 def sinkhorn_loss(
@@ -558,8 +634,7 @@ def sinkhorn_loss(
         Scalar loss.
     """
     _check_sinkhorn_args(pred, target, epsilon, n_iter)
-    if paired_weight < 0:
-        raise ValueError(f"paired_weight must be >= 0, got {paired_weight!r}")
+    check_real(paired_weight, "paired_weight", low=0.0)
     cost = 1.0 - _cosine_matrix(pred, target)
     plan = _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
     loss = (plan * cost).sum()
@@ -591,9 +666,8 @@ def info_nce_loss(
     torch.Tensor
         Scalar loss; ``log n`` for uninformative predictions.
     """
-    _check_pair(pred, target)
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    check_real(temperature, "temperature", low=0.0, low_open=True)
+    _check_pair(pred, target, directions=True)
     logits = _cosine_matrix(pred, target) / temperature
     labels = torch.arange(pred.shape[0], device=pred.device)
     return F.cross_entropy(logits, labels)
@@ -642,9 +716,10 @@ def csls_margin_loss(
     torch.Tensor
         Scalar loss.
     """
-    _check_pair(pred, target, min_rows=2)
-    if int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    _check_pair(pred, target, min_rows=2, directions=True)
+    check_real(margin, "margin")
+    check_int(k, "k", minimum=1)
+    check_bool(hardest, "hardest")
     n = pred.shape[0]
     k = min(int(k), n - 1)
     sim = _cosine_matrix(pred, target)
