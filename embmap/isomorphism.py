@@ -33,6 +33,8 @@ from networkx.algorithms.isomorphism import GraphMatcher
 from scipy import sparse
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from embmap._checks import as_matrix, check_bool, check_int, check_real, safe_unit_rows
+
 __all__ = [
     "IsomorphicPrefix",
     "bottleneck_distance",
@@ -55,15 +57,8 @@ __all__ = [
 
 
 def _as_matrix(X, name: str = "X") -> np.ndarray:
-    """Return ``X`` as a finite float64 2-D array, or raise ValueError."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (rows = items), got shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column, got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
-    return X
+    """Return ``X`` as a finite float64 2-D array, or raise ValueError/TypeError."""
+    return as_matrix(X, name, dtype=np.float64)
 
 
 def _as_pair(X, Y) -> tuple[np.ndarray, np.ndarray]:
@@ -79,29 +74,46 @@ def _as_pair(X, Y) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_n(n, n_rows: int, minimum: int, name: str = "n") -> int:
     """Check a prefix size: an integer in [minimum, n_rows]."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {n!r}")
-    n = int(n)
-    if n < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {n}")
+    n = check_int(n, name, minimum=minimum)
     if n > n_rows:
         raise ValueError(f"{name}={n} is larger than the number of rows ({n_rows})")
     return n
 
 
-def _unit_rows(X: np.ndarray) -> np.ndarray:
+def _unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
     """L2-normalise rows; a zero row has no direction, so cosine is undefined."""
     norms = np.linalg.norm(X, axis=1, keepdims=True)
-    zero = np.flatnonzero(norms[:, 0] == 0)
+    zero = np.flatnonzero(~np.any(X, axis=1))
     if zero.size:
-        raise ValueError(f"row {zero[0]} has zero norm, so its cosine similarity is undefined")
-    return X / norms
+        raise ValueError(
+            f"row {zero[0]} of {name} has zero norm, so its cosine similarity is undefined"
+        )
+    out = X / norms
+    # A norm that overflows (|x| ~ 1e160) or underflows loses the direction: redo
+    # only those rows with the overflow-safe helper, leaving all others bit-identical.
+    lost = ~np.isfinite(norms[:, 0]) | (norms[:, 0] < 1e-150)
+    if lost.any():
+        out[lost] = safe_unit_rows(X[lost], dtype=np.float64)
+    return out
 
 
-def _unit_center_unit(X: np.ndarray) -> np.ndarray:
+# After unit rows and centring, a row this short is rounding noise around the
+# mean direction, not a direction (rows have norm 1 before centring).
+_CENTRED_NOISE = 1e-8
+
+
+def _unit_center_unit(X: np.ndarray, name: str = "X") -> np.ndarray:
     """Sogaard et al.'s normalisation: unit rows, centre columns, unit rows again."""
-    X = _unit_rows(X)
-    return _unit_rows(X - X.mean(axis=0))
+    X = _unit_rows(X, name)
+    centred = X - X.mean(axis=0)
+    short = np.flatnonzero(np.linalg.norm(centred, axis=1) < _CENTRED_NOISE)
+    if short.size:
+        raise ValueError(
+            f"row {short[0]} of {name} points along the mean direction of {name} (are all "
+            "its rows identical or parallel?): after centring it is rounding noise, with "
+            "no direction to find neighbours by"
+        )
+    return _unit_rows(centred, name)
 
 
 # ---------------------------------------------------------------------------
@@ -135,11 +147,18 @@ def knn_graph(X, k: int = 1, chunk_size: int = 1024) -> nx.Graph:
     ValueError
         On non-finite or zero rows, or ``k`` outside ``[1, n)``.
     """
-    X = _unit_rows(_as_matrix(X))
+    X = _as_matrix(X)
     n = X.shape[0]
-    k = _check_n(k, n - 1, 1, name="k")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    if n < 2:
+        raise ValueError(
+            f"X must have at least 2 rows for a k-NN graph (a row is not its own neighbour), "
+            f"got {n}"
+        )
+    k = check_int(k, "k", minimum=1)
+    if k > n - 1:
+        raise ValueError(f"k={k} is larger than the number of other rows ({n - 1}) of X")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    X = _unit_rows(X)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
     for start in range(0, n, chunk_size):
@@ -178,8 +197,15 @@ class _DeadlineGraphMatcher(GraphMatcher):
 
 
 def _check_simple_undirected(graph, name: str) -> None:
-    if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"{name} must be a networkx.Graph, got {type(graph).__name__}")
+    if graph.is_directed() or graph.is_multigraph():
         raise ValueError(f"{name} must be an undirected simple networkx.Graph")
+
+
+def _check_timeout(timeout) -> None:
+    if timeout is not None:
+        check_real(timeout, "timeout", low=0.0, low_open=True)
 
 
 def _wl_hash(graph: nx.Graph) -> str:
@@ -222,8 +248,7 @@ def vf2_isomorphic(G1: nx.Graph, G2: nx.Graph, timeout: float | None = 10.0) -> 
     """
     _check_simple_undirected(G1, "G1")
     _check_simple_undirected(G2, "G2")
-    if timeout is not None and not timeout > 0:
-        raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+    _check_timeout(timeout)
     deadline = np.inf if timeout is None else time.monotonic() + timeout
 
     if G1.number_of_nodes() != G2.number_of_nodes():
@@ -288,6 +313,10 @@ def largest_isomorphic_prefix(
         ``largest`` (0 if no size was isomorphic) and the ``per_size`` table.
     """
     X, Y = _as_pair(X, Y)
+    k = check_int(k, "k", minimum=1)
+    _check_timeout(timeout)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be an iterable of prefix sizes, got {sizes!r}")
     sizes = sorted({_check_n(size, X.shape[0], k + 1, name="size") for size in sizes})
     if not sizes:
         raise ValueError("sizes must contain at least one prefix size")
@@ -383,8 +412,10 @@ def spectral_distance(G1: nx.Graph, G2: nx.Graph, k_fraction: float = 0.9, retur
     float, or (float, int) if ``return_k``
         ``Delta`` (0 for identical spectra), and optionally ``k``.
     """
-    if not 0 < k_fraction <= 1:
-        raise ValueError(f"k_fraction must lie in (0, 1], got {k_fraction}")
+    k_fraction = check_real(k_fraction, "k_fraction", low=0.0, high=1.0, low_open=True)
+    check_bool(return_k, "return_k")
+    _check_simple_undirected(G1, "G1")
+    _check_simple_undirected(G2, "G2")
     if G1.number_of_nodes() != G2.number_of_nodes():
         raise ValueError(
             f"graphs must have the same number of nodes, got "
@@ -426,9 +457,10 @@ def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_
     """
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 2)
+    check_real(k_fraction, "k_fraction", low=0.0, high=1.0, low_open=True)
     # Normalise on the whole space (centre = mean of all rows), then take the prefix.
-    graph_x = knn_graph(_unit_center_unit(X)[:n], k=1)
-    graph_y = knn_graph(_unit_center_unit(Y)[:n], k=1)
+    graph_x = knn_graph(_unit_center_unit(X, "X")[:n], k=1)
+    graph_y = knn_graph(_unit_center_unit(Y, "Y")[:n], k=1)
     return spectral_distance(graph_x, graph_y, k_fraction=k_fraction, return_k=return_k)
 
 
@@ -437,10 +469,15 @@ def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_
 # ---------------------------------------------------------------------------
 
 
-def _pair_cosines(X: np.ndarray) -> np.ndarray:
+def _pair_cosines(X: np.ndarray, name: str) -> np.ndarray:
     """Cosine similarity of every pair of rows i < j, in row-major order."""
-    U = _unit_rows(X)
+    U = _unit_rows(X, name)
     return (U @ U.T)[np.triu_indices(len(U), k=1)]
+
+
+# Cosines lie in [-1, 1]; a spread below this is rounding (identical or parallel
+# rows give 1 +- 1e-16), and a correlation of rounding noise is meaningless.
+_COSINE_NOISE = 1e-9
 
 
 def relational_similarity(X, Y, n: int = 1000) -> float:
@@ -466,9 +503,13 @@ def relational_similarity(X, Y, n: int = 1000) -> float:
     """
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 3)
-    cosines_x, cosines_y = _pair_cosines(X[:n]), _pair_cosines(Y[:n])
-    if np.ptp(cosines_x) == 0 or np.ptp(cosines_y) == 0:
-        raise ValueError("all cosines in one space are equal, so the correlation is undefined")
+    cosines_x, cosines_y = _pair_cosines(X[:n], "X"), _pair_cosines(Y[:n], "Y")
+    for name, cosines in (("X", cosines_x), ("Y", cosines_y)):
+        if np.ptp(cosines) <= _COSINE_NOISE:
+            raise ValueError(
+                f"all cosines between the first {n} rows of {name} are equal (identical or "
+                "parallel rows?), so the correlation is undefined"
+            )
     return float(np.corrcoef(cosines_x, cosines_y)[0, 1])
 
 
@@ -519,7 +560,12 @@ def rips_h0_deaths(X) -> np.ndarray:
 
 
 def _check_deaths(deaths, name: str) -> np.ndarray:
-    deaths = np.asarray(deaths, dtype=np.float64)
+    raw = np.asarray(deaths)
+    if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {raw.dtype}")
+    if np.iscomplexobj(raw):
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    deaths = raw.astype(np.float64)
     if deaths.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of death times, got shape {deaths.shape}")
     if not np.all(np.isfinite(deaths)):
@@ -667,9 +713,20 @@ def isomorphism_table(
         ``relational_similarity``, ``gh_distance`` and
         ``largest_isomorphic_prefix``.
     """
+    if not isinstance(pairs, dict) or not pairs:
+        raise TypeError(f"pairs must be a non-empty dict name -> (X, Y), got {pairs!r:.80}")
+    for name, value in (("n_eigen", n_eigen), ("n_relational", n_relational), ("n_gh", n_gh)):
+        check_int(value, name, minimum=1)
+    k = check_int(k, "k", minimum=1)
+    _check_timeout(timeout)
+    if isinstance(n_vf2_sizes, (str, bytes)) or not hasattr(n_vf2_sizes, "__iter__"):
+        raise TypeError(f"n_vf2_sizes must be an iterable of ints, got {n_vf2_sizes!r}")
+    n_vf2_sizes = [check_int(size, "n_vf2_sizes", minimum=1) for size in n_vf2_sizes]
     rows = {}
-    for name, (X, Y) in pairs.items():
-        X, Y = _as_pair(X, Y)
+    for name, pair in pairs.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"pairs[{name!r}] must be a tuple (X, Y)")
+        X, Y = _as_pair(*pair)
         m = X.shape[0]
         sizes = sorted({min(size, m) for size in n_vf2_sizes if min(size, m) > k})
         rows[name] = {
