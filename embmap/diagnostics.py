@@ -5,7 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embmap._checks import (
+    as_indices,
+    as_matrix,
+    check_int,
+    check_real,
+    check_same_rows,
+    safe_unit_rows,
+)
 from embmap.retrieval import top_k, unit_rows
+
+
+def _nonzero_rows(M: np.ndarray, name: str) -> None:
+    """Cosines need directions: an all-zero row would silently count as cosine 0."""
+    zero = np.flatnonzero(~np.any(M, axis=1))
+    if zero.size:
+        raise ValueError(f"row {zero[0]} of {name} is all zeros, so its cosines are undefined")
 
 
 def value_summary(M, name: str = "") -> dict:
@@ -13,7 +28,9 @@ def value_summary(M, name: str = "") -> dict:
 
     ``share_outside_unit`` answers a common premise: are the values in (-1, 1)?
     """
-    M = np.asarray(M, dtype=np.float64)
+    M = as_matrix(M, "M", dtype=np.float64)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, got {name!r}")
     norms = np.linalg.norm(M, axis=1)
     return {
         "space": name,
@@ -31,21 +48,42 @@ def value_summary(M, name: str = "") -> dict:
 
 def random_pair_cosines(M, n_pairs: int = 10_000, seed: int = 0) -> np.ndarray:
     """Cosines of ``n_pairs`` random pairs of distinct rows (anisotropy: their mean)."""
-    rng = np.random.default_rng(seed)
+    M = as_matrix(M, "M", min_rows=2)
+    _nonzero_rows(M, "M")
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     i = rng.integers(0, len(M), n_pairs)
     j = (i + rng.integers(1, len(M), n_pairs)) % len(M)  # j != i
     U = unit_rows(M)
+    # A float32 norm overflows for |x| ~ 1e20 and the row comes back zero (or
+    # inf); redo just those rows without overflow, leaving the others as they were.
+    lost = np.abs(np.einsum("ij,ij->i", U, U) - 1.0) > 1e-3
+    if lost.any():
+        U[lost] = safe_unit_rows(M[lost])
     return np.sum(U[i] * U[j], axis=1)
 
 
 def nearest_words(M, words, queries, k: int = 5) -> pd.DataFrame:
     """The ``k`` nearest words (cosine, self excluded) of each query word."""
+    M = as_matrix(M, "M", dtype=np.float64, min_rows=2)
+    _nonzero_rows(M, "M")
+    if isinstance(words, str) or len(words) != len(M):
+        raise ValueError(
+            f"words must be a list with one word per row of M ({len(M)}), got "
+            f"{len(words) if not isinstance(words, str) else 'a single string'}"
+        )
+    if isinstance(queries, str):
+        raise TypeError(f"queries must be a list of words, not the string {queries!r}")
+    queries = list(queries)
+    if not queries:
+        raise ValueError("queries must hold at least one word")
     index = {w: i for i, w in enumerate(words)}
     missing = [q for q in queries if q not in index]
     if missing:
         raise KeyError(f"not in the vocabulary: {missing}")
+    k = check_int(k, "k", minimum=1, maximum=len(M) - 1)
     rows = [index[q] for q in queries]
-    hits = top_k(np.asarray(M)[rows], M, k=k + 1)
+    hits = top_k(M[rows], M, k=k + 1)
     table = {}
     for query, row, found in zip(queries, rows, hits):
         table[query] = [words[j] for j in found if j != row][:k]
@@ -58,10 +96,13 @@ def neighbour_overlap(X, Y, queries, k: int = 10) -> np.ndarray:
     Neighbours are searched among all rows (self excluded). Under chance
     (unrelated spaces) the expected overlap is ``k / (n - 1)``.
     """
-    X, Y = np.asarray(X), np.asarray(Y)
-    if len(X) != len(Y):
-        raise ValueError(f"X and Y must be row-aligned, got {len(X)} and {len(Y)} rows")
-    queries = np.asarray(queries)
+    X = as_matrix(X, "X", dtype=np.float64, min_rows=2)
+    Y = as_matrix(Y, "Y", dtype=np.float64, min_rows=2)
+    check_same_rows(X, Y, "X", "Y")
+    _nonzero_rows(X, "X")
+    _nonzero_rows(Y, "Y")
+    queries = as_indices(queries, "queries", len(X), min_len=1)
+    k = check_int(k, "k", minimum=1, maximum=len(X) - 1)
     near_x = top_k(X[queries], X, k=k + 1)
     near_y = top_k(Y[queries], Y, k=k + 1)
     overlap = np.empty(len(queries))
@@ -73,8 +114,13 @@ def neighbour_overlap(X, Y, queries, k: int = 10) -> np.ndarray:
 
 def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0):
     """Mean and percentile-bootstrap interval of a sample."""
-    values = np.asarray(values, dtype=np.float64)
-    rng = np.random.default_rng(seed)
+    raw = np.asarray(values)
+    if raw.ndim != 1:
+        raise ValueError(f"values must be a 1-D sample, got shape {raw.shape}")
+    values = as_matrix(raw[:, None], "values", dtype=np.float64)[:, 0]
+    n_boot = check_int(n_boot, "n_boot", minimum=1)
+    check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
     alpha = (1 - level) / 2
     return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
