@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from embmap._checks import as_indices, as_matrix, check_int, check_real
 from embmap.io import Embedding, load_embedding, read_npz
 
 DATA_FILES = {
@@ -72,6 +73,58 @@ class PairedEmbeddings:
     coverage: dict = field(default_factory=dict)
     seed: int = 0
 
+    def __post_init__(self):
+        # Validate once, here, so every split, head and graph below can trust the fields.
+        if isinstance(self.words, (str, bytes)) or not hasattr(self.words, "__len__"):
+            raise TypeError(f"words must be a list of strings, got {type(self.words).__name__}")
+        self.words = list(self.words)
+        n = len(self.words)
+        if n == 0:
+            raise ValueError("words must hold at least one word")
+        bad = next((w for w in self.words if not isinstance(w, str)), None)
+        if bad is not None:
+            raise TypeError(f"words must be strings, got {bad!r} ({type(bad).__name__})")
+        if len(set(self.words)) != n:
+            seen, dup = set(), None
+            for w in self.words:
+                if w in seen:
+                    dup = w
+                    break
+                seen.add(w)
+            raise ValueError(f"words must be unique (one row per word), {dup!r} appears twice")
+        self.X = _float_matrix(self.X, "X", n)
+        self.Y = _float_matrix(self.Y, "Y", n)
+        if self.Y_alt is not None:
+            self.Y_alt = _float_matrix(self.Y_alt, "Y_alt", n)
+        self.train = as_indices(self.train, "train", n)
+        self.val = as_indices(self.val, "val", n)
+        self.test = as_indices(self.test, "test", n)
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = np.intersect1d(getattr(self, a), getattr(self, b))
+            if shared.size:
+                raise ValueError(
+                    f"{a} and {b} must be disjoint (a word in both would leak), "
+                    f"both hold row {shared[0]}"
+                )
+        if self.edges is not None:
+            self.edges = _check_edges(self.edges, n)
+        if self.freq_rank is not None:
+            rank = np.asarray(self.freq_rank)
+            if rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer):
+                raise ValueError(
+                    f"freq_rank must be an integer array of shape ({n},), got "
+                    f"{rank.dtype} {rank.shape}"
+                )
+        if self.X_oog is not None:
+            self.X_oog = _float_matrix(self.X_oog, "X_oog", len(self.oog_words), min_rows=0)
+            if self.X_oog.shape[1] != self.X.shape[1]:
+                raise ValueError(
+                    f"X_oog must have X's {self.X.shape[1]} columns, got {self.X_oog.shape[1]}"
+                )
+        if not isinstance(self.coverage, dict):
+            raise TypeError(f"coverage must be a dict, got {type(self.coverage).__name__}")
+        self.seed = check_int(self.seed, "seed", minimum=0)
+
     def __len__(self):
         return len(self.words)
 
@@ -85,9 +138,10 @@ class PairedEmbeddings:
         """The target graph over row indices (needs ``edges``)."""
         if self.edges is None:
             raise ValueError("this pair has no graph edges")
+        edges = _check_edges(self.edges, len(self))  # the attribute may have been reassigned
         graph = nx.Graph()
         graph.add_nodes_from(range(len(self.words)))
-        graph.add_edges_from(map(tuple, self.edges))
+        graph.add_edges_from(map(tuple, edges.tolist()))
         return graph
 
     def resplit(self, seed: int, val_fraction=None, test_fraction=None) -> PairedEmbeddings:
@@ -106,11 +160,11 @@ class PairedEmbeddings:
         Used by the notebooks' quick mode: the same code on a smaller problem.
         Edges are kept where both ends survive; the candidate set shrinks to ``n``.
         """
-        if not 10 <= n <= len(self):
-            raise ValueError(f"n must be between 10 and {len(self)}, got {n}")
+        n = check_int(n, "n", minimum=10, maximum=len(self))
         edges = None
         if self.edges is not None:
-            edges = self.edges[(self.edges < n).all(axis=1)]
+            edges = _check_edges(self.edges, len(self))
+            edges = edges[(edges < n).all(axis=1)]
         frac_val = len(self.val) / len(self)
         frac_test = len(self.test) / len(self)
         train, val, test = split_indices(n, self.seed, frac_val, frac_test)
@@ -135,6 +189,34 @@ class PairedEmbeddings:
         )
 
 
+def _float_matrix(M, name: str, n_rows: int, min_rows: int = 1) -> np.ndarray:
+    """A finite float matrix with ``n_rows`` rows; float32/float64 kept as given (no rounding)."""
+    raw = np.asarray(M) if not isinstance(M, np.ndarray) else M
+    dtype = raw.dtype if raw.dtype in (np.float32, np.float64) else np.float32
+    out = as_matrix(raw, name, dtype=dtype, min_rows=min_rows)
+    if len(out) != n_rows:
+        raise ValueError(f"{name} must have one row per word ({n_rows}), got {len(out)}")
+    return out
+
+
+def _check_edges(edges, n: int) -> np.ndarray:
+    """Graph edges as an int64 array (m, 2) of row indices in [0, n)."""
+    arr = np.asarray(edges)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"edges must be an array of shape (m, 2), got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if not np.issubdtype(arr.dtype, np.integer):
+        # Casting 3.7 to 3 would silently rewire the graph: refuse instead.
+        raise TypeError(
+            f"edges must hold integer row indices, got dtype {arr.dtype} "
+            "(convert exact whole numbers yourself with edges.astype(int))"
+        )
+    if arr.min() < 0 or arr.max() >= n:
+        raise ValueError(f"edges must lie in [0, {n}), got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64, copy=False)
+
+
 def _replace(pair, **changes):
     from dataclasses import replace
 
@@ -142,11 +224,28 @@ def _replace(pair, **changes):
 
 
 def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
-    """Deterministic train/validation/test row indices (each sorted)."""
-    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
-        raise ValueError("need 0 <= val_fraction, 0 < test_fraction, and their sum < 1")
+    """Deterministic train/validation/test row indices (each sorted).
+
+    Raises if a split would be empty: a test set of 0 words has no score.
+    """
+    n = check_int(n, "n", minimum=2)
+    seed = check_int(seed, "seed", minimum=0)
+    check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
+    check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"val_fraction + test_fraction must be < 1 (leave training rows), got "
+            f"{val_fraction} + {test_fraction}"
+        )
     order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))
+    if n_test == 0:
+        raise ValueError(f"test_fraction={test_fraction} of n={n} rows rounds to 0 test rows")
+    if n - n_test - n_val < 1:
+        raise ValueError(
+            f"val_fraction={val_fraction} and test_fraction={test_fraction} of n={n} rows "
+            "leave no training rows"
+        )
     test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
     return np.sort(train), np.sort(val), np.sort(test)
 
@@ -241,7 +340,11 @@ def read_edges(path, index: dict) -> np.ndarray:
     edges = []
     with opener(path, "rt", encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
-            a, b = line.rstrip("\n").split("\t")
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 2:
+                raise ValueError(f"{path}, line {line_no}: expected 2 tab-separated words, "
+                                 f"got {len(parts)} field(s)")
+            a, b = parts
             if a not in index or b not in index:
                 raise ValueError(f"{path}, line {line_no}: edge {a!r}-{b!r} names an unknown word")
             edges.append((index[a], index[b]))
@@ -263,7 +366,13 @@ def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0
     -------
     PairedEmbeddings
     """
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    if not folder.exists():
+        raise FileNotFoundError(f"data_dir {folder} does not exist")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"data_dir {folder} is a file, not a folder")
     missing = [name for name in DATA_FILES.values() if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
