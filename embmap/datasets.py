@@ -230,15 +230,16 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
     """
     n = check_int(n, "n", minimum=2)
     seed = check_int(seed, "seed", minimum=0)
-    check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
-    check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    val_fraction = check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
+    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
+                               high_open=True)
     if val_fraction + test_fraction >= 1:
         raise ValueError(
             f"val_fraction + test_fraction must be < 1 (leave training rows), got "
             f"{val_fraction} + {test_fraction}"
         )
     order = np.random.default_rng(seed).permutation(n)
-    n_test, n_val = int(round(n * test_fraction)), int(round(n * val_fraction))
+    n_test, n_val = round(n * test_fraction), round(n * val_fraction)  # Python floats: ints
     if n_test == 0:
         raise ValueError(f"test_fraction={test_fraction} of n={n} rows rounds to 0 test rows")
     if n - n_test - n_val < 1:

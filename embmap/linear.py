@@ -51,6 +51,7 @@ import time
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -60,7 +61,6 @@ from embmap._checks import (
     check_choice,
     check_int,
     check_real,
-    check_same_cols,
     check_same_rows,
 )
 from embmap.retrieval import csls_penalties, iter_similarity_chunks, unit_rows
@@ -100,6 +100,27 @@ def _check_same_rows(X, Y):
             f"X and Y must have the same number of rows (row i of each is the same word), "
             f"got {n_x} and {n_y}"
         )
+
+
+def _check_numeric(A, name):
+    """Name the argument when its entries are not numbers (strings, dicts, ...).
+
+    Only arrays of strings or Python objects are tried (numeric arrays pass for
+    free); everything else is left to scikit-learn's ``validate_data``, whose
+    messages (e.g. "Input X contains NaN") its estimator checks expect. The
+    numpy message is kept inside ours, for the same reason.
+    """
+    if A is None or scipy.sparse.issparse(A):
+        return
+    try:
+        arr = np.asarray(A)
+    except (TypeError, ValueError):
+        return  # ragged: scikit-learn's validation says why
+    if arr.dtype.kind in "OUS":
+        try:
+            arr.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must hold numbers ({err})") from None
 
 
 def _output_dtype(X):
@@ -145,12 +166,15 @@ class _LinearMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
         array (m, d_y), or (m,) when ``fit`` was given a 1-D ``Y``
         """
         check_is_fitted(self)
+        _check_numeric(X, "X")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         dtype = _output_dtype(X)
         pred = X @ self.coef_.astype(dtype, copy=False) + self.intercept_.astype(dtype, copy=False)
         return pred.ravel() if self._y_was_1d else pred
 
     def _validate_pairs(self, X, Y):
+        _check_numeric(X, "X")
+        _check_numeric(Y, "Y")
         _check_same_rows(X, Y)
         X, Y = validate_data(
             self, X, Y, multi_output=True, y_numeric=True, ensure_min_samples=2, dtype=np.float64
@@ -326,6 +350,8 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self
         """
         alphas = self._check_params()
+        _check_numeric(X, "X")
+        _check_numeric(Y, "Y")
         _check_same_rows(X, Y)
         X, Y = validate_data(
             self, X, Y, multi_output=True, y_numeric=True, ensure_min_samples=2, dtype=np.float64
@@ -334,7 +360,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if (X_val is None) != (Y_val is None):
             raise ValueError("give both X_val and Y_val, or neither")
         if X_val is None:
-            n_val = max(1, int(round(self.validation_fraction * len(X))))
+            n_val = max(1, round(float(self.validation_fraction) * len(X)))
             if len(X) - n_val < 2:
                 raise ValueError(
                     f"X has {len(X)} rows: too few to hold out validation_fraction="
@@ -661,12 +687,14 @@ class VecMapMultiStep(_LinearMap):
     def transform_source(self, X):
         """Source vectors in the shared space: ``X @ coef_source_``."""
         check_is_fitted(self)
+        _check_numeric(X, "X")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         return X @ self.coef_source_.astype(_output_dtype(X), copy=False)
 
     def transform_target(self, Y):
         """Target vectors in the shared space: ``Y @ coef_target_``."""
         check_is_fitted(self)
+        _check_numeric(Y, "Y")
         Y = check_array(Y, dtype=(np.float64, np.float32), input_name="Y")
         if Y.shape[1] != self.coef_target_.shape[0]:
             raise ValueError(f"Y has {Y.shape[1]} columns, expected {self.coef_target_.shape[0]}")
@@ -817,6 +845,7 @@ class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def predict(self, X):
         """Map source vectors with the final map (``estimator_.predict``)."""
         check_is_fitted(self)
+        _check_numeric(X, "X")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         pred = self.estimator_.predict(X)
         return pred.ravel() if self._y_was_1d else pred
@@ -836,6 +865,8 @@ class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_bool(self.verbose, "verbose")
 
     def _validate(self, X, Y, seed_pairs):
+        _check_numeric(X, "X")
+        _check_numeric(Y, "Y")
         if seed_pairs is None:
             _check_same_rows(X, Y)
             X, Y = validate_data(
