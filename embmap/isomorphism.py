@@ -82,16 +82,17 @@ def _check_n(n, n_rows: int, minimum: int, name: str = "n") -> int:
 
 def _unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
     """L2-normalise rows; a zero row has no direction, so cosine is undefined."""
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):  # such rows are redone below
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
     zero = np.flatnonzero(~np.any(X, axis=1))
     if zero.size:
         raise ValueError(
             f"row {zero[0]} of {name} has zero norm, so its cosine similarity is undefined"
         )
-    out = X / norms
     # A norm that overflows (|x| ~ 1e160) or underflows loses the direction: redo
     # only those rows with the overflow-safe helper, leaving all others bit-identical.
     lost = ~np.isfinite(norms[:, 0]) | (norms[:, 0] < 1e-150)
+    out = X / np.where(lost[:, None], 1.0, norms)
     if lost.any():
         out[lost] = safe_unit_rows(X[lost], dtype=np.float64)
     return out

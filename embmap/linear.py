@@ -382,7 +382,8 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.validation_mse_ = {}
         for alpha in alphas:
             model = Ridge(alpha=alpha, fit_intercept=self.fit_intercept).fit(X_tr, Y_tr)
-            mse = float(np.mean((model.predict(X_val) - Y_val) ** 2))
+            with np.errstate(over="ignore"):  # an overflow is reported just below
+                mse = float(np.mean((model.predict(X_val) - Y_val) ** 2))
             if not np.isfinite(mse):
                 raise ValueError(
                     f"the validation MSE of alpha={alpha} overflowed; rescale X and Y"

@@ -579,8 +579,8 @@ def _check_sinkhorn_args(pred, target, epsilon, n_iter) -> None:
         raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if pred.shape[0] == 0 or target.shape[0] == 0:
         raise ValueError(
-            f"sinkhorn needs non-empty point sets, got {len(pred)} pred and {len(target)} "
-            "target rows"
+            f"pred and target must hold at least 1 row each (sinkhorn compares two point "
+            f"clouds), got {len(pred)} and {len(target)}"
         )
     check_real(epsilon, "epsilon", low=0.0, low_open=True)
     check_int(n_iter, "n_iter", minimum=1)

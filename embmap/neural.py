@@ -698,7 +698,8 @@ def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
     if zero.size:
         raise ValueError(f"row {zero[0]} of {name} is all zeros: it has no direction, "
                          "so its cosine neighbours are undefined")
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # overflowed rows are redone below
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
     out = (X / np.maximum(norms, 1e-12)).astype(np.float32)
     # Norms that overflow (|x| ~ 1e20 in float32) or underflow (~1e-30) lose the
     # direction; redo only those rows with the overflow-safe helper, so every
