@@ -251,7 +251,7 @@ X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
 
 
 def tiny_mlp(**params):
-    defaults = dict(hidden=(4,), max_epochs=1, batch_size=16, device="cpu", seed=0)
+    defaults = {"hidden": (4,), "max_epochs": 1, "batch_size": 16, "device": "cpu", "seed": 0}
     return MLPMap(**{**defaults, **params})
 
 
@@ -278,8 +278,8 @@ def fitted_knn():
 
 
 def train(**kwargs):
-    args = dict(model=MLPMapper(5, 3, hidden=(4,)), X_train=X, Y_train=Y, max_epochs=1,
-                progress=False)
+    args = {"model": MLPMapper(5, 3, hidden=(4,)), "X_train": X, "Y_train": Y, "max_epochs": 1,
+            "progress": False}
     return train_mapper(**{**args, **kwargs})
 
 
@@ -730,9 +730,9 @@ def test_diagnostics_bad_inputs(case):
 
 def paired(**changes):
     """A valid 30-word pair, with some fields replaced."""
-    fields = dict(words=list(WORDS), X=X.astype(np.float32), Y=Y.astype(np.float32),
-                  train=np.arange(20), val=np.arange(20, 25), test=np.arange(25, 30),
-                  edges=np.array([[0, 1], [1, 2]]))
+    fields = {"words": list(WORDS), "X": X.astype(np.float32), "Y": Y.astype(np.float32),
+              "train": np.arange(20), "val": np.arange(20, 25), "test": np.arange(25, 30),
+              "edges": np.array([[0, 1], [1, 2]])}
     return PairedEmbeddings(**{**fields, **changes})
 
 
