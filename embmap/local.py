@@ -903,3 +903,63 @@ def neighbour_mean_oracle(Y, edges, rows) -> np.ndarray:
     degree = np.asarray(sub.sum(axis=1)).ravel()
     out = np.asarray(sub @ Y, dtype=np.float32)
     return out / np.maximum(degree, 1)[:, None].astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# validation-only selection and scoring, shared by notebook 06 and the benchmark
+# ---------------------------------------------------------------------------
+
+
+def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures=(0.03, 0.05, 0.1),
+                        weights=("softmax",), retrieval="csls", chunk_size=1024):
+    """Validation P@1/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
+
+    The neighbour search runs once (for the largest k); every setting then
+    only re-weights. Each setting maps *all* words (training words
+    leave-one-out, as :func:`mapped_sources`) and retrieves the validation
+    words among all rows of ``Y`` (CSLS sources: all mapped words).
+
+    Parameters
+    ----------
+    X, Y : arrays (n, d_in), (n, d_out)
+        All words, normalised on the training rows.
+    train, val : int arrays
+        Training rows (the neighbours) and validation rows (the queries).
+    n_neighbors, temperatures : sequences
+        Grid values (temperatures apply to ``"softmax"`` only).
+    weights : sequence of {"softmax", "similarity", "uniform"}
+    retrieval : {"csls", "nn"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: ``weights``, ``k``, ``T`` (NaN unless softmax),
+        ``p@1``, ``p@10``, ``mrr`` (fractions, validation words).
+    """
+    import pandas as pd
+
+    from embmap.evaluation import rank_metrics, retrieve
+
+    X = as_matrix(X, "X")
+    Y = as_matrix(Y, "Y")
+    check_same_rows(X, Y, "X", "Y")
+    train = as_indices(train, "train", len(X), min_len=2)
+    val = as_indices(val, "val", len(X), min_len=1)
+    check_choice(retrieval, "retrieval", ("csls", "nn"))
+    ks = [check_int(k, "n_neighbors", minimum=1, maximum=len(train) - 1) for k in n_neighbors]
+    temps = [check_real(t, "temperatures", low=0, low_open=True) for t in temperatures]
+    for w in weights:
+        check_choice(w, "weights", ("uniform", "similarity", "softmax"))
+    exclude = np.full(len(X), -1, dtype=np.int64)
+    exclude[train] = np.arange(len(train))
+    idx, sims = nearest_neighbours(X, X[train], max(ks), exclude=exclude, chunk_size=chunk_size)
+    Ytr = Y[train]
+    rows = []
+    for w_name in weights:
+        for k in ks:
+            for T in temps if w_name == "softmax" else [np.nan]:
+                w = neighbour_weights(sims[:, :k], w_name, T if w_name == "softmax" else 1.0)
+                pred = np.einsum("qk,qkd->qd", w, Ytr[idx[:, :k]])
+                ranks, _ = retrieve(pred[val], Y, val, retrieval, sources=pred)
+                rows.append({"weights": w_name, "k": k, "T": T, **rank_metrics(ranks)})
+    return pd.DataFrame(rows)
