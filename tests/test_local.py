@@ -328,3 +328,21 @@ def test_bad_inputs_raise_named_errors(data, make, match):
     X, Y = data
     with pytest.raises((ValueError, TypeError), match=match):
         make(X, Y)
+
+
+def test_knn_validation_grid_matches_direct_scoring(data):
+    from embmap.evaluation import rank_metrics
+    from embmap.local import knn_validation_grid
+
+    X, Y = data
+    train, val = np.arange(200), np.arange(200, 260)
+    grid = knn_validation_grid(X, Y, train, val, n_neighbors=(3, 7), temperatures=(0.05, 0.2),
+                               weights=("softmax", "uniform"))
+    assert len(grid) == 2 * 2 + 2
+    for (w, k, T) in (("softmax", 7, 0.2), ("uniform", 3, np.nan)):
+        model = SoftmaxKNNMap(n_neighbors=k, weights=w, temperature=0.2).fit(X[train], Y[train])
+        src = mapped_sources(model, X, train)
+        expected = rank_metrics(retrieve(src[val], Y, val, "csls", sources=src)[0])
+        row = grid[(grid.weights == w) & (grid.k == k) & ((grid["T"] == T) | np.isnan(T))].iloc[0]
+        assert row["p@10"] == pytest.approx(expected["p@10"])
+        assert row["mrr"] == pytest.approx(expected["mrr"])
