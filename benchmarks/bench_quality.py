@@ -14,8 +14,9 @@ validation) with a paired bootstrap interval over the same test words.
 
 Usage::
 
-    python benchmarks/bench_quality.py            # full problem, several minutes
-    python benchmarks/bench_quality.py --quick    # 3,000 most frequent words, a smaller grid
+    python benchmarks/bench_quality.py            # full problem: 30 min on a 2-core machine shared
+                                                  # with other jobs (add --no-mlp to skip the MLP)
+    python benchmarks/bench_quality.py --quick    # 3,000 most frequent words, a smaller grid (~4 min)
     python benchmarks/bench_quality.py --json rows.json
 """
 
