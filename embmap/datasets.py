@@ -151,6 +151,19 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
+def _check_split_sizes(n, train, val, test, val_fraction, source="shared") -> None:
+    """Refuse a split with an empty part: it would give NaN scores (mean of nothing)."""
+    empty = [name for name, rows, wanted in (("training", train, True),
+                                              ("validation", val, val_fraction > 0),
+                                              ("test", test, True)) if wanted and len(rows) == 0]
+    if empty:
+        raise ValueError(
+            f"only {n} {source} word pairs: the {' and '.join(empty)} split(s) would be empty "
+            f"(train/validation/test sizes {len(train)}/{len(val)}/{len(test)}); "
+            "pair more words (check the dictionary and casing) or change val_fraction / "
+            "test_fraction")
+
+
 def _as_embedding(obj, name) -> Embedding:
     if isinstance(obj, Embedding):
         return obj
@@ -223,6 +236,7 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         coverage["dictionary_entries"] = len(entries)
         coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
+    _check_split_sizes(len(pairs), train, val, test, val_fraction, source="shared")
     return PairedEmbeddings(
         words=[s for s, _ in pairs],
         X=src.vectors[rows_src],

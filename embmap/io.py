@@ -57,6 +57,7 @@ _SNIFF_BYTES = 1 << 16
 # Bytes that never occur in a text line: C0 controls except tab, LF, CR; and DEL.
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
 _CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL) + b"]")
+_TEXT_VALUES_RE = re.compile(rb"[0-9eE.+\-naifNAIFty \t\r]*")  # digits, nan, inf(inity)
 _NUMERIC_CHARS = str.maketrans("", "", "0123456789.+-eE \n")
 
 
@@ -198,7 +199,13 @@ def sniff_format(path) -> str:
         return "text"
     rest = body[end + 1 :]
     space = rest.find(b" ")
-    sample = rest[space + 1 : space + 1 + 4 * max(header[1], 1)] if space >= 0 else rest
+    if space < 0:
+        return "text"
+    line_end = rest.find(b"\n", space)
+    values = rest[space + 1 : line_end if line_end >= 0 else len(rest)]
+    if _TEXT_VALUES_RE.fullmatch(values) and values.strip():
+        return "text"  # the first row's values are written out as numbers
+    sample = rest[space + 1 : space + 1 + 4 * max(header[1], 1)]
     return "binary" if _looks_binary(sample) else "text"
 
 
