@@ -52,7 +52,7 @@ OTHER_MAGICS = {
     b"\x80\x05": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
 }
 FORMATS = ("text", "binary", "npz")
-_BLOCK_ROWS = 4096  # text rows parsed per block
+_BLOCK_VALUES = 200_000  # values parsed per block of text rows (~2 MB of float64)
 _SNIFF_BYTES = 1 << 16
 # Bytes that never occur in a text line: C0 controls except tab, LF, CR; and DEL.
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
@@ -107,6 +107,17 @@ class Embedding:
 
     def __getitem__(self, word: str) -> np.ndarray:
         return self.vectors[self.index[word]]
+
+
+def _checked_embedding(words: list, vectors: np.ndarray) -> Embedding:
+    """An :class:`Embedding` from a reader that has already checked everything.
+
+    Skips ``__post_init__``'s second pass over the words (a list copy and a
+    set of all words: tens of MB on a 400,000-word file, counted in the peak).
+    """
+    embedding = object.__new__(Embedding)
+    embedding.words, embedding.vectors, embedding.extra = words, vectors, {}
+    return embedding
 
 
 def _first_duplicate(words):
@@ -231,6 +242,7 @@ class _TextRows:
         self.path, self.header = path, header
         self.dim = header[1] if header else None
         self.dim_line = 1 if header else None
+        self.block_rows = max(64, _BLOCK_VALUES // max(self.dim or 50, 1))
         capacity = header[0] if header else 1024
         self.out = np.empty((capacity, self.dim or 0), dtype=np.float32) if header else None
         self.capacity = capacity
@@ -245,6 +257,7 @@ class _TextRows:
             if self.dim == 0:
                 raise EmbeddingFormatError(self.path, line_no, f"word {word!r} has no values")
             self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
+            self.block_rows = max(64, _BLOCK_VALUES // self.dim)
         if self.header and self.n + len(self.block_words) >= self.header[0]:
             raise EmbeddingFormatError(
                 self.path, line_no, f"header says {self.header[0]} words but more follow "
@@ -252,7 +265,7 @@ class _TextRows:
         self.block_words.append(word)
         self.block_bodies.append(body)
         self.block_lines.append(line_no)
-        if len(self.block_words) >= _BLOCK_ROWS:
+        if len(self.block_words) >= self.block_rows:
             self.flush()
 
     def flush(self):
@@ -333,7 +346,7 @@ class _TextRows:
                 self.path, self.lines[j],
                 f"duplicate word {self.words[j]!r} (first on line {self.lines[i]})")
         vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
-        return Embedding(self.words, vectors)
+        return _checked_embedding(self.words, vectors)
 
 
 def read_word2vec_text(path) -> Embedding:
@@ -568,7 +581,7 @@ def _read_binary_stream(path, stream: _ByteStream) -> Embedding:
         raise EmbeddingFormatError(
             path, None, f"entry {dup[1] + 1}: duplicate word {words[dup[1]]!r} "
             f"(first at entry {dup[0] + 1})")
-    return Embedding(words, out)
+    return _checked_embedding(words, out)
 
 
 def _decode_binary_word(path, raw: bytes, entry: int, start: int, previous) -> str:
