@@ -181,8 +181,12 @@ def _as_embedding(obj, name) -> Embedding:
 def read_dictionary(path) -> list:
     """Two whitespace-separated columns per line: source word, target word."""
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
             parts = line.split()
             if not parts:
                 continue
