@@ -86,8 +86,7 @@ def synthesise(path: Path, n: int, d: int, seed: int = 0, pool: int = 2000) -> N
     pick = rng.integers(pool, size=n)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(f"{n} {d}\n")
-        for lo in range(0, n, 10000):
-            handle.write("".join(f"w{i} {rows[pick[i]]}\n" for i in range(lo, min(n, lo + 10000))))
+        handle.writelines(f"w{i} {rows[pick[i]]}\n" for i in range(n))
 
 
 def measure(reader: str, path: Path) -> dict:

@@ -27,6 +27,8 @@ examples:
   embmap neighbours model.npz new_words.txt --k 10 --out neighbours.tsv
   # score mapped vectors against every target vector
   embmap evaluate mapped.vec node2vec.bin --dictionary test_pairs.txt --model model.npz
+  # run the notebooks that accept a pair on yours: executed notebooks, HTML, summary
+  embmap report glove.txt node2vec.bin --graph edges.tsv --out report/ --quick
 
 methods (fitted in unit-center-unit normalised spaces):
   procrustes  orthogonal Procrustes (semi-orthogonal when the dimensions differ)
@@ -232,6 +234,22 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from embmap.report import run_report
+
+    result = run_report(args.src, args.trg, args.dictionary, args.graph, out=args.out,
+                        quick=args.quick, seed=args.seed, notebooks=args.notebooks,
+                        progress=_progress_enabled(args))
+    failed = [r["notebook"] for r in result["notebooks"] if r["status"] != "ok"]
+    for r in result["notebooks"]:
+        _say(args, f"embmap: {r['notebook']}: {r['status']} ({r['seconds']:.0f} s)")
+    _say(args, f"embmap: wrote {result['summary']} and summary.html")
+    if failed:
+        raise CliError(f"{len(failed)} notebook(s) failed: {', '.join(failed)} "
+                       f"(see {args.out})")
+    return 0
+
+
 # --------------------------------------------------------------------------
 # parser and entry point
 # --------------------------------------------------------------------------
@@ -294,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=("nn", "csls"), default="csls")
     p.add_argument("--model", help="normalise the targets as this model does (recommended)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    p = add("report", "run the notebooks that accept a pair (parameters cell defines "
+            "source_path) on SRC -> TRG; executed notebooks, HTML and a summary", cmd_report)
+    p.add_argument("src", help="source embedding file")
+    p.add_argument("trg", help="target embedding file")
+    p.add_argument("--dictionary", help="word pairs 'source_word target_word'")
+    p.add_argument("--graph", help="edges between target words, two words per line")
+    p.add_argument("--out", default="report", help="output folder (default: report)")
+    p.add_argument("--quick", action="store_true", help="the notebooks' quick mode")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--notebooks", help="folder of the notebooks (default: the repository's)")
     return parser
 
 

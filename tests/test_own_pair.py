@@ -7,6 +7,8 @@ graph over target words that also names words outside the pairing.
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,17 +56,31 @@ def test_load_pair_arguments():
         load_pair(dictionary_path="d.txt")
 
 
-def test_notebook_01_runs_on_a_readers_pair(own_pair, tmp_path):
-    papermill = pytest.importorskip("papermill")
-    d = own_pair
-    out = tmp_path / NOTEBOOK.name
-    papermill.execute_notebook(
-        str(NOTEBOOK), str(out), kernel_name="python3", cwd=str(NOTEBOOK.parent),
-        progress_bar=False,
-        parameters={"quick": True, "source_path": str(d / "src.txt.gz"),
-                    "target_path": str(d / "trg.bin"), "dictionary_path": str(d / "dict.txt"),
-                    "graph_path": str(d / "graph.tsv.gz")})
-    text = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]
+def test_report_picks_notebooks_that_accept_a_pair():
+    from embmap.report import NOTEBOOK_DIR, notebooks_accepting_a_pair
+
+    chosen = notebooks_accepting_a_pair()
+    assert NOTEBOOK_DIR / "01_two_spaces_first_look.ipynb" in chosen
+    for nb in chosen:  # data-driven: each chosen notebook really defines source_path
+        params = [c for c in json.loads(nb.read_text())["cells"]
+                  if "parameters" in c["metadata"].get("tags", [])]
+        assert "source_path =" in "".join(params[0]["source"])
+
+
+def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
+    # End to end through the command line: embmap report -> papermill -> notebook 01.
+    d, out = own_pair, tmp_path / "report"
+    run = subprocess.run(
+        [sys.executable, "-m", "embmap.cli", "report", d / "src.txt.gz", d / "trg.bin",
+         "--dictionary", d / "dict.txt", "--graph", d / "graph.tsv.gz", "--out", out,
+         "--quick"], capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stderr
+    executed = out / NOTEBOOK.name
+    text = "".join("".join(o.get("text", "")) for c in json.loads(executed.read_text())["cells"]
                    if c["cell_type"] == "code" for o in c["outputs"])
     assert "300 pairs, X 20d, Y 32d" in text
     assert "graph: 300 nodes, 299 edges" in text
+    assert executed.with_suffix(".html").exists() and (out / "summary.html").exists()
+    summary = (out / "summary.md").read_text()
+    assert "pairs: 300" in summary and "graph_edges_kept: 299" in summary
+    assert "| ok |" in summary and "Observation:" in summary
