@@ -21,7 +21,7 @@ N, D_SRC, D_TRG = 300, 16, 24
 
 def run(*args, check_rc=0):
     out = subprocess.run([sys.executable, "-m", "embmap.cli", *map(str, args)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     if check_rc is not None:
         assert out.returncode == check_rc, out.stderr
     return out
@@ -156,3 +156,26 @@ def test_usage_errors_exit_2(args):
 def test_help_shows_examples():
     out = run("--help")
     assert "embmap fit" in out.stdout and "examples:" in out.stdout
+
+
+@pytest.mark.parametrize("method", ["procrustes", "lstsq", "vecmap", "knn", "mlp", "best"])
+def test_saved_model_predicts_exactly_like_the_fitted_one(tmp_path, method):
+    from embmap.model_file import fit_model, save_model
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(120)]
+    src = Embedding(words, rng.normal(size=(120, 6)))
+    trg = Embedding(words, rng.normal(size=(120, 9)))
+    model = fit_model(src, trg, [(w, w) for w in words[:100]], method)
+    save_model(tmp_path / "m.npz", model)
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.header == json.loads(json.dumps(model.header))
+    queries = src.vectors[100:]
+    np.testing.assert_allclose(loaded.predict(queries), model.predict(queries), atol=1e-6)
+    idx, scores = loaded.neighbours(loaded.predict(queries), k=3)
+    assert idx.shape == (20, 3) and np.all(np.diff(scores, axis=1) <= 0)
+    if method == "lstsq":  # known answer: the least-squares solution in the normalised spaces
+        X = model.normalise_source(src.vectors[:100])
+        Y = model.normalise_target(trg.vectors[:100])
+        W, *_ = np.linalg.lstsq(X.astype(np.float64), Y.astype(np.float64), rcond=None)
+        np.testing.assert_allclose(loaded.arrays["coef"], W, atol=1e-4)
