@@ -6,8 +6,8 @@ tested code they import. The public entry points::
     from embmap import load_dataset, evaluate
 """
 
-from embmap.datasets import PairedEmbeddings, load_dataset, pair_embeddings
+from embmap.datasets import PairedEmbeddings, load_dataset, load_pair, pair_embeddings
 from embmap.evaluation import evaluate
 
-__all__ = ["PairedEmbeddings", "evaluate", "load_dataset", "pair_embeddings"]
+__all__ = ["PairedEmbeddings", "evaluate", "load_dataset", "load_pair", "pair_embeddings"]
 __version__ = "0.1.0"

@@ -55,6 +55,9 @@ class PairedEmbeddings:
         Each word's frequency rank in the source vocabulary (0 = most frequent).
     oog_words, X_oog :
         Source-space words that have no target vector (to map new words).
+    target_words : list of str or None
+        The target word of each row when it may differ from ``words`` (a
+        pairing through a dictionary); None means the same words.
     coverage : dict
         How many items each side had and how many were paired.
     """
@@ -72,6 +75,7 @@ class PairedEmbeddings:
     X_oog: np.ndarray | None = None
     coverage: dict = field(default_factory=dict)
     seed: int = 0
+    target_words: list | None = None
 
     def __post_init__(self):
         # Validate once, here, so every split, head and graph below can trust the fields.
@@ -175,6 +179,7 @@ class PairedEmbeddings:
             Y=self.Y[:n],
             Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
             freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
+            target_words=None if self.target_words is None else self.target_words[:n],
             edges=edges,
             train=train,
             val=val,
@@ -251,6 +256,19 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
+def _check_split_sizes(n, train, val, test, val_fraction, source="shared") -> None:
+    """Refuse a split with an empty part: it would give NaN scores (mean of nothing)."""
+    empty = [name for name, rows, wanted in (("training", train, True),
+                                              ("validation", val, val_fraction > 0),
+                                              ("test", test, True)) if wanted and len(rows) == 0]
+    if empty:
+        raise ValueError(
+            f"only {n} {source} word pairs: the {' and '.join(empty)} split(s) would be empty "
+            f"(train/validation/test sizes {len(train)}/{len(val)}/{len(test)}); "
+            "pair more words (check the dictionary and casing) or change val_fraction / "
+            "test_fraction")
+
+
 def _as_embedding(obj, name) -> Embedding:
     if isinstance(obj, Embedding):
         return obj
@@ -268,8 +286,12 @@ def _as_embedding(obj, name) -> Embedding:
 def read_dictionary(path) -> list:
     """Two whitespace-separated columns per line: source word, target word."""
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").removeprefix("\ufeff")
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
             parts = line.split()
             if not parts:
                 continue
@@ -323,6 +345,7 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         coverage["dictionary_entries"] = len(entries)
         coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
+    _check_split_sizes(len(pairs), train, val, test, val_fraction, source="shared")
     return PairedEmbeddings(
         words=[s for s, _ in pairs],
         X=src.vectors[rows_src],
@@ -332,6 +355,7 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         test=test,
         coverage=coverage,
         seed=seed,
+        target_words=[t for _, t in pairs],
     )
 
 
@@ -391,4 +415,75 @@ def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0
     pair.freq_rank = source.extra.get("freq_rank")
     pair.edges = read_edges(folder / DATA_FILES["edges"], pair.index)
     pair.oog_words, pair.X_oog = oog.words, oog.vectors
+    return pair
+
+
+def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
+    """A reader's graph (two target words per line, tab or space separated, gzip or not).
+
+    Edges are kept where both ends are paired target words; the others are
+    dropped and counted (a reader's graph usually covers more words than the
+    pairing does). Returns the edges as row indices and the counts.
+    """
+    index = {w: i for i, w in enumerate(target_words)}
+    with open(path, "rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gzipped else open
+    edges, read = [], 0
+    with opener(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                parts = raw.decode("utf-8").removeprefix("\ufeff").split()
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise ValueError(f"{path}, line {line_no}: expected 2 words, got {len(parts)}")
+            read += 1
+            a, b = index.get(parts[0]), index.get(parts[1])
+            if a is not None and b is not None and a != b:
+                edges.append((a, b))
+    if read == 0:
+        raise ValueError(f"{path}: no edges")
+    return np.array(edges, dtype=np.int64).reshape(-1, 2), {"graph_edges_read": read,
+                                                             "graph_edges_kept": len(edges)}
+
+
+def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_path=None,
+              seed: int = 0, data_dir=None) -> PairedEmbeddings:
+    """The pair a notebook works on: the bundled one, or a reader's own files.
+
+    Parameters
+    ----------
+    source_path, target_path : path or None
+        A reader's embeddings (any format :func:`embmap.io.load_embedding`
+        reads; dimensions may differ). Both None: the bundled pair
+        (:func:`load_dataset`, with ``data_dir``).
+    dictionary_path : path, optional
+        Word pairs ``source_word target_word`` per line; default: shared words.
+    graph_path : path, optional
+        Edges between target words (one pair per line); edges with an
+        unpaired end are dropped (counts in ``coverage``).
+    seed : int
+        Seed of the train/validation/test split.
+
+    Returns
+    -------
+    PairedEmbeddings
+        For a reader's pair, ``Y_alt``, ``oog_words`` and ``freq_rank`` are
+        not available (``freq_rank`` is None: file order is not assumed to be
+        frequency order).
+    """
+    if source_path is None and target_path is None:
+        if dictionary_path is not None or graph_path is not None:
+            raise ValueError("dictionary_path and graph_path need source_path and target_path")
+        return load_dataset(data_dir, seed=seed)
+    if source_path is None or target_path is None:
+        raise ValueError("give both source_path and target_path (or neither, for the bundled "
+                         f"pair); got source_path={source_path!r}, target_path={target_path!r}")
+    pair = pair_embeddings(source_path, target_path, dictionary=dictionary_path, seed=seed)
+    if graph_path is not None:
+        pair.edges, counts = read_edge_list(graph_path, pair.target_words)
+        pair.coverage.update(counts)
     return pair

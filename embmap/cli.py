@@ -1,0 +1,359 @@
+"""The ``embmap`` command line: fit a map on your own pair, apply it, retrieve, evaluate.
+
+Exit status: 0 success, 1 failure (a bad file, a word not found, ...), 2 usage
+error. Errors are one line naming the file (and line); ``--debug`` shows the
+traceback instead. Progress bars (tqdm, on stderr) appear on long steps when
+stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+EXAMPLES = """\
+examples:
+  # fit the recommended map on the words both files share, save it
+  embmap fit glove.txt node2vec.bin --method best --out model.npz
+  # or on a dictionary of (source word, target word) pairs
+  embmap fit de.vec en.vec --dictionary de-en.train.txt --method procrustes --out model.npz
+  # map words (a word list, one per line, or a whole source embedding file)
+  embmap map model.npz new_words.txt --out mapped.vec
+  # the 10 best target words of each input word, with CSLS scores
+  embmap neighbours model.npz new_words.txt --k 10 --out neighbours.tsv
+  # score mapped vectors against every target vector
+  embmap evaluate mapped.vec node2vec.bin --dictionary test_pairs.txt --model model.npz
+  # run the notebooks that accept a pair on yours: executed notebooks, HTML, summary
+  embmap report glove.txt node2vec.bin --graph edges.tsv --out report/ --quick
+
+methods (fitted in unit-center-unit normalised spaces):
+  procrustes  orthogonal Procrustes (semi-orthogonal when the dimensions differ)
+  lstsq       least squares
+  vecmap      VecMap's multi-step framework (whiten, orthogonal, re-weight, de-whiten)
+  knn         kNN regression, 10 neighbours, softmax weights (T = 0.05)
+  mlp         an MLP (one hidden layer of 512) on top of least squares, cosine loss
+  best        the tutorial's current recommendation: softmax kNN regression with
+              20 neighbours and temperature 0.05 (to be updated when notebook 06,
+              local maps, lands)
+"""
+
+
+class CliError(Exception):
+    """A failure to report in one line (exit status 1)."""
+
+
+def _progress_enabled(args) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _say(args, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _load(path, role: str):
+    from embmap.io import load_embedding
+
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(f"{path}: no such file ({role})")
+    return load_embedding(path)
+
+
+def _read_word_list(path) -> list:
+    """One word per line (blank lines skipped); names the line of a bad one."""
+    words = []
+    with open(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").removeprefix("\ufeff").strip()
+            except UnicodeDecodeError:
+                raise CliError(f"{path}, line {line_no}: not valid UTF-8") from None
+            if not line:
+                continue
+            if len(line.split()) != 1:
+                raise CliError(f"{path}, line {line_no}: expected one word per line, got "
+                               f"{len(line.split())} fields")
+            words.append(line)
+    if not words:
+        raise CliError(f"{path}: no words")
+    return words
+
+
+def _is_word_list(path) -> bool:
+    """A word list has one field on its first non-blank line; an embedding has more."""
+    from embmap.io import sniff_format
+
+    if sniff_format(path) != "text":
+        return False
+    with open(path, "rb") as handle:
+        for raw in handle:
+            fields = raw.removeprefix(b"\xef\xbb\xbf").split()
+            if fields:
+                return len(fields) == 1
+    return False
+
+
+def _source_vectors(args, model, path):
+    """``(words, raw source vectors)`` for INPUT: a word list or a source embedding file."""
+    from embmap.io import Embedding
+
+    if not Path(path).is_file():
+        raise CliError(f"{path}: no such file (input)")
+    if not _is_word_list(path):
+        emb = _load(path, "input embedding")
+        return emb.words, emb.vectors
+    words = _read_word_list(path)
+    source = args.source or model.header.get("source_path")
+    if not source:
+        raise CliError(f"{path} is a word list: give --source SRC to look up its vectors")
+    emb: Embedding = _load(source, "source embedding (--source or the model's source_path)")
+    index = emb.index
+    found = [w for w in words if w in index]
+    missing = len(words) - len(found)
+    if not found:
+        raise CliError(f"{path}: none of its {len(words)} words is in {source}")
+    if missing:
+        _say(args, f"embmap: {missing} of {len(words)} words of {path} are not in {source}; "
+                   "skipped")
+    return found, emb.vectors[[index[w] for w in found]]
+
+
+# --------------------------------------------------------------------------
+# sub-commands
+# --------------------------------------------------------------------------
+
+
+def cmd_fit(args) -> int:
+    from embmap.datasets import read_dictionary
+    from embmap.model_file import fit_model, save_model
+
+    src, trg = _load(args.src, "source"), _load(args.trg, "target")
+    if args.dictionary:
+        entries = read_dictionary(args.dictionary)
+    else:
+        entries = [(w, w) for w in src.words]
+    s_index, t_index = src.index, trg.index
+    pairs, used_s, used_t = [], set(), set()
+    for s, t in entries:
+        if s in s_index and t in t_index and s not in used_s and t not in used_t:
+            pairs.append((s, t))
+            used_s.add(s)
+            used_t.add(t)
+    what = f"dictionary {args.dictionary}" if args.dictionary else "shared words"
+    if len(pairs) < 2:
+        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {args.src} and "
+                       f"{args.trg}: check the dictionary and casing")
+    _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({what}; "
+               f"{src.dim}d -> {trg.dim}d)")
+    model = fit_model(src, trg, pairs, args.method, seed=args.seed,
+                      progress=_progress_enabled(args), source_path=args.src,
+                      target_path=args.trg)
+    save_model(args.out, model)
+    _say(args, f"embmap: wrote {args.out}")
+    return 0
+
+
+def cmd_map(args) -> int:
+    from embmap.io import Embedding, write_word2vec_text
+    from embmap.model_file import load_model
+
+    model = load_model(args.model)
+    words, X = _source_vectors(args, model, args.input)
+    pred = model.predict(X, progress=_progress_enabled(args))
+    write_word2vec_text(args.out, Embedding(words, pred))
+    _say(args, f"embmap: wrote {len(words)} mapped vectors ({pred.shape[1]}d, normalised target "
+               f"space) to {args.out}")
+    return 0
+
+
+def cmd_neighbours(args) -> int:
+    from embmap.model_file import load_model
+
+    model = load_model(args.model)
+    words, X = _source_vectors(args, model, args.input)
+    pred = model.predict(X, progress=_progress_enabled(args))
+    idx, scores = model.neighbours(pred, k=args.k, progress=_progress_enabled(args))
+    targets = model.arrays["target_words"]
+    with open(args.out, "w", encoding="utf-8") as handle:
+        for word, row, score in zip(words, idx, scores):
+            cells = [f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score)]
+            handle.write(word + "\t" + "\t".join(cells) + "\n")
+    _say(args, f"embmap: wrote the {idx.shape[1]} best target words (CSLS) of {len(words)} "
+               f"words to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from embmap.datasets import read_dictionary
+    from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
+    from embmap.model_file import _normalise, _unit_mean, load_model
+
+    pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
+    if pred_emb.dim != trg.dim:
+        raise CliError(f"{args.pred} has {pred_emb.dim} dimensions but {args.trg} has "
+                       f"{trg.dim}: map the sources into the target space first (embmap map)")
+    if args.model:
+        model = load_model(args.model)
+        targets, how = model.normalise_target(trg.vectors), f"normalised as in {args.model}"
+    else:
+        targets = _normalise(trg.vectors, _unit_mean(trg.vectors))
+        how = "unit-center-unit with the mean of all target words"
+    p_index, t_index = pred_emb.index, trg.index
+    gold, rows, seen = [], [], set()
+    entries = read_dictionary(args.dictionary)
+    for s, t in entries:
+        if s in p_index and t in t_index and s not in seen:
+            rows.append(p_index[s])
+            gold.append(t_index[t])
+            seen.add(s)
+    if not rows:
+        raise CliError(f"{args.dictionary}: no pair has its source word in {args.pred} and its "
+                       f"target word in {args.trg}")
+    pred, gold = pred_emb.vectors[rows], np.array(gold)
+    result = evaluate(pred, targets, gold, retrieval=args.retrieval)
+    ranks = gold_ranks(pred, targets, gold, retrieval=args.retrieval)
+    _, low, high = bootstrap_ci(ranks, "p@10", seed=0)
+    result.update({"p@10_ci95": [low, high], "retrieval": args.retrieval,
+                   "dictionary_entries": len(entries),
+                   "dictionary_source_words": len({s for s, _ in entries}),
+                   "targets": how})
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['n_queries']} queries of {result['dictionary_source_words']} dictionary "
+              f"source words; {result['n_candidates']} candidates (all target words, {how}); "
+              f"retrieval {args.retrieval}")
+        for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
+            print(f"{key:9s} {result[key]:.4f}")
+        print(f"p@10 95% bootstrap CI over queries: {low:.4f} - {high:.4f}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from embmap.report import run_report
+
+    result = run_report(args.src, args.trg, args.dictionary, args.graph, out=args.out,
+                        quick=args.quick, seed=args.seed, notebooks=args.notebooks,
+                        progress=_progress_enabled(args))
+    failed = [r["notebook"] for r in result["notebooks"] if r["status"] != "ok"]
+    for r in result["notebooks"]:
+        _say(args, f"embmap: {r['notebook']}: {r['status']} ({r['seconds']:.0f} s)")
+    _say(args, f"embmap: wrote {result['summary']} and summary.html")
+    if failed:
+        raise CliError(f"{len(failed)} notebook(s) failed: {', '.join(failed)} "
+                       f"(see {args.out})")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# parser and entry point
+# --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from embmap import __version__
+    from embmap.model_file import METHODS
+
+    # SUPPRESS: a flag given before or after the sub-command is kept (argparse would
+    # otherwise let the sub-parser's default overwrite the main parser's value).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks on errors")
+    common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress or status lines")
+    parser = argparse.ArgumentParser(
+        prog="embmap", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Map one embedding space onto another (word vectors -> graph vectors, "
+                    "language -> language). Files: word2vec text or binary, fastText .vec, "
+                    "GloVe .txt or .npz, optionally gzipped; the format is detected.",
+        epilog=EXAMPLES)
+    parser.add_argument("--version", action="version", version=f"embmap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name, help_text, func):
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("fit", "fit a map from SRC to TRG and save it as an open model file (npz + JSON)",
+            cmd_fit)
+    p.add_argument("src", help="source embedding file")
+    p.add_argument("trg", help="target embedding file")
+    p.add_argument("--dictionary", help="training pairs, 'source_word target_word' per line "
+                   "(default: the words both files share)")
+    p.add_argument("--method", choices=METHODS, default="best")
+    p.add_argument("--out", required=True, help="model file to write (e.g. model.npz)")
+    p.add_argument("--seed", type=int, default=0)
+
+    for name, func, help_text in (
+            ("map", cmd_map, "map words into the target space; writes word2vec text"),
+            ("neighbours", cmd_neighbours,
+             "the k best target words (CSLS) of each input word, one line per word")):
+        p = add(name, help_text, func)
+        p.add_argument("model", help="model file written by `embmap fit`")
+        p.add_argument("input", help="a word list (one word per line) or a source embedding file")
+        p.add_argument("--source", help="source embedding for a word list (default: the file "
+                       "the model was fitted on)")
+        p.add_argument("--out", required=True)
+        if name == "neighbours":
+            p.add_argument("--k", type=_positive_int, default=10)
+
+    p = add("evaluate", "score mapped vectors against all target vectors (P@k, MRR)",
+            cmd_evaluate)
+    p.add_argument("pred", help="mapped vectors (output of `embmap map`)")
+    p.add_argument("trg", help="target embedding file (all its words are candidates)")
+    p.add_argument("--dictionary", required=True, help="gold pairs 'source_word target_word'")
+    p.add_argument("--retrieval", choices=("nn", "csls"), default="csls")
+    p.add_argument("--model", help="normalise the targets as this model does (recommended)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    p = add("report", "run the notebooks that accept a pair (parameters cell defines "
+            "source_path) on SRC -> TRG; executed notebooks, HTML and a summary", cmd_report)
+    p.add_argument("src", help="source embedding file")
+    p.add_argument("trg", help="target embedding file")
+    p.add_argument("--dictionary", help="word pairs 'source_word target_word'")
+    p.add_argument("--graph", help="edges between target words, two words per line")
+    p.add_argument("--out", default="report", help="output folder (default: report)")
+    p.add_argument("--quick", action="store_true", help="the notebooks' quick mode")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--notebooks", help="folder of the notebooks (default: the repository's)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with status 2 on a usage error
+    args.debug, args.quiet = getattr(args, "debug", False), getattr(args, "quiet", False)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("embmap: interrupted", file=sys.stderr)
+        return 1
+    except Exception as error:  # one line, unless --debug
+        if args.debug:
+            raise
+        message = " ".join(str(error).split()) or type(error).__name__
+        if isinstance(error, (MemoryError, ImportError)) or not str(error):
+            message = f"{type(error).__name__}: {message}"
+        print(f"embmap: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

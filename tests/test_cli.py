@@ -1,0 +1,181 @@
+"""The `embmap` command line, end to end through subprocess: fit -> map -> neighbours -> evaluate.
+
+The pair is synthetic with a known answer: the 24-d target is an exact isometric embedding
+(semi-orthogonal map) of the 16-d source, so Procrustes must retrieve nearly every test word
+first. Source as word2vec text, target as word2vec binary, partial word overlap.
+"""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+from embmap.io import Embedding, load_embedding, write_word2vec_binary, write_word2vec_text
+from embmap.model_file import load_model
+
+N, D_SRC, D_TRG = 300, 16, 24
+
+
+def run(*args, check_rc=0):
+    out = subprocess.run([sys.executable, "-m", "embmap.cli", *map(str, args)],
+                         capture_output=True, text=True, timeout=300, check=False)
+    if check_rc is not None:
+        assert out.returncode == check_rc, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D_SRC)).astype(np.float32)
+    Q, _ = np.linalg.qr(rng.normal(size=(D_TRG, D_SRC)))  # (24, 16), orthonormal columns
+    Y = (X @ Q.T).astype(np.float32)  # an isometric embedding of the source into 24-d
+    words = [f"w{i}" for i in range(N)]
+    # Partial overlap: 20 source-only and 30 target-only words.
+    src = Embedding(words + [f"s{i}" for i in range(20)],
+                    np.vstack([X, rng.normal(size=(20, D_SRC))]))
+    trg = Embedding(words + [f"t{i}" for i in range(30)],
+                    np.vstack([Y, rng.normal(size=(30, D_TRG))]))
+    write_word2vec_text(d / "src.txt", src)
+    write_word2vec_binary(d / "trg.bin", trg)
+    (d / "train.txt").write_text("".join(f"w{i} w{i}\n" for i in range(250)))
+    (d / "test.txt").write_text("".join(f"w{i} w{i}\n" for i in range(250, N)))
+    (d / "test_words.txt").write_text("".join(f"w{i}\n" for i in range(250, N)) + "unknown\n")
+    return d
+
+
+@pytest.fixture(scope="module")
+def procrustes_model(files):
+    run("fit", files / "src.txt", files / "trg.bin", "--dictionary", files / "train.txt",
+        "--method", "procrustes", "--out", files / "model.npz")
+    return files / "model.npz"
+
+
+def test_fit_writes_an_open_model_file(files, procrustes_model):
+    with zipfile.ZipFile(procrustes_model) as archive:
+        header = json.loads(archive.read("header.json"))
+        assert all(n.endswith(".npy") for n in archive.namelist() if n != "header.json")
+    assert header["format"] == "embmap-model" and header["method"] == "procrustes"
+    assert (header["source_dim"], header["target_dim"], header["n_pairs"]) == (D_SRC, D_TRG, 250)
+    with np.load(procrustes_model, allow_pickle=False) as arrays:  # no pickles anywhere
+        assert arrays["coef"].shape == (D_SRC, D_TRG)
+        assert len(arrays["target_words"]) == N + 30
+    # Procrustes on an exact isometry: W W^T = I (orthonormal rows, d_src < d_trg).
+    W = load_model(procrustes_model).arrays["coef"]
+    np.testing.assert_allclose(W @ W.T, np.eye(D_SRC), atol=1e-5)
+
+
+def test_map_neighbours_evaluate_recover_the_isometry(files, procrustes_model):
+    run("map", procrustes_model, files / "test_words.txt", "--out", files / "mapped.vec")
+    mapped = load_embedding(files / "mapped.vec")
+    assert mapped.words == [f"w{i}" for i in range(250, N)]  # 'unknown' skipped
+    assert mapped.dim == D_TRG
+    model = load_model(procrustes_model)
+    trg = load_embedding(files / "trg.bin")
+    gold = model.normalise_target(trg.vectors[250:N])
+    cos = np.sum(mapped.vectors * gold, axis=1)
+    assert cos.min() > 0.95  # the map is (nearly) exact on held-out words
+
+    run("neighbours", procrustes_model, files / "test_words.txt", "--k", 5,
+        "--out", files / "nb.tsv")
+    lines = (files / "nb.tsv").read_text().splitlines()
+    assert len(lines) == N - 250
+    cells = [line.split("\t") for line in lines]
+    assert all(len(c) == 1 + 2 * 5 for c in cells)
+    scores = np.array([[float(x) for x in c[2::2]] for c in cells])
+    assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
+    top1 = np.mean([c[0] == c[1] for c in cells])
+    assert top1 >= 0.9
+
+    out = run("evaluate", files / "mapped.vec", files / "trg.bin", "--dictionary",
+              files / "test.txt", "--model", procrustes_model, "--json")
+    result = json.loads(out.stdout)
+    assert result["n_queries"] == N - 250 and result["n_candidates"] == N + 30
+    assert result["p@1"] == pytest.approx(top1)  # same CSLS scheme, same answer
+    assert result["p@1"] >= 0.9 and result["p@10_ci95"][0] <= result["p@10"]
+
+
+def test_map_a_whole_embedding_file_and_the_best_method(files):
+    run("fit", files / "src.txt", files / "trg.bin", "--method", "best", "--out",
+        files / "best.npz")
+    header = load_model(files / "best.npz").header
+    assert header["params"] == {"n_neighbors": 20, "weights": "softmax", "temperature": 0.05}
+    assert header["n_pairs"] == N  # default: all shared words
+    run("map", files / "best.npz", files / "src.txt", "--out", files / "all.vec")
+    mapped = load_embedding(files / "all.vec")
+    assert len(mapped) == N + 20 and mapped.dim == D_TRG
+    # kNN regression on training words: T = 0.05 puts nearly all weight on the word
+    # itself (cosine 1), so a training word maps onto its own target.
+    model = load_model(files / "best.npz")
+    trg = load_embedding(files / "trg.bin")
+    cos = np.sum(mapped.vectors[:N] * model.normalise_target(trg.vectors[:N]), axis=1)
+    assert np.median(cos) > 0.9
+
+
+def test_bad_file_exits_1_with_one_line_naming_file_and_line(files, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3 2\na 1 2\nb 1 x\nc 0 1\n")
+    out = run("fit", bad, files / "trg.bin", "--out", tmp_path / "m.npz", check_rc=1)
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert f"{bad}, line 3" in out.stderr and "non-numeric value 'x'" in out.stderr
+    debug = run("fit", bad, files / "trg.bin", "--out", tmp_path / "m.npz", "--debug",
+                check_rc=1)
+    assert "Traceback" in debug.stderr
+
+
+def test_not_a_model_exits_1(files, tmp_path):
+    fake = tmp_path / "fake.npz"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("header.json", json.dumps({"format": "embmap-model",
+                                                    "format_version": 99, "method": "lstsq"}))
+    out = run("map", fake, files / "test_words.txt", "--out", tmp_path / "x.vec", check_rc=1)
+    assert "format version 99" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_load_model_refuses_other_files(files):
+    from embmap.model_file import ModelFileError
+
+    with pytest.raises(ModelFileError, match="not a readable embmap model"):
+        load_model(files / "src.txt")
+
+
+@pytest.mark.parametrize("args", [
+    ["fit", "a.txt", "b.txt"],                               # --out missing
+    ["fit", "a.txt", "b.txt", "--out", "m", "--method", "magic"],
+    ["neighbours", "m.npz", "w.txt", "--out", "o", "--k", "0"],
+])
+def test_usage_errors_exit_2(args):
+    out = run(*args, check_rc=2)
+    assert "usage: embmap" in out.stderr
+
+
+def test_help_shows_examples():
+    out = run("--help")
+    assert "embmap fit" in out.stdout and "examples:" in out.stdout
+
+
+@pytest.mark.parametrize("method", ["procrustes", "lstsq", "vecmap", "knn", "mlp", "best"])
+def test_saved_model_predicts_exactly_like_the_fitted_one(tmp_path, method):
+    from embmap.model_file import fit_model, save_model
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(120)]
+    src = Embedding(words, rng.normal(size=(120, 6)))
+    trg = Embedding(words, rng.normal(size=(120, 9)))
+    model = fit_model(src, trg, [(w, w) for w in words[:100]], method)
+    save_model(tmp_path / "m.npz", model)
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.header == json.loads(json.dumps(model.header))
+    queries = src.vectors[100:]
+    np.testing.assert_allclose(loaded.predict(queries), model.predict(queries), atol=1e-6)
+    idx, scores = loaded.neighbours(loaded.predict(queries), k=3)
+    assert idx.shape == (20, 3) and np.all(np.diff(scores, axis=1) <= 0)
+    if method == "lstsq":  # known answer: the least-squares solution in the normalised spaces
+        X = model.normalise_source(src.vectors[:100])
+        Y = model.normalise_target(trg.vectors[:100])
+        W, *_ = np.linalg.lstsq(X.astype(np.float64), Y.astype(np.float64), rcond=None)
+        np.testing.assert_allclose(loaded.arrays["coef"], W, atol=1e-4)

@@ -1,0 +1,86 @@
+"""A reader's own pair: embmap.load_pair and notebook 01 run on files of other shapes and formats.
+
+The pair: 400 source words (20-d, word2vec text, gzipped) and 350 target words (32-d,
+word2vec binary) sharing 300 words through a dictionary with a renamed target side, and a
+graph over target words that also names words outside the pairing.
+"""
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embmap import load_pair
+from embmap.io import Embedding, write_word2vec_binary, write_word2vec_text
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_two_spaces_first_look.ipynb"
+
+
+@pytest.fixture(scope="module")
+def own_pair(tmp_path_factory):
+    d = tmp_path_factory.mktemp("own")
+    rng = np.random.default_rng(0)
+    src = Embedding([f"s{i}" for i in range(400)], rng.normal(size=(400, 20)))
+    M = rng.normal(size=(20, 32))
+    Y = np.vstack([src.vectors[:300] @ M + 0.1 * rng.normal(size=(300, 32)),
+                   rng.normal(size=(50, 32))])
+    trg = Embedding([f"t{i}" for i in range(350)], Y)
+    write_word2vec_text(d / "src.txt.gz", src)
+    write_word2vec_binary(d / "trg.bin", trg)
+    (d / "dict.txt").write_text("".join(f"s{i} t{i}\n" for i in range(300)))
+    edges = [(f"t{i}", f"t{(i + 1) % 350}") for i in range(350)]  # a ring over all targets
+    with gzip.open(d / "graph.tsv.gz", "wt") as handle:
+        handle.writelines(f"{a}\t{b}\n" for a, b in edges)
+    return d
+
+
+def test_load_pair_reads_a_dictionary_and_a_graph(own_pair):
+    d = own_pair
+    pair = load_pair(d / "src.txt.gz", d / "trg.bin", d / "dict.txt", d / "graph.tsv.gz", seed=3)
+    assert len(pair) == 300 and pair.X.shape == (300, 20) and pair.Y.shape == (300, 32)
+    assert pair.words[:2] == ["s0", "s1"] and pair.target_words[:2] == ["t0", "t1"]
+    # Ring edges t_i - t_{i+1}: 299 have both ends among the 300 paired words t0..t299.
+    assert pair.coverage["graph_edges_read"] == 350 and pair.coverage["graph_edges_kept"] == 299
+    assert np.all(np.abs(pair.edges[:, 0] - pair.edges[:, 1]) == 1)
+    assert pair.seed == 3 and len(pair.test) == 30
+
+
+def test_load_pair_arguments():
+    with pytest.raises(ValueError, match="give both source_path and target_path"):
+        load_pair(source_path="a.txt")
+    with pytest.raises(ValueError, match="need source_path and target_path"):
+        load_pair(dictionary_path="d.txt")
+
+
+def test_report_picks_notebooks_that_accept_a_pair():
+    from embmap.report import NOTEBOOK_DIR, notebooks_accepting_a_pair
+
+    chosen = notebooks_accepting_a_pair()
+    assert NOTEBOOK_DIR / "01_two_spaces_first_look.ipynb" in chosen
+    for nb in chosen:  # data-driven: each chosen notebook really defines source_path
+        params = [c for c in json.loads(nb.read_text())["cells"]
+                  if "parameters" in c["metadata"].get("tags", [])]
+        assert "source_path =" in "".join(params[0]["source"])
+
+
+def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
+    # End to end through the command line: embmap report -> papermill -> notebook 01.
+    d, out = own_pair, tmp_path / "report"
+    run = subprocess.run(
+        [sys.executable, "-m", "embmap.cli", "report", d / "src.txt.gz", d / "trg.bin",
+         "--dictionary", d / "dict.txt", "--graph", d / "graph.tsv.gz", "--out", out,
+         "--quick"], capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stderr
+    executed = out / NOTEBOOK.name
+    text = "".join("".join(o.get("text", "")) for c in json.loads(executed.read_text())["cells"]
+                   if c["cell_type"] == "code" for o in c["outputs"])
+    assert "300 pairs, X 20d, Y 32d" in text
+    assert "graph: 300 nodes, 299 edges" in text
+    assert executed.with_suffix(".html").exists() and (out / "summary.html").exists()
+    summary = (out / "summary.md").read_text()
+    assert "pairs: 300" in summary and "graph_edges_kept: 299" in summary
+    assert "| ok |" in summary and "Observation:" in summary
