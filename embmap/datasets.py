@@ -256,15 +256,20 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def _check_split_sizes(n, train, val, test, val_fraction, source="shared") -> None:
-    """Refuse a split with an empty part: it would give NaN scores (mean of nothing)."""
-    empty = [name for name, rows, wanted in (("training", train, True),
-                                              ("validation", val, val_fraction > 0),
-                                              ("test", test, True)) if wanted and len(rows) == 0]
+def _check_split_sizes(n, val_fraction, test_fraction, source="shared") -> None:
+    """Refuse a split with an empty part: it would give NaN scores (mean of nothing).
+
+    Uses the rounding of :func:`split_indices`, so the message can name the
+    sizes before any split is drawn.
+    """
+    n_test, n_val = round(n * test_fraction), round(n * val_fraction)
+    sizes = {"training": n - n_test - n_val, "validation": n_val, "test": n_test}
+    wanted = {"training": True, "validation": val_fraction > 0, "test": True}
+    empty = [name for name, size in sizes.items() if wanted[name] and size <= 0]
     if empty:
         raise ValueError(
             f"only {n} {source} word pairs: the {' and '.join(empty)} split(s) would be empty "
-            f"(train/validation/test sizes {len(train)}/{len(val)}/{len(test)}); "
+            f"(train/validation/test sizes {max(sizes['training'], 0)}/{n_val}/{n_test}); "
             "pair more words (check the dictionary and casing) or change val_fraction / "
             "test_fraction")
 
@@ -318,6 +323,9 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     PairedEmbeddings
         ``words`` are the source words; ``coverage`` says how much was lost.
     """
+    val_fraction = check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
+    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
+                               high_open=True)
     src, trg = _as_embedding(src, "src"), _as_embedding(trg, "trg")
     s_index, t_index = src.index, trg.index
     if dictionary is None:
@@ -344,8 +352,8 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     if dictionary is not None:
         coverage["dictionary_entries"] = len(entries)
         coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
+    _check_split_sizes(len(pairs), val_fraction, test_fraction, source="shared")
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
-    _check_split_sizes(len(pairs), train, val, test, val_fraction, source="shared")
     return PairedEmbeddings(
         words=[s for s, _ in pairs],
         X=src.vectors[rows_src],
