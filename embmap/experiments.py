@@ -29,7 +29,7 @@ from embmap.evaluation import (
     graph_hit_rate,
     mean_cosine,
     rank_metrics,
-    retrieve,
+    retrieve_all,
 )
 from embmap.preprocess import Normalizer
 
@@ -65,9 +65,11 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     """
     test = pair.test
     adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
+    # One similarity pass for every retrieval; CSLS's r_S over all mapped words, computed once.
+    passes = retrieve_all(pred_all[test], Y, test, retrieval, sources=pred_all)
     row = {}
     for method in retrieval:
-        ranks, top = retrieve(pred_all[test], Y, test, retrieval=method, sources=pred_all)
+        ranks, top = passes[method]
         metrics = rank_metrics(ranks)
         _, low, high = bootstrap_ci(ranks, "p@10", n_boot=n_boot, seed=seed)
         row.update({
