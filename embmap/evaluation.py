@@ -28,8 +28,9 @@ from embmap.retrieval import (
     _check_chunk_size,
     csls_block,
     iter_similarity_chunks,
+    n_workers,
     target_penalty,
-    topk_rows,
+    topk_rows_threaded,
 )
 
 
@@ -198,11 +199,12 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=N
     need = max(n_top if "nn" in retrievals else 0, kk if use_csls else 0)
     results = {m: (np.empty(len(P), dtype=np.int64), np.empty((len(P), n_top), dtype=np.int64))
                for m in retrievals}
+    workers = n_workers()
     for start, S in iter_similarity_chunks(P, T, chunk_size):
         stop = start + len(S)
         rows = np.arange(len(S))
         g = gold[start:stop]
-        vals, idx = topk_rows(S, need)
+        vals, idx = topk_rows_threaded(S, need, workers)
         if "nn" in results:
             ranks, top = results["nn"]
             ranks[start:stop] = np.count_nonzero(S >= S[rows, g][:, None], axis=1)
@@ -212,7 +214,7 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=N
             C = csls_block(S, r_T, r_S)
             ranks, top = results["csls"]
             ranks[start:stop] = np.count_nonzero(C >= C[rows, g][:, None], axis=1)
-            top[start:stop] = topk_rows(C, n_top)[1]
+            top[start:stop] = topk_rows_threaded(C, n_top, workers)[1]
     return results
 
 

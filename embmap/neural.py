@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.std import trange
 
 from embmap.losses import LOSSES
-from embmap.retrieval import topk_rows
+from embmap.retrieval import _nearest
 
 __all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
 
@@ -650,14 +650,13 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
             raise ValueError(f"X has {X.shape[1]} features, but KNNRegressionMap was fitted "
                              f"with {self.n_features_in_}")
         Xq = _unit_rows(X)
+        # Exact top-k over every training word in one blocked pass (embmap.retrieval:
+        # reused product buffer, threshold top-k on all BLAS threads), then the weights.
+        sims, idx = _nearest(Xq, self.X_unit_, self.n_neighbors, self.chunk_size)
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
         for lo in range(0, len(X), self.chunk_size):
-            sims = Xq[lo : lo + self.chunk_size] @ self.X_unit_.T
-            # Exact top-k by a threshold pass (embmap.retrieval.topk_rows): several
-            # times faster than argpartition over every training word.
-            top, idx = topk_rows(sims, self.n_neighbors)
-            w = self._weights(top)
-            out[lo : lo + self.chunk_size] = np.einsum("qk,qkd->qd", w, self.Y_[idx])
+            hi = lo + self.chunk_size
+            out[lo:hi] = np.einsum("qk,qkd->qd", self._weights(sims[lo:hi]), self.Y_[idx[lo:hi]])
         return out
 
     def _weights(self, sims: np.ndarray) -> np.ndarray:

@@ -25,6 +25,9 @@ faiss keeps per query.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import stats
 
@@ -117,6 +120,33 @@ def topk_rows(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return vals[pick], cols[pick]
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def n_workers() -> int:
+    """Threads for the top-k pass: as many as the BLAS pool has (threadpoolctl limits count)."""
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(1, min(max(blas, default=1), os.cpu_count() or 1))
+
+
+def topk_rows_threaded(S: np.ndarray, k: int, workers: int = 1):
+    """:func:`topk_rows` on ``workers`` row ranges in parallel threads (numpy releases the GIL).
+
+    The matrix product already runs on every BLAS thread; without this the
+    top-k would run on one core and take as long as the product on two.
+    """
+    global _POOL
+    if workers <= 1 or len(S) < 64 * workers:
+        return topk_rows(S, k)
+    if _POOL is None or _POOL._max_workers < workers:
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embmap-topk")
+    bounds = np.linspace(0, len(S), workers + 1).astype(int)
+    parts = list(_POOL.map(lambda i: topk_rows(S[bounds[i] : bounds[i + 1]], k), range(workers)))
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
 def nearest(queries, candidates, k=10, chunk_size=None) -> tuple[np.ndarray, np.ndarray]:
     """Cosine similarities and rows of each query's ``k`` nearest candidates, best first.
 
@@ -142,10 +172,12 @@ def nearest(queries, candidates, k=10, chunk_size=None) -> tuple[np.ndarray, np.
 
 
 def _nearest(Q, C, k, chunk_size=None):
+    """Top-k of unit float32 rows ``Q`` among unit float32 rows ``C`` (no checks)."""
     sims = np.empty((len(Q), k), dtype=np.float32)
     rows = np.empty((len(Q), k), dtype=np.int64)
+    workers = n_workers()
     for start, S in iter_similarity_chunks(Q, C, chunk_size):
-        sims[start : start + len(S)], rows[start : start + len(S)] = topk_rows(S, k)
+        sims[start : start + len(S)], rows[start : start + len(S)] = topk_rows_threaded(S, k, workers)
     return sims, rows
 
 
