@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable, Sequence
@@ -347,7 +348,8 @@ def train_mapper(
     Yv = torch.from_numpy(Y_val).to(device) if has_val else None
 
     # fork_rng keeps the caller's global RNG untouched while seeding dropout.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+            _cpu_threads(TRAIN_THREADS if device.type == "cpu" else None):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -357,6 +359,30 @@ def train_mapper(
         )
     model.eval()
     return history
+
+
+# Intra-op threads while training on the CPU. A mini-batch step multiplies
+# matrices of a few hundred rows: too small to gain from splitting across
+# cores, while OpenMP's spin-waiting between the ~10 ops of each step costs
+# more than it saves, and on a busy machine it is ruinous (measured on the
+# bundled pair, 2 cores shared with other jobs, ReLU 512, batch 256, 5 epochs:
+# 1 thread 15.5 s wall / 4.0 s CPU, 2 threads 162 s wall / 40 s CPU, the
+# same validation cosine). None keeps torch's own setting.
+TRAIN_THREADS: int | None = 1
+
+
+@contextlib.contextmanager
+def _cpu_threads(n):
+    """Temporarily set ``torch.set_num_threads(n)`` (no-op for None); restore on exit."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
