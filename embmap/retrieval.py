@@ -66,7 +66,9 @@ def chunk_rows(n_queries: int, n_candidates: int, chunk_size=None) -> int:
 def iter_similarity_chunks(queries, candidates, chunk_size=None):
     """Yield ``(start, S)`` with ``S = queries[start:start+c] @ candidates.T``.
 
-    Both arguments must already be unit-normalised float32 arrays.
+    Both arguments must already be unit-normalised float32 arrays. The block
+    ``S`` is one buffer reused for every chunk (no 100 MB allocation per
+    chunk): use it, or copy it, before asking for the next one.
     """
     step = chunk_rows(len(queries), len(candidates), chunk_size)
     # One contiguous (d, n) copy of the candidates: the product then reads it
@@ -319,9 +321,11 @@ def hubness(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=None) 
     gives N_k ~ Poisson(q k / n), whose skew is ``1 / sqrt(q k / n)`` (about
     1.0 for 3,352 queries, k = 10 and 33,518 targets), and a *perfect* map
     (every prediction equal to its gold target) keeps whatever hubness the
-    target space itself has: on the bundled test split it measures about
-    1.23 with NN and 1.07 with CSLS. A map can score below either value.
-    Compare with such baselines, not with 0 or 1.
+    target space itself has: on the bundled pair (split seed 0, targets
+    normalised unit-center-unit, the 3,352 test words as queries among all
+    33,518 targets, CSLS's r_S over all 33,518 words) it measures 1.228 with
+    NN and 1.074 with CSLS. A map can score below either value. Compare with
+    such baselines, not with 0 or 1.
     """
     check_int(k, "k", minimum=1)
     if len(as_matrix(pred, "pred", min_rows=0)) == 0:
