@@ -77,7 +77,7 @@ def faiss_search(index_vectors, queries, k):
 def faiss_score_map(P_all, T, test, k=10):
     """The neighbour searches of one complete CSLS + NN scoring, in faiss."""
     P = P_all[test]
-    sims, nn_top = faiss_search(T, P, k)  # NN top-10 and r_T
+    _, nn_top = faiss_search(T, P, k)  # NN top-10 (and r_T from the same search)
     r_S = faiss_search(P_all, T, k)[0].mean(axis=1)
     # CSLS(x, y) = 2 x.y - r_S(y) - r_T(x): r_T does not change a query's order,
     # so the CSLS top-10 is an inner-product search on extended vectors.

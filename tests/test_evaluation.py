@@ -1,8 +1,11 @@
-"""evaluate() against brute force, a CSLS case worked by hand, chunk invariance."""
+"""evaluate() against brute force, a CSLS case worked by hand, chunk invariance, properties."""
 
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
 from embmap.retrieval import csls_penalties, hubness, k_occurrence, top_k
@@ -197,9 +200,6 @@ def test_paired_bootstrap_ratio():
 # so every example is a realistic continuous case; extreme values get their own test.
 # ---------------------------------------------------------------------------
 
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.numpy import arrays  # noqa: E402
 
 PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
