@@ -94,12 +94,15 @@ def topk_rows(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     columns : int64 array (n_rows, k)
     """
     r, n = S.shape
+    if k >= n:
+        order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)
+        return np.take_along_axis(S, order, axis=1), order
     m = n // _N_SLICES
-    if m < 8 * k or r == 0:  # few columns: a plain partial sort is cheap enough
-        idx = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (r, 1))
-        vals = np.take_along_axis(S, idx, axis=1)
-        order = np.lexsort((idx, -vals), axis=1)
-        return np.take_along_axis(vals, order, axis=1), np.take_along_axis(idx, order, axis=1)
+    if m < 8 * k or r == 0:
+        # Few columns: the k-th largest value itself is the threshold.
+        threshold = np.partition(S, n - k, axis=1)[:, n - k]
+        rows, cols = np.nonzero(S >= threshold[:, None])
+        return _best_candidates(S, rows, cols, r, k)
     head = m * _N_SLICES
     # Column j of `peak` is the max of S[:, j + i*m] over the slices i.
     peak = np.maximum.reduce(S[:, :head].reshape(r, _N_SLICES, m), axis=1)
@@ -113,9 +116,13 @@ def topk_rows(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         tail = np.arange(head, n)
         rows = np.concatenate([rows, np.repeat(np.arange(r), len(tail))])
         cols = np.concatenate([cols, np.tile(tail, r)])
+    keep = S[rows, cols] >= threshold[rows]
+    return _best_candidates(S, rows[keep], cols[keep], r, k)
+
+
+def _best_candidates(S, rows, cols, r, k):
+    """The k best of the candidate entries ``S[rows, cols]`` of each row (>= k per row)."""
     vals = S[rows, cols]
-    keep = vals >= threshold[rows]
-    rows, cols, vals = rows[keep], cols[keep], vals[keep]
     order = np.lexsort((cols, -vals, rows))  # by row, then best value, then column
     starts = np.searchsorted(rows[order], np.arange(r))
     pick = order[starts[:, None] + np.arange(k)]

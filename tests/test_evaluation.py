@@ -295,3 +295,48 @@ def test_property_scores_bounded_and_finite(pred, targets, retrieval, data):
     assert -1.0 - 1e-6 <= result["mean_cos"] <= 1.0 + 1e-6
     assert result["p@1"] <= result["p@5"] <= result["p@10"]
     assert result["mrr"] >= 1.0 / len(targets) - 1e-12
+
+
+@pytest.mark.parametrize("n", [2_560, 5_003, 33_518])
+@pytest.mark.parametrize("k", [1, 10, 80])
+@pytest.mark.parametrize("ties", [False, True])
+def test_topk_rows_threshold_path_matches_a_full_sort(n, k, ties):
+    # n >= 32 * 8k takes the threshold path (slice maxima); n not a multiple of 32
+    # leaves tail columns outside the slices. Ties: values rounded to 2 decimals,
+    # so many entries equal the k-th value; the lower column must win.
+    from embmap.retrieval import topk_rows, topk_rows_threaded
+
+    rng = np.random.default_rng(n + k)
+    S = rng.normal(size=(40, n)).astype(np.float32)
+    if ties:
+        S = np.round(S, 2)
+    S[3, -1] = 10.0  # the best entry of a row sits in the tail
+    vals, cols = topk_rows(S, k)
+    order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)[:, :k]
+    np.testing.assert_array_equal(cols, order)
+    np.testing.assert_array_equal(vals, np.take_along_axis(S, order, axis=1))
+    assert cols[3, 0] == n - 1
+    threaded = topk_rows_threaded(np.vstack([S] * 4), k, workers=2)
+    np.testing.assert_array_equal(threaded[1], np.vstack([cols] * 4))
+
+
+@pytest.mark.parametrize("retrieval", ["nn", "csls"])
+def test_matches_brute_force_with_many_candidates(retrieval):
+    # 4,000 targets: the blocked threshold top-k is used for r_T, r_S and the top lists.
+    rng = np.random.default_rng(7)
+    targets = rng.normal(size=(4000, 12)).astype(np.float32)
+    gold = rng.permutation(4000)[:300]
+    pred = targets[gold] + rng.normal(scale=0.6, size=(300, 12)).astype(np.float32)
+    sources = np.vstack([pred, rng.normal(size=(3000, 12)).astype(np.float32)])
+    got = evaluate(pred, targets, gold, retrieval=retrieval, sources=sources, chunk_size=128)
+    want = brute_force(pred, targets, gold, retrieval, sources=sources)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-6), key
+    assert 0 < got["p@1"] < got["p@10"] < 1
+    ranked = top_k(pred, targets, k=10, retrieval=retrieval, sources=sources)
+    P, T = _unit(pred.astype(np.float64)), _unit(targets.astype(np.float64))
+    S = P @ T.T
+    if retrieval == "csls":
+        r_S = np.sort(T @ _unit(sources.astype(np.float64)).T, axis=1)[:, -10:].mean(axis=1)
+        S = 2 * S - r_S[None, :]  # r_T does not change a query's order
+    assert np.mean(ranked == np.argsort(-S, axis=1)[:, :10]) > 0.999
