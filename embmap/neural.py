@@ -28,7 +28,7 @@ from torch import nn
 from tqdm.std import trange
 
 from embmap.losses import LOSSES
-from embmap.retrieval import _nearest
+from embmap.retrieval import _nearest, topk_rows
 
 __all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
 
@@ -702,6 +702,16 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length; zero rows stay zero (cosine 0 to everything)."""
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return (X / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of the ``k`` largest entries per row (best first).
+
+    Exact, via :func:`embmap.retrieval.topk_rows` (a threshold pass instead of
+    a full ``argpartition``); ``-inf`` entries (masked columns) are allowed.
+    """
+    vals, idx = topk_rows(sims, k)
+    return idx, vals
 
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:
