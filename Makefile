@@ -42,6 +42,7 @@ data: $(STAMP)
 
 ## bench: timing benchmarks (not tests)
 bench: $(STAMP)
+	$(PY) benchmarks/bench_retrieval.py
 	$(PY) benchmarks/bench_linear.py
 
 clean:

@@ -14,21 +14,44 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 
-from embmap.retrieval import score_chunks, unit_rows
+from embmap._checks import (
+    as_indices,
+    as_matrix,
+    check_choice,
+    check_int,
+    check_real,
+    check_same_cols,
+    safe_unit_rows,
+)
+from embmap.retrieval import (
+    _RETRIEVALS,
+    _check_chunk_size,
+    csls_block,
+    iter_similarity_chunks,
+    n_workers,
+    target_penalty,
+    topk_rows_threaded,
+)
 
 
 def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
     """CSR adjacency over target rows from an edge array, a networkx graph or a matrix."""
+    n_targets = check_int(n_targets, "n_targets", minimum=0)
     if sparse.issparse(graph):
         adjacency = sparse.csr_matrix(graph)
     else:
         # networkx graphs are read as their edge list (nodes must be target rows).
-        edges = np.array(list(graph.edges()) if isinstance(graph, nx.Graph) else graph)
-        edges = edges.astype(np.int64).reshape(-1, 2) if edges.size == 0 else edges.astype(np.int64)
+        edges = np.asarray(list(graph.edges()) if isinstance(graph, nx.Graph) else graph)
+        if edges.size == 0:
+            edges = edges.astype(np.int64).reshape(0, 2)
         if edges.ndim != 2 or edges.shape[1] != 2:
             raise ValueError(f"graph edges must have shape (m, 2), got {edges.shape}")
+        if not np.issubdtype(edges.dtype, np.integer):
+            # Float edges would be truncated silently (1.7 -> 1): refuse them.
+            raise TypeError(f"graph edges must be integer row indices, got dtype {edges.dtype}")
+        edges = edges.astype(np.int64)
         if edges.size and (edges.min() < 0 or edges.max() >= n_targets):
-            raise ValueError("graph edges refer to rows outside targets")
+            raise ValueError(f"graph edges refer to rows outside targets [0, {n_targets})")
         ones = np.ones(len(edges), dtype=bool)
         adjacency = sparse.coo_matrix(
             (np.r_[ones, ones], (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])),
@@ -40,25 +63,15 @@ def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
 
 
 def _check_inputs(pred, targets, gold):
-    pred = np.asarray(pred, dtype=np.float32)
-    targets = np.asarray(targets, dtype=np.float32)
-    gold = np.asarray(gold)
-    if pred.ndim != 2 or targets.ndim != 2:
-        raise ValueError(f"pred and targets must be 2-D, got {pred.shape} and {targets.shape}")
-    if pred.shape[1] != targets.shape[1]:
+    pred = as_matrix(pred, "pred")
+    targets = as_matrix(targets, "targets")
+    check_same_cols(pred, targets, "pred", "targets")
+    gold = as_indices(gold, "gold", len(targets))
+    if len(gold) != len(pred):
         raise ValueError(
-            f"pred has {pred.shape[1]} columns but targets have {targets.shape[1]}: "
-            "map the sources into the target space first"
+            f"gold must have one index per pred row ({len(pred)}), got {len(gold)}"
         )
-    if gold.shape != (len(pred),):
-        raise ValueError(f"gold must have one index per pred row ({len(pred)}), got {gold.shape}")
-    if not np.issubdtype(gold.dtype, np.integer):
-        raise ValueError("gold must hold integer row indices into targets")
-    if len(gold) and (gold.min() < 0 or gold.max() >= len(targets)):
-        raise ValueError(f"gold indices must lie in [0, {len(targets)})")
-    if not (np.all(np.isfinite(pred)) and np.all(np.isfinite(targets))):
-        raise ValueError("pred and targets must be finite (no NaN or inf)")
-    return pred, targets, gold.astype(np.int64)
+    return pred, targets, gold
 
 
 def evaluate(
@@ -76,7 +89,7 @@ def evaluate(
     Parameters
     ----------
     pred : array (n_queries, d)
-        Mapped source vectors, one per query word.
+        Mapped source vectors, one per query word (at least one).
     targets : array (n_targets, d)
         Every candidate target vector (the candidate set is all of them).
     gold : int array (n_queries,)
@@ -84,15 +97,17 @@ def evaluate(
     retrieval : {"nn", "csls"}
         Cosine nearest neighbour, or CSLS with neighbourhood size ``k``.
     k : int
-        CSLS neighbourhood size for ``r_T`` and ``r_S`` (ignored for "nn").
+        CSLS neighbourhood size for ``r_T`` and ``r_S`` (ignored for "nn");
+        a positive integer. With fewer than ``k`` targets or sources the
+        mean runs over all of them.
     sources : array (n_sources, d), optional
         All mapped source vectors; they define each target's CSLS hubness
-        term ``r_S``. Default: ``pred``.
+        term ``r_S``. Default: ``pred``. Must be finite.
     graph : edge array (m, 2), networkx Graph or sparse matrix, optional
         A graph over target rows; adds ``"graph_hit@10"``, the share of
         queries whose top 10 holds the gold row or one of its neighbours.
     chunk_size : int, optional
-        Queries per block; by default chosen so a block is ~64 MB.
+        Queries per block; by default chosen so a block is ~128 MB.
 
     Returns
     -------
@@ -102,12 +117,21 @@ def evaluate(
         in [0, 1] (``mean_cos`` in [-1, 1]); ``"graph_hit@10"`` when
         ``graph`` is given; ``"n_queries"`` and ``"n_candidates"``.
 
+    Raises
+    ------
+    ValueError, TypeError
+        On non-finite, empty or misshapen arrays, gold rows outside
+        ``targets``, an unknown ``retrieval`` or a ``k`` that is not a
+        positive integer; the message names the argument.
+
     Notes
     -----
     The rank of the gold row is the number of targets scoring at least as
     high as it (itself included): ties count *against* the prediction, so a
     collapsed model (e.g. all-zero outputs, every score equal) ranks last,
-    not first.
+    not first. Rows are compared by cosine, so each row is scaled to unit
+    length first (without overflow, whatever its magnitude); an all-zero
+    row has cosine 0 to everything.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
     adjacency = graph_adjacency(graph, len(targets)) if graph is not None else None
@@ -121,30 +145,109 @@ def evaluate(
     return result
 
 
-def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None, n_top=10):
+def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None, n_top=10,
+             r_S=None):
     """One chunked pass: the rank of each gold row and each query's ``n_top`` best targets.
 
     The rank is the number of targets scoring at least as high as the gold
     row (ties count against the prediction). Everything :func:`evaluate`
-    reports derives from these two.
+    reports derives from these two. ``r_S`` (CSLS only) may be given, from
+    :func:`embmap.retrieval.target_penalty`, to reuse it across calls.
+
+    Returns
+    -------
+    ranks : int64 array (n_queries,)
+    top : int64 array (n_queries, min(n_top, n_targets)), best first
     """
+    check_choice(retrieval, "retrieval", _RETRIEVALS)
+    out = retrieve_all(pred, targets, gold, (retrieval,), k, sources, chunk_size, n_top, r_S)
+    return out[retrieval]
+
+
+def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=None,
+                 chunk_size=None, n_top=10, r_S=None) -> dict:
+    """NN and CSLS gold ranks and top lists from ONE similarity pass over the queries.
+
+    Each block of cosines ``S`` (queries x all targets) serves every
+    retrieval: NN ranks and top list from ``S``; the CSLS query term
+    ``r_T`` from the top ``k`` of the same rows; then ``S`` becomes the CSLS
+    block in place. The target term ``r_S`` is computed once (or passed).
+
+    Returns
+    -------
+    dict
+        ``retrieval -> (ranks, top)`` as in :func:`retrieve`.
+    """
+    if isinstance(retrievals, str):
+        retrievals = (retrievals,)
+    for method in retrievals:
+        check_choice(method, "retrievals", _RETRIEVALS)
     pred, targets, gold = _check_inputs(pred, targets, gold)
-    n_top = min(n_top, len(targets))
-    ranks = np.empty(len(pred), dtype=np.int64)
-    top = np.empty((len(pred), n_top), dtype=np.int64)
-    for start, S in score_chunks(pred, targets, retrieval, k, sources, chunk_size):
+    k = check_int(k, "k", minimum=1)
+    n_top = check_int(n_top, "n_top", minimum=1)
+    _check_chunk_size(chunk_size)
+    P, T = safe_unit_rows(pred), safe_unit_rows(targets)
+    use_csls = "csls" in retrievals
+    if use_csls:
+        if r_S is None:
+            S_src = P if sources is None else as_matrix(sources, "sources", n_cols=T.shape[1])
+            r_S = target_penalty(T, safe_unit_rows(S_src), k, chunk_size, normalised=True)
+        else:
+            r_S = as_matrix(np.reshape(r_S, (1, -1)), "r_S", n_cols=len(T))[0]
+    n_top = min(n_top, len(T))
+    kk = min(k, len(T))
+    need = max(n_top if "nn" in retrievals else 0, kk if use_csls else 0)
+    results = {m: (np.empty(len(P), dtype=np.int64), np.empty((len(P), n_top), dtype=np.int64))
+               for m in retrievals}
+    workers = n_workers()
+    for start, S in iter_similarity_chunks(P, T, chunk_size):
+        stop = start + len(S)
         rows = np.arange(len(S))
-        g = gold[start : start + len(S)]
-        ranks[start : start + len(S)] = np.sum(S >= S[rows, g][:, None], axis=1)
-        part = np.argpartition(-S, n_top - 1, axis=1)[:, :n_top]
-        order = np.argsort(-np.take_along_axis(S, part, axis=1), axis=1, kind="stable")
-        top[start : start + len(S)] = np.take_along_axis(part, order, axis=1)
-    return ranks, top
+        g = gold[start:stop]
+        vals, idx = topk_rows_threaded(S, need, workers)
+        if "nn" in results:
+            ranks, top = results["nn"]
+            ranks[start:stop] = np.count_nonzero(S >= S[rows, g][:, None], axis=1)
+            top[start:stop] = idx[:, :n_top]
+        if use_csls:
+            r_T = vals[:, :kk].astype(np.float64).mean(axis=1)
+            C = csls_block(S, r_T, r_S)
+            ranks, top = results["csls"]
+            ranks[start:stop] = np.count_nonzero(C >= C[rows, g][:, None], axis=1)
+            top[start:stop] = topk_rows_threaded(C, n_top, workers)[1]
+    return results
+
+
+def _check_ranks(ranks, name="ranks") -> np.ndarray:
+    """Gold ranks: a non-empty 1-D array of integers >= 1 (as :func:`gold_ranks` returns)."""
+    if ranks is None:
+        raise TypeError(f"{name} is required, got None")
+    arr = np.asarray(ranks)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of gold ranks, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: there is nothing to score (no query words)")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)):
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if arr.min() < 1:
+        raise ValueError(f"{name} must be >= 1 (rank 1 is best), got a minimum of {arr.min()}")
+    return arr
+
+
+def _check_metric(metric) -> int | None:
+    """``"mrr"`` -> None; ``"p@K"`` -> K."""
+    if metric == "mrr":
+        return None
+    if isinstance(metric, str) and metric.startswith("p@") and metric[2:].isdigit() and int(metric[2:]) > 0:
+        return int(metric[2:])
+    raise ValueError(f"metric must be 'mrr' or 'p@K' with a positive integer K, got {metric!r}")
 
 
 def rank_metrics(ranks) -> dict:
     """P@1, P@5, P@10 and MRR from gold ranks."""
-    ranks = np.asarray(ranks)
+    ranks = _check_ranks(ranks)
     return {
         "p@1": float(np.mean(ranks <= 1)),
         "p@5": float(np.mean(ranks <= 5)),
@@ -155,16 +258,35 @@ def rank_metrics(ranks) -> dict:
 
 def mean_cosine(pred, targets, gold) -> float:
     """Mean cosine between each prediction and its gold target (the regression view)."""
-    return float(np.mean(np.sum(unit_rows(pred) * unit_rows(targets)[gold], axis=1)))
+    pred, targets, gold = _check_inputs(pred, targets, gold)
+    P, G = safe_unit_rows(pred), safe_unit_rows(targets[gold])
+    return float(np.mean(np.einsum("ij,ij->i", P, G)))
 
 
 def graph_hit_rate(top, gold, adjacency) -> float:
     """Share of queries whose top list holds the gold row or one of its graph neighbours."""
-    top10 = np.asarray(top)[:, :10]
-    hits = np.empty(len(top10), dtype=bool)
-    for i, (found, answer) in enumerate(zip(top10, gold)):
-        neighbours = adjacency.indices[adjacency.indptr[answer] : adjacency.indptr[answer + 1]]
-        hits[i] = answer in found or np.isin(found, neighbours).any()
+    if not sparse.issparse(adjacency):
+        raise TypeError(f"adjacency must be a scipy sparse matrix (see graph_adjacency), "
+                        f"got {type(adjacency).__name__}")
+    n = adjacency.shape[0]
+    top = np.asarray(top)
+    if top.ndim != 2 or top.shape[1] == 0:
+        raise ValueError(f"top must be a 2-D array of target rows (queries x list), got {top.shape}")
+    if not np.issubdtype(top.dtype, np.integer):
+        raise TypeError(f"top must hold integer target rows, got dtype {top.dtype}")
+    gold = as_indices(gold, "gold", n, min_len=1)
+    if len(gold) != len(top):
+        raise ValueError(f"gold must have one index per row of top ({len(top)}), got {len(gold)}")
+    if top.min() < 0 or top.max() >= n:
+        raise ValueError(f"top must lie in [0, {n})")
+    top10 = top[:, :10].astype(np.int64)
+    # Edge membership by binary search in the sorted keys row * n + column.
+    coo = sparse.csr_matrix(adjacency).tocoo()
+    keys = np.sort(coo.row.astype(np.int64) * n + coo.col)
+    wanted = gold[:, None] * n + top10
+    pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)
+    hits = (top10 == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
     return float(np.mean(hits))
 
 
@@ -176,20 +298,33 @@ def gold_ranks(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_si
     return retrieve(pred, targets, gold, retrieval, k, sources, chunk_size)[0]
 
 
+def _check_bootstrap(n_boot, level):
+    check_int(n_boot, "n_boot", minimum=1)
+    check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+
+
 def bootstrap_ci(ranks, metric="p@10", n_boot=1000, level=0.95, seed=0):
     """Percentile bootstrap interval of a rank metric over the query words.
 
     Parameters
     ----------
     ranks : int array
-        Output of :func:`gold_ranks`.
+        Output of :func:`gold_ranks` (non-empty, every rank >= 1).
     metric : {"p@1", "p@5", "p@10", "mrr"}
+        Or any ``"p@K"``.
+    n_boot : int
+        Bootstrap replicates (>= 1).
+    level : float
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    value, low, high : float
     """
-    ranks = np.asarray(ranks)
-    values = {"mrr": 1.0 / ranks}
-    if metric != "mrr":
-        values[metric] = (ranks <= int(metric.split("@")[1])).astype(float)
-    per_query = values[metric]
+    ranks = _check_ranks(ranks)
+    cutoff = _check_metric(metric)
+    _check_bootstrap(n_boot, level)
+    per_query = 1.0 / ranks if cutoff is None else (ranks <= cutoff).astype(float)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(per_query), size=(n_boot, len(per_query)))
     means = per_query[idx].mean(axis=1)
@@ -210,12 +345,17 @@ def paired_bootstrap_ratio(ranks_a, ranks_b, k=10, n_boot=2000, level=0.95, seed
         ``P@k(a) / P@k(b)`` and its percentile interval (replicates where
         ``b`` scores 0 are dropped).
     """
-    hits_a = (np.asarray(ranks_a) <= k).astype(float)
-    hits_b = (np.asarray(ranks_b) <= k).astype(float)
-    if hits_a.shape != hits_b.shape:
-        raise ValueError("both maps must be scored on the same queries")
+    ranks_a, ranks_b = _check_ranks(ranks_a, "ranks_a"), _check_ranks(ranks_b, "ranks_b")
+    k = check_int(k, "k", minimum=1)
+    _check_bootstrap(n_boot, level)
+    if ranks_a.shape != ranks_b.shape:
+        raise ValueError(
+            f"ranks_a and ranks_b must score the same queries, got {len(ranks_a)} and {len(ranks_b)}"
+        )
+    hits_a = (ranks_a <= k).astype(float)
+    hits_b = (ranks_b <= k).astype(float)
     if hits_b.sum() == 0:
-        raise ValueError(f"map b has P@{k} = 0; the ratio is undefined")
+        raise ValueError(f"ranks_b has P@{k} = 0; the ratio is undefined")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(hits_a), size=(n_boot, len(hits_a)))
     num, den = hits_a[idx].mean(axis=1), hits_b[idx].mean(axis=1)

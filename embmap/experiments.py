@@ -23,13 +23,14 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 
+from embmap._checks import as_matrix, check_choice, check_int
 from embmap.evaluation import (
     bootstrap_ci,
     graph_adjacency,
     graph_hit_rate,
     mean_cosine,
     rank_metrics,
-    retrieve,
+    retrieve_all,
 )
 from embmap.preprocess import Normalizer
 
@@ -55,6 +56,15 @@ def _fit(estimator, X, Y, pair):
     return estimator
 
 
+def _check_retrievals(retrieval) -> tuple:
+    retrieval = (retrieval,) if isinstance(retrieval, str) else tuple(retrieval)
+    if not retrieval:
+        raise ValueError("retrieval must name at least one of 'nn', 'csls', got none")
+    for method in retrieval:
+        check_choice(method, "retrieval", ("nn", "csls"))
+    return retrieval
+
+
 def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0) -> dict:
     """Score already-mapped source vectors (one row per word) on the test split.
 
@@ -63,11 +73,24 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     test queries), ``"p@10 {retrieval} lo"``/``"hi"`` (bootstrap 95% interval
     over test words), and ``"mean_cos"``.
     """
+    retrieval = _check_retrievals(retrieval)
+    n_boot = check_int(n_boot, "n_boot", minimum=1)
+    pred_all = as_matrix(pred_all, "pred_all")
+    Y = as_matrix(Y, "Y")
+    if len(pred_all) != len(pair.X) or len(Y) != len(pair.X):
+        raise ValueError(
+            f"pred_all and Y must have one row per word of pair ({len(pair.X)}), "
+            f"got {len(pred_all)} and {len(Y)}"
+        )
     test = pair.test
+    if len(test) == 0:
+        raise ValueError("pair has no test words to score (pair.test is empty)")
     adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
+    # One similarity pass for every retrieval; CSLS's r_S over all mapped words, computed once.
+    passes = retrieve_all(pred_all[test], Y, test, retrieval, sources=pred_all)
     row = {}
     for method in retrieval:
-        ranks, top = retrieve(pred_all[test], Y, test, retrieval=method, sources=pred_all)
+        ranks, top = passes[method]
         metrics = rank_metrics(ranks)
         _, low, high = bootstrap_ci(ranks, "p@10", n_boot=n_boot, seed=seed)
         row.update({
@@ -95,6 +118,8 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     it, in that shared space; every other map is scored in the target space.
     ``space="target"`` forces the target space (``predict``).
     """
+    check_choice(space, "space", ("auto", "target"))
+    retrieval = _check_retrievals(retrieval)
     X, Y = spaces if spaces is not None else normalised_spaces(pair)
     model = clone(estimator)
     start = time.perf_counter()
@@ -134,6 +159,15 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     """
     from tqdm.std import tqdm
 
+    if not isinstance(estimators, dict) or not estimators:
+        raise ValueError("estimators must be a non-empty dict of name -> estimator")
+    split_seeds = list(split_seeds)
+    if not split_seeds:
+        raise ValueError("split_seeds must hold at least one seed")
+    if model_seeds is not None and len(list(model_seeds)) == 0:
+        raise ValueError("model_seeds must hold at least one seed (or be None)")
+    retrieval = _check_retrievals(retrieval)
+    check_choice(space, "space", ("auto", "target"))
     jobs = []
     for split_seed in split_seeds:
         for name, estimator in estimators.items():

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from embmap._checks import (
     safe_unit_rows,
 )
 from embmap.losses import LOSSES
+from embmap.retrieval import _nearest, topk_rows
 
 __all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
 
@@ -356,7 +358,8 @@ def train_mapper(
     Yv = torch.from_numpy(Y_val).to(device) if has_val else None
 
     # fork_rng keeps the caller's global RNG untouched while seeding dropout.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+            _cpu_threads(TRAIN_THREADS if device.type == "cpu" else None):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         optimiser = torch.optim.Adam(model.parameters(), lr=lr)
@@ -366,6 +369,30 @@ def train_mapper(
         )
     model.eval()
     return history
+
+
+# Intra-op threads while training on the CPU. A mini-batch step multiplies
+# matrices of a few hundred rows: too small to gain from splitting across
+# cores, while OpenMP's spin-waiting between the ~10 ops of each step costs
+# more than it saves, and on a busy machine it is ruinous (measured on the
+# bundled pair, 2 cores shared with other jobs, ReLU 512, batch 256, 5 epochs:
+# 1 thread 15.5 s wall / 4.0 s CPU, 2 threads 162 s wall / 40 s CPU, the
+# same validation cosine). None keeps torch's own setting.
+TRAIN_THREADS: int | None = 1
+
+
+@contextlib.contextmanager
+def _cpu_threads(n):
+    """Temporarily set ``torch.set_num_threads(n)`` (no-op for None); restore on exit."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
@@ -667,12 +694,13 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
             raise ValueError(f"X has {X.shape[1]} features, but KNNRegressionMap was fitted "
                              f"with {self.n_features_in_}")
         Xq = _unit_rows(X, "X")
+        # Exact top-k over every training word in one blocked pass (embmap.retrieval:
+        # reused product buffer, threshold top-k on all BLAS threads), then the weights.
+        sims, idx = _nearest(Xq, self.X_unit_, self.n_neighbors, self.chunk_size)
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
         for lo in range(0, len(X), self.chunk_size):
-            sims = Xq[lo : lo + self.chunk_size] @ self.X_unit_.T
-            idx, top = _top_k(sims, self.n_neighbors)
-            w = self._weights(top)
-            out[lo : lo + self.chunk_size] = np.einsum("qk,qkd->qd", w, self.Y_[idx])
+            hi = lo + self.chunk_size
+            out[lo:hi] = np.einsum("qk,qkd->qd", self._weights(sims[lo:hi]), self.Y_[idx[lo:hi]])
         return out
 
     def _weights(self, sims: np.ndarray) -> np.ndarray:
@@ -711,10 +739,13 @@ def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
 
 
 def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of the ``k`` largest entries per row (unordered)."""
-    # argpartition is O(n) per row instead of the O(n log n) of a full sort.
-    idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    return idx, np.take_along_axis(sims, idx, axis=1)
+    """Column indices and values of the ``k`` largest entries per row (best first).
+
+    Exact, via :func:`embmap.retrieval.topk_rows` (a threshold pass instead of
+    a full ``argpartition``); ``-inf`` entries (masked columns) are allowed.
+    """
+    vals, idx = topk_rows(sims, k)
+    return idx, vals
 
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:
