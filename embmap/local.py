@@ -44,7 +44,7 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
-from embmap.retrieval import csls_penalties
+from embmap.retrieval import csls_penalties, n_workers, topk_rows_threaded
 
 __all__ = [
     "AttentionMap",
@@ -97,17 +97,17 @@ def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=1024):
             raise ValueError(f"exclude must hold one key row (or -1) per query, shape ({len(Q)},)")
     idx = np.empty((len(Q), k), dtype=np.int64)
     sims = np.empty((len(Q), k), dtype=np.float32)
+    workers = n_workers()
     for lo in range(0, len(Q), chunk_size):
         S = Q[lo : lo + chunk_size] @ K.T
         if exclude is not None:
             rows = np.flatnonzero(exclude[lo : lo + chunk_size] >= 0)
             S[rows, exclude[lo : lo + chunk_size][rows]] = -np.inf
-        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(S, part, axis=1)
-        # Sorted (stable) so that the first k' columns are the k' nearest for any k' <= k.
-        order = np.argsort(-vals, axis=1, kind="stable")
-        idx[lo : lo + len(S)] = np.take_along_axis(part, order, axis=1)
-        sims[lo : lo + len(S)] = np.take_along_axis(vals, order, axis=1)
+        # Exact top-k, sorted best first (ties to the lower column), so the first
+        # k' columns are the k' nearest for any k' <= k; threshold pass on all cores.
+        vals, cols = topk_rows_threaded(S, k, workers)
+        idx[lo : lo + len(S)] = cols
+        sims[lo : lo + len(S)] = vals
     return idx, sims
 
 
