@@ -8,7 +8,10 @@ The protocol (the same for linear maps, MLPs and baselines):
    ``X_val``/``Y_val`` also gets the validation words, for early stopping);
 3. map **all** source words, and score the test words by retrieval among
    **all** target vectors, with NN and with CSLS (whose hubness term uses all
-   mapped source words);
+   mapped source words; a map that offers ``loo_predict``, such as kNN
+   regression, maps its training words leave-one-out there, so that no
+   source row has seen its own target and the correction is computed the
+   same way for every map);
 4. report P@1/P@10/MRR, graph-neighbour hit@10, mean cosine, hubness, and
    fit time; a bootstrap interval over test words; repeat over splits.
 """
@@ -87,13 +90,21 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
 
 
 def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None,
-              space="auto") -> dict:
+              space="auto", score_steps=None, validation=False) -> dict:
     """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring.
 
     ``space="auto"`` scores a map that has ``transform_target`` (VecMap's
     framework maps both sides into a shared space) where its authors score
     it, in that shared space; every other map is scored in the target space.
     ``space="target"`` forces the target space (``predict``).
+
+    ``score_steps`` (e.g. ``("unit", "center", "unit")``) puts predictions
+    and targets through one :class:`~embmap.preprocess.Normalizer` fitted on
+    the training targets before scoring, so maps trained on raw vectors can
+    be scored in the same space as maps trained on normalised ones (cosine
+    retrieval changes when vectors are centred).  ``validation=True`` adds
+    ``"val p@1 csls"``, ``"val p@10 csls"`` and ``"val mrr csls"``: the
+    validation words scored the same way, for choices made on them.
     """
     X, Y = spaces if spaces is not None else normalised_spaces(pair)
     model = clone(estimator)
@@ -107,16 +118,32 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
         pred_all = np.asarray(model.predict(X), dtype=np.float32)
     else:
         raise ValueError(f"space must be 'auto' or 'target', got {space!r}")
+    if hasattr(model, "loo_predict"):
+        pred_all = pred_all.copy()
+        pred_all[pair.train] = model.loo_predict()  # CSLS sources that never saw their own target
+    if score_steps:
+        target_norm = Normalizer(score_steps).fit(Y[pair.train])
+        pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)
     row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed)
+    if validation:
+        ranks, _ = retrieve(pred_all[pair.val], Y, pair.val, retrieval="csls", sources=pred_all)
+        row.update({f"val {m} csls": v for m, v in rank_metrics(ranks).items() if m != "p@5"})
     row["fit_s"] = fit_seconds
     if hasattr(model, "history_") and isinstance(model.history_, dict) and "epoch" in model.history_:
         row["epochs"] = len(model.history_["epoch"])
+        improved = np.asarray(model.history_.get("improved", [True]), dtype=bool)
+        # Early stopping fired if the last `patience` epochs brought no improvement;
+        # otherwise the epoch cap ended training (possibly while still improving).
+        stale = len(improved) - 1 - np.flatnonzero(improved)[-1] if improved.any() else len(improved)
+        row["best_epoch"] = row["epochs"] - stale
+        row["stopped_early"] = bool(stale >= model.get_params().get("patience", np.inf))
         row["history"] = model.history_  # per-epoch curves, for plots
     return row
 
 
 def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
-                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit")) -> pd.DataFrame:
+                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit"),
+                 score_steps=None, validation=False) -> pd.DataFrame:
     """Score every estimator on every split (and model seed); one row per run.
 
     Parameters
@@ -131,6 +158,8 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     normalisation : tuple of str
         Steps of :class:`~embmap.preprocess.Normalizer` applied to both
         spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
+    score_steps, validation
+        Passed to :func:`score_map` (scoring space; validation-word scores).
     """
     from tqdm.std import tqdm
 
@@ -149,7 +178,8 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
         estimator = clone(estimators[name])
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
-        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space)
+        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space,
+                        score_steps=score_steps, validation=validation)
         rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
     return pd.DataFrame(rows)
 
