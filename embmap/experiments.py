@@ -58,13 +58,15 @@ def _fit(estimator, X, Y, pair):
     return estimator
 
 
-def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0) -> dict:
+def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0,
+                      keep_ranks=False) -> dict:
     """Score already-mapped source vectors (one row per word) on the test split.
 
     Returns a flat dict: ``"{metric} {retrieval}"`` for p@1, p@10, mrr,
     graph_hit@10 and hubness (skew of the 10-occurrence distribution over the
     test queries), ``"p@10 {retrieval} lo"``/``"hi"`` (bootstrap 95% interval
-    over test words), and ``"mean_cos"``.
+    over test words), and ``"mean_cos"``; with ``keep_ranks`` also ``"ranks {retrieval}"``,
+    the gold rank of every test word (for paired bootstraps between maps).
     """
     test = pair.test
     adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
@@ -83,6 +85,8 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
             f"graph_hit@10 {method}": graph_hit_rate(top, test, adjacency) if adjacency is not None else np.nan,
             f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y)))),
         })
+        if keep_ranks:
+            row[f"ranks {method}"] = ranks
     row["mean_cos"] = mean_cosine(pred_all[test], Y, test)
     row["n_test"] = len(test)
     row["n_candidates"] = len(Y)
@@ -90,7 +94,7 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
 
 
 def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None,
-              space="auto", score_steps=None, validation=False) -> dict:
+              space="auto", score_steps=None, validation=False, keep_ranks=False) -> dict:
     """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring.
 
     ``space="auto"`` scores a map that has ``transform_target`` (VecMap's
@@ -105,6 +109,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     retrieval changes when vectors are centred).  ``validation=True`` adds
     ``"val p@1 csls"``, ``"val p@10 csls"`` and ``"val mrr csls"``: the
     validation words scored the same way, for choices made on them.
+    ``keep_ranks`` is passed to :func:`score_predictions`.
     """
     X, Y = spaces if spaces is not None else normalised_spaces(pair)
     model = clone(estimator)
@@ -124,7 +129,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     if score_steps:
         target_norm = Normalizer(score_steps).fit(Y[pair.train])
         pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)
-    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed)
+    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed, keep_ranks)
     if validation:
         ranks, _ = retrieve(pred_all[pair.val], Y, pair.val, retrieval="csls", sources=pred_all)
         row.update({f"val {m} csls": v for m, v in rank_metrics(ranks).items() if m != "p@5"})
@@ -143,7 +148,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
 
 def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
                  n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit"),
-                 score_steps=None, validation=False) -> pd.DataFrame:
+                 score_steps=None, validation=False, keep_ranks=False) -> pd.DataFrame:
     """Score every estimator on every split (and model seed); one row per run.
 
     Parameters
@@ -158,8 +163,9 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     normalisation : tuple of str
         Steps of :class:`~embmap.preprocess.Normalizer` applied to both
         spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
-    score_steps, validation
-        Passed to :func:`score_map` (scoring space; validation-word scores).
+    score_steps, validation, keep_ranks
+        Passed to :func:`score_map` (scoring space; validation-word scores;
+        per-word gold ranks).
     """
     from tqdm.std import tqdm
 
@@ -179,7 +185,7 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
         row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space,
-                        score_steps=score_steps, validation=validation)
+                        score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
         rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
     return pd.DataFrame(rows)
 

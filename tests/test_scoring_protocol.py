@@ -50,6 +50,9 @@ def test_score_map_uses_loo_sources_for_knn(noisy_pair):
     expected = evaluate(sources[pair.test], Y, pair.test, retrieval="csls", sources=sources)
     assert row["p@10 csls"] == pytest.approx(expected["p@10"])
     assert row["mrr csls"] == pytest.approx(expected["mrr"])
+    kept = score_map(KNNRegressionMap(n_neighbors=5), pair, retrieval=("csls",), n_boot=50,
+                     keep_ranks=True)["ranks csls"]
+    assert len(kept) == len(pair.test) and np.mean(kept <= 10) == pytest.approx(expected["p@10"])
 
 
 class _LeastSquares(RegressorMixin, BaseEstimator):
