@@ -191,7 +191,11 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
-    """Mean and standard deviation over splits (or seeds) per method, as ``mean ± sd`` columns."""
+    """Mean and standard deviation over splits (or seeds) per method; ``runs`` counts the runs.
+
+    A method with a single run (a deterministic map on one split) has no
+    spread: its ``sd`` is 0 here, and :func:`format_table` shows it without one.
+    """
     numeric = results.select_dtypes("number").columns
     metrics = metrics or [c for c in numeric if c not in ("split", "seed", "n_test", "n_candidates")
                           and not c.endswith((" lo", " hi"))]
@@ -201,17 +205,23 @@ def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
     for metric in metrics:
         out[metric] = mean[metric]
         out[f"{metric} sd"] = sd[metric]
+    out["runs"] = grouped.size()
     return out
 
 
 def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
-    """``mean ± sd`` strings for display (percentages for P@k / hit rates)."""
+    """``mean ± sd`` strings for display (percentages for P@k / hit rates).
+
+    Rows of a single run (``runs == 1`` in :func:`summarise`'s output) show
+    the value alone: one run has no spread, and "± 0.00" would claim one.
+    """
     out = pd.DataFrame(index=summary.index)
+    runs = summary["runs"] if "runs" in summary else pd.Series(2, index=summary.index)
     for metric in metrics:
         scale, unit = (100, "") if percent and metric.startswith(("p@", "graph_hit", "mrr")) else (1, "")
         digits = 2 if scale == 100 else 3
         out[metric + (" (%)" if scale == 100 else "")] = [
-            f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}{unit}"
-            for m, s in zip(summary[metric], summary[f"{metric} sd"])
+            f"{m * scale:.{digits}f}" + (f" ± {s * scale:.{digits}f}{unit}" if n > 1 else "")
+            for m, s, n in zip(summary[metric], summary[f"{metric} sd"], runs)
         ]
     return out

@@ -6,12 +6,13 @@ the paired (optionally stratified) bootstrap.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from embmap.datasets import pair_embeddings
 from embmap.evaluation import evaluate, paired_bootstrap, paired_bootstrap_ratio
-from embmap.experiments import normalised_spaces, score_map
+from embmap.experiments import format_table, normalised_spaces, score_map, summarise
 from embmap.neural import KNNRegressionMap
 from embmap.preprocess import Normalizer
 
@@ -138,3 +139,12 @@ def test_paired_bootstrap_rejects_bad_input():
         paired_bootstrap([1, 2], [50, 60], statistic="ratio")
     with pytest.raises(ValueError, match="groups"):
         paired_bootstrap([1, 2], [1, 2], groups=[0])
+
+
+def test_single_runs_are_shown_without_a_spread():
+    results = pd.DataFrame({"method": ["one", "two", "two"], "p@10 csls": [0.1, 0.2, 0.4]})
+    summary = summarise(results, ["p@10 csls"])
+    assert summary.loc["one", "runs"] == 1 and summary.loc["two", "runs"] == 2
+    table = format_table(summary, ["p@10 csls"])["p@10 csls (%)"]
+    assert table["one"] == "10.00"
+    assert table["two"] == f"30.00 ± {np.std([20, 40], ddof=1):.2f}"
