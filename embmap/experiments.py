@@ -218,7 +218,8 @@ def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
     out = pd.DataFrame(index=summary.index)
     runs = summary["runs"] if "runs" in summary else pd.Series(2, index=summary.index)
     for metric in metrics:
-        scale, unit = (100, "") if percent and metric.startswith(("p@", "graph_hit", "mrr")) else (1, "")
+        rate = metric.removeprefix("val ").startswith(("p@", "graph_hit", "mrr"))
+        scale, unit = (100, "") if percent and rate else (1, "")
         digits = 2 if scale == 100 else 3
         out[metric + (" (%)" if scale == 100 else "")] = [
             f"{m * scale:.{digits}f}" + (f" ± {s * scale:.{digits}f}{unit}" if n > 1 else "")

@@ -148,3 +148,9 @@ def test_single_runs_are_shown_without_a_spread():
     table = format_table(summary, ["p@10 csls"])["p@10 csls (%)"]
     assert table["one"] == "10.00"
     assert table["two"] == f"30.00 ± {np.std([20, 40], ddof=1):.2f}"
+
+
+def test_validation_rates_are_shown_as_percentages():
+    results = pd.DataFrame({"method": ["m", "m"], "val p@10 csls": [0.1, 0.3]})
+    table = format_table(summarise(results, ["val p@10 csls"]), ["val p@10 csls"])
+    assert table.loc["m", "val p@10 csls (%)"].startswith("20.00 ± ")
