@@ -362,3 +362,51 @@ def paired_bootstrap_ratio(ranks_a, ranks_b, k=10, n_boot=2000, level=0.95, seed
     ratios = num[den > 0] / den[den > 0]
     alpha = (1 - level) / 2
     return float(hits_a.mean() / hits_b.mean()), float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+
+
+def paired_bootstrap(ranks_a, ranks_b, k=10, statistic="difference", groups=None, n_boot=2000,
+                     level=0.95, seed=0):
+    """P@k of map a against map b on the same queries, with a paired bootstrap interval.
+
+    Every replicate resamples the *same* queries for both maps.  With
+    ``groups`` (e.g. the split each query's ranks come from, when test sets
+    of several splits are pooled) queries are resampled within each group,
+    so every replicate keeps the group sizes.  The interval covers the
+    sampling of test words only, not retraining or re-splitting.
+
+    Parameters
+    ----------
+    ranks_a, ranks_b : int arrays of the same shape
+        Gold ranks (:func:`gold_ranks`) of the two maps, query by query.
+    statistic : {"difference", "ratio"}
+        ``P@k(a) - P@k(b)`` or ``P@k(a) / P@k(b)`` (replicates where b scores
+        0 are dropped for the ratio).
+    groups : array of the same length, optional
+        Resampling strata.
+
+    Returns
+    -------
+    value, low, high : float
+    """
+    hits_a = (np.asarray(ranks_a) <= k).astype(float)
+    hits_b = (np.asarray(ranks_b) <= k).astype(float)
+    if hits_a.ndim != 1 or hits_a.shape != hits_b.shape or len(hits_a) == 0:
+        raise ValueError("ranks_a and ranks_b must be non-empty 1-d arrays of the same length "
+                         "(both maps scored on the same queries)")
+    if statistic not in ("difference", "ratio"):
+        raise ValueError(f"statistic must be 'difference' or 'ratio', got {statistic!r}")
+    if statistic == "ratio" and hits_b.sum() == 0:
+        raise ValueError(f"map b has P@{k} = 0; the ratio is undefined")
+    groups = np.zeros(len(hits_a), dtype=int) if groups is None else np.asarray(groups)
+    if groups.shape != hits_a.shape:
+        raise ValueError(f"groups must have one entry per query ({len(hits_a)}), got {groups.shape}")
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    idx = np.hstack([m[rng.integers(0, len(m), size=(n_boot, len(m)))] for m in members])
+    num, den = hits_a[idx].mean(axis=1), hits_b[idx].mean(axis=1)
+    if statistic == "difference":
+        value, reps = hits_a.mean() - hits_b.mean(), num - den
+    else:
+        value, reps = hits_a.mean() / hits_b.mean(), num[den > 0] / den[den > 0]
+    alpha = (1 - level) / 2
+    return float(value), float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))

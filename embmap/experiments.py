@@ -8,7 +8,10 @@ The protocol (the same for linear maps, MLPs and baselines):
    ``X_val``/``Y_val`` also gets the validation words, for early stopping);
 3. map **all** source words, and score the test words by retrieval among
    **all** target vectors, with NN and with CSLS (whose hubness term uses all
-   mapped source words);
+   mapped source words; a map that offers ``loo_predict``, such as kNN
+   regression, maps its training words leave-one-out there, so that no
+   source row has seen its own target and the correction is computed the
+   same way for every map);
 4. report P@1/P@10/MRR, graph-neighbour hit@10, mean cosine, hubness, and
    fit time; a bootstrap interval over test words; repeat over splits.
 """
@@ -30,9 +33,11 @@ from embmap.evaluation import (
     graph_hit_rate,
     mean_cosine,
     rank_metrics,
+    retrieve,
     retrieve_all,
 )
 from embmap.preprocess import Normalizer
+from embmap.retrieval import target_penalty
 
 
 def normalised_spaces(pair, steps=("unit", "center", "unit")):
@@ -65,13 +70,17 @@ def _check_retrievals(retrieval) -> tuple:
     return retrieval
 
 
-def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0) -> dict:
+def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0,
+                      keep_ranks=False, r_S=None) -> dict:
     """Score already-mapped source vectors (one row per word) on the test split.
 
     Returns a flat dict: ``"{metric} {retrieval}"`` for p@1, p@10, mrr,
     graph_hit@10 and hubness (skew of the 10-occurrence distribution over the
     test queries), ``"p@10 {retrieval} lo"``/``"hi"`` (bootstrap 95% interval
-    over test words), and ``"mean_cos"``.
+    over test words), and ``"mean_cos"``; with ``keep_ranks`` also ``"ranks {retrieval}"``,
+    the gold rank of every test word (for paired bootstraps between maps).
+    ``r_S`` (optional) is CSLS's target term against ``pred_all``, when the
+    caller has it already (:func:`embmap.retrieval.target_penalty`).
     """
     retrieval = _check_retrievals(retrieval)
     n_boot = check_int(n_boot, "n_boot", minimum=1)
@@ -87,7 +96,7 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
         raise ValueError("pair has no test words to score (pair.test is empty)")
     adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
     # One similarity pass for every retrieval; CSLS's r_S over all mapped words, computed once.
-    passes = retrieve_all(pred_all[test], Y, test, retrieval, sources=pred_all)
+    passes = retrieve_all(pred_all[test], Y, test, retrieval, sources=pred_all, r_S=r_S)
     row = {}
     for method in retrieval:
         ranks, top = passes[method]
@@ -103,6 +112,8 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
             f"graph_hit@10 {method}": graph_hit_rate(top, test, adjacency) if adjacency is not None else np.nan,
             f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y)))),
         })
+        if keep_ranks:
+            row[f"ranks {method}"] = ranks
     row["mean_cos"] = mean_cosine(pred_all[test], Y, test)
     row["n_test"] = len(test)
     row["n_candidates"] = len(Y)
@@ -110,13 +121,22 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
 
 
 def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None,
-              space="auto") -> dict:
+              space="auto", score_steps=None, validation=False, keep_ranks=False) -> dict:
     """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring.
 
     ``space="auto"`` scores a map that has ``transform_target`` (VecMap's
     framework maps both sides into a shared space) where its authors score
     it, in that shared space; every other map is scored in the target space.
     ``space="target"`` forces the target space (``predict``).
+
+    ``score_steps`` (e.g. ``("unit", "center", "unit")``) puts predictions
+    and targets through one :class:`~embmap.preprocess.Normalizer` fitted on
+    the training targets before scoring, so maps trained on raw vectors can
+    be scored in the same space as maps trained on normalised ones (cosine
+    retrieval changes when vectors are centred).  ``validation=True`` adds
+    ``"val p@1 csls"``, ``"val p@10 csls"`` and ``"val mrr csls"``: the
+    validation words scored the same way, for choices made on them.
+    ``keep_ranks`` is passed to :func:`score_predictions`.
     """
     check_choice(space, "space", ("auto", "target"))
     retrieval = _check_retrievals(retrieval)
@@ -132,16 +152,35 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
         pred_all = np.asarray(model.predict(X), dtype=np.float32)
     else:
         raise ValueError(f"space must be 'auto' or 'target', got {space!r}")
-    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed)
+    if hasattr(model, "loo_predict"):
+        pred_all = pred_all.copy()
+        pred_all[pair.train] = model.loo_predict()  # CSLS sources that never saw their own target
+    if score_steps:
+        target_norm = Normalizer(score_steps).fit(Y[pair.train])
+        pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)
+    # CSLS's r_S depends only on (Y, pred_all): one pass serves test and validation words.
+    r_S = target_penalty(Y, pred_all) if "csls" in retrieval or validation else None
+    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed, keep_ranks, r_S=r_S)
+    if validation:
+        ranks, _ = retrieve(pred_all[pair.val], Y, pair.val, retrieval="csls", sources=pred_all,
+                            r_S=r_S)
+        row.update({f"val {m} csls": v for m, v in rank_metrics(ranks).items() if m != "p@5"})
     row["fit_s"] = fit_seconds
     if hasattr(model, "history_") and isinstance(model.history_, dict) and "epoch" in model.history_:
         row["epochs"] = len(model.history_["epoch"])
+        improved = np.asarray(model.history_.get("improved", [True]), dtype=bool)
+        # Early stopping fired if the last `patience` epochs brought no improvement;
+        # otherwise the epoch cap ended training (possibly while still improving).
+        stale = len(improved) - 1 - np.flatnonzero(improved)[-1] if improved.any() else len(improved)
+        row["best_epoch"] = row["epochs"] - stale
+        row["stopped_early"] = bool(stale >= model.get_params().get("patience", np.inf))
         row["history"] = model.history_  # per-epoch curves, for plots
     return row
 
 
 def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
-                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit")) -> pd.DataFrame:
+                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit"),
+                 score_steps=None, validation=False, keep_ranks=False) -> pd.DataFrame:
     """Score every estimator on every split (and model seed); one row per run.
 
     Parameters
@@ -156,6 +195,9 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     normalisation : tuple of str
         Steps of :class:`~embmap.preprocess.Normalizer` applied to both
         spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
+    score_steps, validation, keep_ranks
+        Passed to :func:`score_map` (scoring space; validation-word scores;
+        per-word gold ranks).
     """
     from tqdm.std import tqdm
 
@@ -183,13 +225,18 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
         estimator = clone(estimators[name])
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
-        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space)
+        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space,
+                        score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
         rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
     return pd.DataFrame(rows)
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
-    """Mean and standard deviation over splits (or seeds) per method, as ``mean ± sd`` columns."""
+    """Mean and standard deviation over splits (or seeds) per method; ``runs`` counts the runs.
+
+    A method with a single run (a deterministic map on one split) has no
+    spread: its ``sd`` is 0 here, and :func:`format_table` shows it without one.
+    """
     numeric = results.select_dtypes("number").columns
     metrics = metrics or [c for c in numeric if c not in ("split", "seed", "n_test", "n_candidates")
                           and not c.endswith((" lo", " hi"))]
@@ -199,17 +246,24 @@ def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
     for metric in metrics:
         out[metric] = mean[metric]
         out[f"{metric} sd"] = sd[metric]
+    out["runs"] = grouped.size()
     return out
 
 
 def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
-    """``mean ± sd`` strings for display (percentages for P@k / hit rates)."""
+    """``mean ± sd`` strings for display (percentages for P@k / hit rates).
+
+    Rows of a single run (``runs == 1`` in :func:`summarise`'s output) show
+    the value alone: one run has no spread, and "± 0.00" would claim one.
+    """
     out = pd.DataFrame(index=summary.index)
+    runs = summary["runs"] if "runs" in summary else pd.Series(2, index=summary.index)
     for metric in metrics:
-        scale, unit = (100, "") if percent and metric.startswith(("p@", "graph_hit", "mrr")) else (1, "")
+        rate = metric.removeprefix("val ").startswith(("p@", "graph_hit", "mrr"))
+        scale, unit = (100, "") if percent and rate else (1, "")
         digits = 2 if scale == 100 else 3
         out[metric + (" (%)" if scale == 100 else "")] = [
-            f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}{unit}"
-            for m, s in zip(summary[metric], summary[f"{metric} sd"])
+            f"{m * scale:.{digits}f}" + (f" ± {s * scale:.{digits}f}{unit}" if n > 1 else "")
+            for m, s, n in zip(summary[metric], summary[f"{metric} sd"], runs)
         ]
     return out

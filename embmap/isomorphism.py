@@ -33,7 +33,7 @@ from networkx.algorithms.isomorphism import GraphMatcher
 from scipy import sparse
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from embmap._checks import as_matrix, check_bool, check_int, check_real, safe_unit_rows
+from embmap._checks import as_matrix, check_bool, check_choice, check_int, check_real, safe_unit_rows
 
 __all__ = [
     "IsomorphicPrefix",
@@ -376,28 +376,36 @@ def laplacian_spectrum(graph: nx.Graph) -> np.ndarray:
     return np.sort(np.concatenate(spectra))
 
 
-def _mass_count(descending: np.ndarray, k_fraction: float) -> int:
-    """Fewest leading (largest) eigenvalues whose sum reaches k_fraction of the total."""
-    cumulative = np.cumsum(descending)
+def _mass_count(ordered: np.ndarray, k_fraction: float) -> int:
+    """Fewest leading eigenvalues (in the given order) whose sum reaches k_fraction of the total."""
+    cumulative = np.cumsum(ordered)
     target = k_fraction * cumulative[-1]
     # A relative slack keeps rounding in the eigensolver from adding one more term.
     index = np.searchsorted(cumulative, target * (1 - 1e-12), side="left")
-    return int(min(index + 1, len(descending)))
+    return int(min(index + 1, len(ordered)))
 
 
-def spectral_distance(G1: nx.Graph, G2: nx.Graph, k_fraction: float = 0.9, return_k: bool = False):
+def spectral_distance(G1: nx.Graph, G2: nx.Graph, k_fraction: float = 0.9, return_k: bool = False,
+                      end: str = "largest"):
     """Sogaard et al.'s eigenvector similarity between two graphs.
 
-    Both Laplacian spectra are sorted in *descending* order, so the
-    comparison uses the largest eigenvalues. That ordering is chosen on
-    purpose: the criterion "the k eigenvalues holding ``k_fraction`` of the
-    spectrum's sum" is about where the spectrum's mass lies, and the mass of
-    a Laplacian spectrum sits in its largest eigenvalues (the smallest are 0,
-    one per connected component, and carry none). For each graph ``k_j`` is
-    the smallest count of largest eigenvalues whose sum reaches
-    ``k_fraction`` of the total; ``k = min(k_1, k_2)`` and::
+    Both Laplacian spectra are sorted from the chosen ``end``; for each graph
+    ``k_j`` is the smallest count of leading eigenvalues (in that order)
+    whose sum reaches ``k_fraction`` of the total; ``k = min(k_1, k_2)``
+    and::
 
         Delta = sum_{i < k} (lambda1_i - lambda2_i) ** 2
+
+    The two ends answer different questions:
+
+    * ``end="largest"`` (descending order) follows the paper's text ("the
+      k largest eigenvalues"); the mass criterion then keeps the few large
+      eigenvalues, which a forest's highest-degree nodes dominate.
+    * ``end="smallest"`` (ascending order, as ``networkx.laplacian_spectrum``
+      returns them) matches the authors' released code (cambridgeltl/iso-study,
+      ``evs_script.py``): it keeps the first k of the ascending spectrum, with
+      k counted from the small end, so it compares the bulk of the spectrum
+      (zeros for each connected component included) and leaves out the top.
 
     Parameters
     ----------
@@ -407,6 +415,8 @@ def spectral_distance(G1: nx.Graph, G2: nx.Graph, k_fraction: float = 0.9, retur
         Share of the spectrum's sum, in (0, 1].
     return_k : bool
         Also return ``k``.
+    end : {"largest", "smallest"}
+        Which end of the spectrum is compared (see above).
 
     Returns
     -------
@@ -424,21 +434,24 @@ def spectral_distance(G1: nx.Graph, G2: nx.Graph, k_fraction: float = 0.9, retur
         )
     if G1.number_of_edges() == 0 or G2.number_of_edges() == 0:
         raise ValueError("both graphs need at least one edge (an empty spectrum has no mass)")
-    spectrum1 = laplacian_spectrum(G1)[::-1]
-    spectrum2 = laplacian_spectrum(G2)[::-1]
+    check_choice(end, "end", ("largest", "smallest"))
+    order = slice(None, None, -1) if end == "largest" else slice(None)
+    spectrum1 = laplacian_spectrum(G1)[order]
+    spectrum2 = laplacian_spectrum(G2)[order]
     k = min(_mass_count(spectrum1, k_fraction), _mass_count(spectrum2, k_fraction))
     delta = float(np.sum((spectrum1[:k] - spectrum2[:k]) ** 2))
     return (delta, k) if return_k else delta
 
 
-def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_k: bool = False):
+def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_k: bool = False,
+                           end: str = "largest"):
     """Eigenvector similarity of two paired spaces (Sogaard et al. 2018).
 
     Each space is normalised unit -> centre -> unit (row L2-normalise,
     subtract the column mean, row L2-normalise again), the first ``n`` rows
     are kept, their 1-NN cosine graphs are built with :func:`knn_graph`, and
     :func:`spectral_distance` compares the graphs' Laplacian spectra
-    (largest eigenvalues first; see there for why).
+    (``end`` chooses the largest or the smallest eigenvalues; see there).
 
     Parameters
     ----------
@@ -450,6 +463,8 @@ def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_
         Share of the spectrum's sum that fixes k.
     return_k : bool
         Also return the number of eigenvalues compared.
+    end : {"largest", "smallest"}
+        Spectrum end compared; ``"smallest"`` matches the released iso-study code.
 
     Returns
     -------
@@ -459,10 +474,11 @@ def eigenvector_similarity(X, Y, n: int = 5000, k_fraction: float = 0.9, return_
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 2)
     check_real(k_fraction, "k_fraction", low=0.0, high=1.0, low_open=True)
+    check_choice(end, "end", ("largest", "smallest"))
     # Normalise on the whole space (centre = mean of all rows), then take the prefix.
     graph_x = knn_graph(_unit_center_unit(X, "X")[:n], k=1)
     graph_y = knn_graph(_unit_center_unit(Y, "Y")[:n], k=1)
-    return spectral_distance(graph_x, graph_y, k_fraction=k_fraction, return_k=return_k)
+    return spectral_distance(graph_x, graph_y, k_fraction=k_fraction, return_k=return_k, end=end)
 
 
 # ---------------------------------------------------------------------------

@@ -476,9 +476,18 @@ def vmf_loss(
     ``reg="scale"`` (their NLLvMF\ :sub:`reg2`, default ``lam=0.1``)
         :math:`-\log C_m(\kappa) - \lambda_2\, \hat e^\top e`
 
-    Both regularisers stop :math:`\kappa` from growing without bound, which the
-    plain NLL rewards once directions are good.  Only the direction of a
-    prediction matters at test time (rank by cosine).
+    With :math:`\cos\theta` the cosine between :math:`\hat e` and :math:`e`,
+    the plain NLL is :math:`-\log C_m(\kappa) - \kappa\cos\theta` and its
+    derivative in :math:`\kappa` is :math:`A_m(\kappa) - \cos\theta`, where
+    :math:`A_m(\kappa) = I_{m/2}(\kappa) / I_{m/2-1}(\kappa)` rises from 0 to 1.
+    So for :math:`\cos\theta < 1` the optimum :math:`\kappa` is *finite*
+    (:math:`A_m(\kappa) = \cos\theta`): for m = 50 about 16 at cos 0.3 and
+    46 at cos 0.6.  ``reg="kappa"`` moves it to :math:`A_m(\kappa) = \cos\theta -
+    \lambda_1` (slightly smaller); ``reg="scale"`` to :math:`A_m(\kappa) =
+    \lambda_2\cos\theta`, about 1.75 at cos 0.35 with :math:`\lambda_2 = 0.1`.
+    Behind a ``tanh`` output the norm is capped at :math:`\sqrt m`, below the
+    plain optimum, so the loss pushes output entries towards +-1.  Only the
+    direction of a prediction matters at test time (rank by cosine).
 
     Parameters
     ----------

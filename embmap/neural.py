@@ -703,6 +703,33 @@ class KNNRegressionMap(RegressorMixin, BaseEstimator):
             out[lo:hi] = np.einsum("qk,qkd->qd", self._weights(sims[lo:hi]), self.Y_[idx[lo:hi]])
         return out
 
+    def loo_predict(self) -> np.ndarray:
+        """Leave-one-out predictions for the training rows: each from its k nearest *other* rows.
+
+        A training word's ``predict`` output averages its own target (its
+        nearest neighbour is itself), so it sits far closer to that target
+        than a test word's prediction does.  Used as CSLS sources (the
+        hubness correction), these leave-one-out rows treat training and
+        test words alike.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_train, d_out), float32
+        """
+        check_is_fitted(self, "X_unit_")
+        n = len(self.X_unit_)
+        if self.n_neighbors > n - 1:
+            raise ValueError(f"leave-one-out needs n_neighbors <= n_train - 1 = {n - 1}, "
+                             f"got {self.n_neighbors}")
+        out = np.empty((n, self.Y_.shape[1]), dtype=np.float32)
+        for lo in range(0, n, self.chunk_size):
+            sims = self.X_unit_[lo : lo + self.chunk_size] @ self.X_unit_.T
+            rows = np.arange(len(sims))
+            sims[rows, lo + rows] = -np.inf  # the row itself, even if a duplicate vector exists
+            idx, top = _top_k(sims, self.n_neighbors)
+            out[lo : lo + self.chunk_size] = np.einsum("qk,qkd->qd", self._weights(top), self.Y_[idx])
+        return out
+
     def _weights(self, sims: np.ndarray) -> np.ndarray:
         """Row-normalised neighbour weights from the ``(q, k)`` similarities."""
         if self.weights == "uniform":

@@ -272,6 +272,50 @@ def test_spectral_distance_known_answer_uses_largest_eigenvalues():
     assert delta == pytest.approx(7 - 4 * math.sqrt(2), abs=1e-12)
 
 
+def test_spectral_distance_smallest_end_known_answer():
+    # Same graphs, ascending: P4 cumulative 0, 0.59, 2.59, 6 and star 0, 1, 2, 6 reach
+    # 5.4 only at the 4th value, so k = 4 and Delta = (1-sqrt2)^2 + 1 + (sqrt2-2)^2.
+    delta, k = spectral_distance(nx.path_graph(4), nx.star_graph(3), return_k=True,
+                                 end="smallest")
+    assert k == 4
+    assert delta == pytest.approx(10 - 6 * math.sqrt(2), abs=1e-12)
+
+
+def _released_evs(G1, G2, minimum_energy=0.9):
+    """The released iso-study recipe: ascending nx spectra, k from the small end, first k."""
+    def select_k(spectrum):
+        running, total = 0.0, sum(spectrum)
+        for i, value in enumerate(spectrum):
+            running += value
+            if running / total >= minimum_energy:
+                return i + 1
+        return len(spectrum)
+
+    s1, s2 = nx.laplacian_spectrum(G1), nx.laplacian_spectrum(G2)
+    k = min(select_k(s1), select_k(s2))
+    return float(np.sum((s1[:k] - s2[:k]) ** 2)), k
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spectral_distance_smallest_matches_released_recipe(seed):
+    X, Y = random_space(60, 5, seed=seed), random_space(60, 5, seed=seed + 10)
+    G1, G2 = knn_graph(X, k=1), knn_graph(Y, k=1)
+    expected, expected_k = _released_evs(G1, G2)
+    delta, k = spectral_distance(G1, G2, return_k=True, end="smallest")
+    assert k == expected_k
+    assert delta == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    # the largest end keeps fewer, larger eigenvalues: a different k on a forest
+    assert spectral_distance(G1, G2, return_k=True, end="largest")[1] < k
+
+
+def test_spectral_distance_rejects_unknown_end():
+    with pytest.raises(ValueError, match="end"):
+        spectral_distance(nx.path_graph(4), nx.star_graph(3), end="middle")
+    X = random_space(10, 3, seed=17)
+    with pytest.raises(ValueError, match="end"):
+        eigenvector_similarity(X, X, n=10, end="top")
+
+
 def test_spectral_distance_is_zero_for_isomorphic_graphs():
     graph = nx.petersen_graph()
     assert spectral_distance(graph, relabelled(graph, seed=13)) == pytest.approx(0, abs=1e-20)

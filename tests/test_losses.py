@@ -339,3 +339,27 @@ def test_losses_registry():
     for name, fn in LOSSES.items():
         value = fn(x, y)
         assert value.ndim == 0 and torch.isfinite(value), name
+
+
+@pytest.mark.parametrize("reg, expected_equation", [
+    (None, lambda A, c: A - c),             # dNLL/dkappa = A_m(kappa) - cos
+    ("kappa", lambda A, c: A - c + 0.02),   # + lambda1
+    ("scale", lambda A, c: A - 0.1 * c),    # lambda2 scales the dot product
+])
+def test_vmf_optimal_kappa_is_finite_and_solves_the_derivative(reg, expected_equation):
+    from scipy.optimize import brentq
+    from scipy.special import ive
+
+    m, cos = 50, 0.35
+    A = lambda k: ive(m / 2, k) / ive(m / 2 - 1, k)
+    kappa_star = brentq(lambda k: expected_equation(A(k), cos), 1e-6, 1e4)
+    e = torch.zeros(1, m, dtype=torch.float64)
+    e[0, 0] = 1.0
+    direction = torch.zeros(1, m, dtype=torch.float64)
+    direction[0, 0], direction[0, 1] = cos, (1 - cos**2) ** 0.5
+    grid = np.linspace(0.05, 60, 1200)
+    values = [vmf_loss(direction * k, e, reg=reg).item() for k in grid]
+    assert grid[int(np.argmin(values))] == pytest.approx(kappa_star, abs=0.05)
+    assert kappa_star < 30  # finite optimum (the plain loss does not reward unbounded kappa)
+    if reg == "scale":
+        assert kappa_star == pytest.approx(1.75, abs=0.01)
