@@ -60,7 +60,10 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False)
     papermill.execute_notebook(
         str(notebook),
         str(output),
-        parameters={"quick": True} if quick else {},
+        # Always inject `quick`: papermill then replaces any injected-parameters
+        # cell left in the file by an earlier run, so a notebook last run in
+        # quick mode cannot silently run in quick mode again.
+        parameters={"quick": bool(quick)},
         kernel_name=KERNEL,
         cwd=str(notebook.parent),
         progress_bar=False,

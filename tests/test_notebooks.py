@@ -35,6 +35,10 @@ def test_committed_notebook_is_clean(notebook):
     # A parameters cell (papermill) that defines quick.
     params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(params) == 1 and "quick" in "".join(params[0]["source"])
+    # The committed copy is a full run (readers see full-data numbers): no quick=True injected.
+    injected = [c for c in code if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert all("quick = True" not in "".join(c["source"]) for c in injected), \
+        f"{notebook.name} was committed from a quick-mode run; run `make notebooks`"
     # Executed top to bottom once: counts 1, 2, 3, ... with no gaps.
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), f"cells not executed in order: {counts}"
