@@ -130,7 +130,8 @@ def test_bundled_skipgram_pair_is_aligned_with_the_graph_pair():
     assert n == manifest["counts"]["covered_graph_words"] and 20000 < n < len(glove)
     assert pair.X.shape == (n, 50) and pair.Y.shape == (n, 50) and pair.Y_alt.shape == (n, 50)
     # Rows are graph words in the graph files' order, with their own node2vec rows.
-    rows = np.array([glove.index[w] for w in pair.words])
+    glove_index = glove.index  # (a property that builds the dict: bind it once)
+    rows = np.array([glove_index[w] for w in pair.words])
     assert np.all(np.diff(rows) > 0)
     np.testing.assert_array_equal(pair.Y, glove.Y[rows])
     np.testing.assert_array_equal(pair.Y_alt, glove.Y_alt[rows])
