@@ -87,7 +87,8 @@ SOURCES = {
     },
     "web": {
         "package": "Debian sword-text-web (SWORD module engWEB2015eb), read with diatheke",
-        "what": "World English Bible, Genesis 1:1 - Revelation 22:21, markup stripped",
+        "what": "World English Bible with Deuterocanon (Tobit, Judith, Sirach, ... in the "
+        "module's order), Genesis 1:1 - Revelation 22:21, markup stripped",
         "licence": "public domain",
     },
     "shakespeare": {
