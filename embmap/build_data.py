@@ -255,9 +255,11 @@ def write_data(out: dict, folder: Path, config: BuildConfig, provenance: dict) -
         freq_rank=out["oog_freq_rank"],
     )
     # mtime=0 keeps the gzip bytes (and so the checksum) identical across builds.
-    with open(folder / "wordnet_edges.tsv.gz", "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle:
-            handle.write("".join(f"{a}\t{b}\n" for a, b in out["edges"]).encode("utf-8"))
+    with (
+        open(folder / "wordnet_edges.tsv.gz", "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as handle,
+    ):
+        handle.write("".join(f"{a}\t{b}\n" for a, b in out["edges"]).encode("utf-8"))
     manifest = {
         "config": asdict(config),
         "provenance": provenance,
@@ -269,7 +271,13 @@ def write_data(out: dict, folder: Path, config: BuildConfig, provenance: dict) -
             "dim_Y": int(out[f"Y_seed{config.seeds[0]}"].shape[1]),
         },
     }
-    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    path = folder / "MANIFEST.json"
+    if path.exists():
+        # Keep the section that embmap.build_skipgram adds (the second source space).
+        previous = json.loads(path.read_text())
+        if "skipgram" in previous:
+            manifest["skipgram"] = previous["skipgram"]
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
     return {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.name != "README.md"}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from embmap._checks import as_indices, as_matrix, check_int, check_real
+from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real
 from embmap.io import Embedding, load_embedding, read_npz
 
 DATA_FILES = {
@@ -25,6 +25,14 @@ DATA_FILES = {
     "out_of_graph": "glove50_out_of_graph.npz",
     "edges": "wordnet_edges.tsv.gz",
 }
+# The second source space (a skipgram model trained here, ``embmap.build_skipgram``):
+# it covers only part of the graph words, so ``load_dataset(source="skipgram")``
+# pairs only those.
+SKIPGRAM_FILES = {
+    "source": "skipgram50_graph_words.npz",
+    "out_of_graph": "skipgram50_out_of_graph.npz",
+}
+SOURCES = ("glove", "skipgram")
 
 
 def default_data_dir() -> Path:
@@ -367,8 +375,12 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     )
 
 
-def read_edges(path, index: dict) -> np.ndarray:
-    """Edge list (``word<TAB>word`` per line, gzipped or not) as row indices."""
+def read_edges(path, index: dict, skip_unknown: bool = False) -> np.ndarray:
+    """Edge list (``word<TAB>word`` per line, gzipped or not) as row indices.
+
+    An edge naming a word outside ``index`` raises, unless ``skip_unknown``
+    (used when only part of the graph's words are paired).
+    """
     opener = gzip.open if str(path).endswith(".gz") else open
     edges = []
     with opener(path, "rt", encoding="utf-8") as handle:
@@ -379,13 +391,17 @@ def read_edges(path, index: dict) -> np.ndarray:
                                  f"got {len(parts)} field(s)")
             a, b = parts
             if a not in index or b not in index:
+                if skip_unknown:
+                    continue
                 raise ValueError(f"{path}, line {line_no}: edge {a!r}-{b!r} names an unknown word")
             edges.append((index[a], index[b]))
     return np.array(edges, dtype=np.int64).reshape(-1, 2)
 
 
-def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
-    """Load the bundled GloVe -> node2vec pair (no network).
+def load_dataset(
+    data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1, source: str = "glove"
+):
+    """Load a bundled word-vector -> node2vec pair (no network).
 
     Parameters
     ----------
@@ -394,11 +410,18 @@ def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0
         :func:`default_data_dir`.
     seed : int
         Seed of the train/validation/test split.
+    source : {"glove", "skipgram"}
+        The source space: GloVe 6B 50d (all 33,518 graph words), or the
+        skipgram 50d model trained here on public-domain text, which covers
+        fewer graph words; only covered words are paired (rows keep the
+        GloVe frequency order, the split is drawn over the covered words,
+        and edges with an uncovered end are dropped).
 
     Returns
     -------
     PairedEmbeddings
     """
+    check_choice(source, "source", SOURCES)
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -406,23 +429,47 @@ def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0
         raise FileNotFoundError(f"data_dir {folder} does not exist")
     if not folder.is_dir():
         raise NotADirectoryError(f"data_dir {folder} is a file, not a folder")
-    missing = [name for name in DATA_FILES.values() if not (folder / name).exists()]
+    needed = list(DATA_FILES.values())
+    if source == "skipgram":
+        needed += list(SKIPGRAM_FILES.values())
+    missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"{folder} lacks {missing}; rebuild with `python -m embmap.build_data` "
-            "(see data/README.md)"
+            f"{folder} lacks {missing}; rebuild with `make data` (see data/README.md)"
         )
-    source = read_npz(folder / DATA_FILES["source"])
+    glove = read_npz(folder / DATA_FILES["source"])
     target = read_npz(folder / DATA_FILES["target"])
     target_alt = read_npz(folder / DATA_FILES["target_alt"])
-    oog = read_npz(folder / DATA_FILES["out_of_graph"])
-    if source.words != target.words or target.words != target_alt.words:
+    if glove.words != target.words or target.words != target_alt.words:
         raise ValueError(f"{folder}: the source and target files list different words")
-    pair = pair_embeddings(source, target, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction)
-    pair.Y_alt = target_alt.vectors
-    pair.freq_rank = source.extra.get("freq_rank")
-    pair.edges = read_edges(folder / DATA_FILES["edges"], pair.index)
+    freq_rank = glove.extra.get("freq_rank")
+    if source == "glove":
+        src, rows = glove, np.arange(len(glove))
+        oog = read_npz(folder / DATA_FILES["out_of_graph"])
+    else:
+        src = read_npz(folder / SKIPGRAM_FILES["source"])
+        index = target.index
+        unknown = [w for w in src.words if w not in index]
+        if unknown:
+            raise ValueError(f"{folder}: skipgram words not in the graph: {unknown[:5]}")
+        rows = np.array([index[w] for w in src.words], dtype=np.int64)
+        if np.any(np.diff(rows) <= 0):
+            raise ValueError(f"{folder}: skipgram words are not in the graph files' order")
+        oog = read_npz(folder / SKIPGRAM_FILES["out_of_graph"])
+    pair = pair_embeddings(
+        src,
+        Embedding(target.words, target.vectors),
+        seed=seed,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+    )
+    pair.Y_alt = target_alt.vectors[rows]
+    pair.freq_rank = None if freq_rank is None else freq_rank[rows]
+    pair.edges = read_edges(
+        folder / DATA_FILES["edges"], pair.index, skip_unknown=source != "glove"
+    )
     pair.oog_words, pair.X_oog = oog.words, oog.vectors
+    pair.coverage["source"] = source
     return pair
 
 

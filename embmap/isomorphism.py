@@ -33,7 +33,14 @@ from networkx.algorithms.isomorphism import GraphMatcher
 from scipy import sparse
 from scipy.sparse.csgraph import minimum_spanning_tree
 
-from embmap._checks import as_matrix, check_bool, check_choice, check_int, check_real, safe_unit_rows
+from embmap._checks import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    safe_unit_rows,
+)
 
 __all__ = [
     "IsomorphicPrefix",

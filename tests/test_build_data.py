@@ -1,5 +1,6 @@
 """The data build end to end on a tiny WordNet-format graph (seconds, no packages needed)."""
 
+import itertools
 import json
 
 import numpy as np
@@ -68,7 +69,7 @@ def test_walks_are_seeded_and_follow_edges():
     np.testing.assert_array_equal(a, b)
     assert a.shape == (12, 8) and sorted(np.bincount(a[:, 0])) == [3, 3, 3, 3]
     allowed = {tuple(e) for e in edges} | {tuple(e[::-1]) for e in edges}
-    assert all((u, v) in allowed for walk in a for u, v in zip(walk[:-1], walk[1:]))
+    assert all((u, v) in allowed for walk in a for u, v in itertools.pairwise(walk))
 
 
 def test_walk_bias_matches_node2vec_probabilities():

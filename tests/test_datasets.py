@@ -77,11 +77,13 @@ def test_bundled_files_match_readme_checksums():
 
     folder = Path(__file__).resolve().parent.parent / "data"
     listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(), re.MULTILINE)
-    assert len(listed) == 6
+    names = {name for _, name in listed}
+    assert len(listed) == 8 and {"skipgram50_graph_words.npz", "skipgram50_out_of_graph.npz"} < names
+    assert names == {p.name for p in folder.iterdir() if p.name != "README.md"}  # every file listed
     for digest, name in listed:
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
     total = sum(p.stat().st_size for p in folder.iterdir())
-    assert total < 25e6
+    assert total < 35e6
 
 
 def test_bundled_dataset_contract():
@@ -111,3 +113,50 @@ def test_head_keeps_rows_aligned_and_edges_inside():
     assert small.seed == 1
     with pytest.raises(ValueError):
         pair.head(5)
+
+
+def test_bundled_skipgram_pair_is_aligned_with_the_graph_pair():
+    import json
+    from pathlib import Path
+
+    from embmap import load_dataset
+    from embmap.io import read_npz
+
+    folder = Path(__file__).resolve().parent.parent / "data"
+    manifest = json.loads((folder / "MANIFEST.json").read_text())["skipgram"]
+    glove = load_dataset(seed=0)
+    pair = load_dataset(seed=0, source="skipgram")
+    n = len(pair)
+    assert n == manifest["counts"]["covered_graph_words"] and 20000 < n < len(glove)
+    assert pair.X.shape == (n, 50) and pair.Y.shape == (n, 50) and pair.Y_alt.shape == (n, 50)
+    # Rows are graph words in the graph files' order, with their own node2vec rows.
+    glove_index = glove.index  # (a property that builds the dict: bind it once)
+    rows = np.array([glove_index[w] for w in pair.words])
+    assert np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(pair.Y, glove.Y[rows])
+    np.testing.assert_array_equal(pair.Y_alt, glove.Y_alt[rows])
+    np.testing.assert_array_equal(pair.freq_rank, glove.freq_rank[rows])
+    # X is the skipgram file, row for row; the corpus counts respect min_count.
+    raw = read_npz(folder / "skipgram50_graph_words.npz")
+    assert raw.words == pair.words
+    np.testing.assert_array_equal(pair.X, raw.vectors)
+    assert raw.extra["count"].min() >= manifest["config"]["min_count"]
+    # Edges: exactly the graph edges whose two ends are covered.
+    covered = set(pair.words)
+    expected = {frozenset((glove.words[a], glove.words[b])) for a, b in glove.edges
+                if glove.words[a] in covered and glove.words[b] in covered}
+    assert {frozenset((pair.words[a], pair.words[b])) for a, b in pair.edges} == expected
+    # Same split protocol over the covered words; out-of-graph words really are outside.
+    train, val, test = split_indices(n, seed=0)
+    for got, want in ((pair.train, train), (pair.val, val), (pair.test, test)):
+        np.testing.assert_array_equal(got, want)
+    assert len(pair.oog_words) == 5000 and not set(pair.oog_words) & set(glove.words)
+    assert pair.X_oog.shape == (5000, 50)
+    # A real embedding: semantically close words are closer than unrelated ones.
+    index = pair.index
+    unit = pair.X / np.linalg.norm(pair.X, axis=1, keepdims=True)
+
+    def cos(a, b):
+        return float(unit[index[a]] @ unit[index[b]])
+    assert cos("king", "queen") > cos("king", "carrot")
+    assert cos("river", "water") > cos("river", "sword")
