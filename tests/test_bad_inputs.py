@@ -15,6 +15,8 @@ inputs fail or change their results.
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -96,12 +98,6 @@ OBJECTS = X.astype(object)
 OBJECTS[0, 0] = {"not": "a number"}
 SAME = np.tile(RNG.normal(size=(1, 5)), (30, 1))  # 30 identical rows
 PARALLEL = SAME * np.arange(1, 31)[:, None]  # 30 rows, one direction
-
-
-def run_cases(cases, case):
-    _, call, error, pattern = case
-    with pytest.raises(error, match=pattern):
-        call()
 
 
 def ids(cases):
@@ -240,7 +236,10 @@ LINEAR_CASES += [
 
 @pytest.mark.parametrize("case", LINEAR_CASES, ids=ids(LINEAR_CASES))
 def test_linear_bad_inputs(case):
-    run_cases(LINEAR_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 # ---------------------------------------------------------------------------
@@ -415,7 +414,10 @@ NEURAL_CASES = [
 
 @pytest.mark.parametrize("case", NEURAL_CASES, ids=ids(NEURAL_CASES))
 def test_neural_bad_inputs(case):
-    run_cases(NEURAL_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 # ---------------------------------------------------------------------------
@@ -514,7 +516,10 @@ LOSS_CASES += [
 
 @pytest.mark.parametrize("case", LOSS_CASES, ids=ids(LOSS_CASES))
 def test_loss_bad_inputs(case):
-    run_cases(LOSS_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 # ---------------------------------------------------------------------------
@@ -644,7 +649,10 @@ ISO_CASES = [
 
 @pytest.mark.parametrize("case", ISO_CASES, ids=ids(ISO_CASES))
 def test_isomorphism_bad_inputs(case):
-    run_cases(ISO_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 # ---------------------------------------------------------------------------
@@ -720,7 +728,10 @@ DIAG_CASES = [
 
 @pytest.mark.parametrize("case", DIAG_CASES, ids=ids(DIAG_CASES))
 def test_diagnostics_bad_inputs(case):
-    run_cases(DIAG_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 # ---------------------------------------------------------------------------
@@ -800,7 +811,10 @@ DATA_CASES = [
 
 @pytest.mark.parametrize("case", DATA_CASES, ids=ids(DATA_CASES))
 def test_datasets_bad_inputs(case):
-    run_cases(DATA_CASES, case)
+    _, call, error, pattern = case
+    with pytest.raises(error, match=pattern) as info:
+        call()
+    assert issubclass(info.type, error) and re.search(pattern, str(info.value))
 
 
 def test_load_dataset_bad_data_dir(tmp_path):
