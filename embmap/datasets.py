@@ -25,7 +25,7 @@ DATA_FILES = {
     "out_of_graph": "glove50_out_of_graph.npz",
     "edges": "wordnet_edges.tsv.gz",
 }
-# The second source space (a skipgram model trained here, ``embmap.build_skipgram``):
+# The second source space (a skipgram model trained here, ``embmap.tools.build_skipgram``):
 # it covers only part of the graph words, so ``load_dataset(source="skipgram")``
 # pairs only those.
 SKIPGRAM_FILES = {

@@ -59,7 +59,7 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
     import papermill
 
     from embmap.datasets import load_pair
-    from embmap.run_notebooks import KERNEL, clean_metadata, to_html
+    from embmap.tools.run_notebooks import KERNEL, clean_metadata, to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

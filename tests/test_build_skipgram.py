@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from test_build_data import VOCAB, wndb  # noqa: F401  (the tiny WordNet fixture)
 
-from embmap.build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
-from embmap.build_skipgram import (
+from embmap.datasets import load_dataset
+from embmap.tools.build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
+from embmap.tools.build_skipgram import (
     SkipgramConfig,
     dictd_entries,
     sentences_of,
@@ -18,7 +19,6 @@ from embmap.build_skipgram import (
     webster_blocks,
     write_skipgram,
 )
-from embmap.datasets import load_dataset
 
 # A GCIDE excerpt in its dictd layout: the WordNet blocks must never reach the corpus.
 GCIDE = """\

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from embmap.run_notebooks import execute
+from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))

@@ -1,6 +1,6 @@
 import nbformat
 
-from embmap.run_notebooks import _collapse_streams, clean_metadata
+from embmap.tools.run_notebooks import _collapse_streams, clean_metadata
 
 
 def test_progress_redraws_collapse_to_final_state():
