@@ -14,6 +14,15 @@ The protocol (the same for linear maps, MLPs and baselines):
    same way for every map);
 4. report P@1/P@10/MRR, graph-neighbour hit@10, mean cosine, hubness, and
    fit time; a bootstrap interval over test words; repeat over splits.
+
+:func:`compare_maps` returns a tidy table: one row per run (method x split x
+model seed), one column per metric (``"p@10 csls"``), and columns that say
+what ran, so notebooks select rows by column, never by their display label:
+``estimator`` (class name), ``space`` (``"shared"`` or ``"target"``: the
+space the map was scored in), ``normalisation``, and ``param_<name>`` for the
+estimator's parameters (as in scikit-learn's ``cv_results_``).
+:func:`summarise` pivots it to mean and spread per method and
+:func:`format_table` to readable ``mean ± sd`` strings.
 """
 
 from __future__ import annotations
@@ -120,14 +129,24 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     return row
 
 
-def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, spaces=None,
+SPACES = ("auto", "shared", "target")
+
+
+def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, vectors=None,
               space="auto", score_steps=None, validation=False, keep_ranks=False) -> dict:
     """Fit ``estimator`` (a clone) on one split of ``pair`` and score it; see module docstring.
 
-    ``space="auto"`` scores a map that has ``transform_target`` (VecMap's
-    framework maps both sides into a shared space) where its authors score
-    it, in that shared space; every other map is scored in the target space.
-    ``space="target"`` forces the target space (``predict``).
+    ``vectors`` is ``(X, Y)``, both spaces already normalised on this split's
+    training words (default: :func:`normalised_spaces`).
+
+    ``space`` is the space the map is scored in, and the returned row names
+    it (``row["space"]`` is ``"shared"`` or ``"target"``).  ``"shared"``
+    scores a map that has ``transform_target`` (VecMap's framework maps both
+    sides into a shared space) where its authors score it, in that shared
+    space, and raises for any other map; ``"target"`` scores ``predict``
+    against the target vectors themselves; ``"auto"`` is ``"shared"`` for
+    maps that have one and ``"target"`` for the others.  The two differ a
+    lot for VecMap (see :meth:`~embmap.linear.VecMapMultiStep.predict`).
 
     ``score_steps`` (e.g. ``("unit", "center", "unit")``) puts predictions
     and targets through one :class:`~embmap.preprocess.Normalizer` fitted on
@@ -138,20 +157,22 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     validation words scored the same way, for choices made on them.
     ``keep_ranks`` is passed to :func:`score_predictions`.
     """
-    check_choice(space, "space", ("auto", "target"))
+    check_choice(space, "space", SPACES)
     retrieval = _check_retrievals(retrieval)
-    X, Y = spaces if spaces is not None else normalised_spaces(pair)
+    if space == "shared" and not hasattr(estimator, "transform_target"):
+        raise ValueError(f"space='shared' needs a map with a shared space (transform_target); "
+                         f"{type(estimator).__name__} has none: use space='target' or 'auto'")
+    X, Y = vectors if vectors is not None else normalised_spaces(pair)
     model = clone(estimator)
     start = time.perf_counter()
     _fit(model, X, Y, pair)
     fit_seconds = time.perf_counter() - start
-    if space == "auto" and hasattr(model, "transform_target"):
+    shared = space != "target" and hasattr(model, "transform_target")
+    if shared:
         pred_all = np.asarray(model.transform_source(X), dtype=np.float32)
         Y = np.asarray(model.transform_target(Y), dtype=np.float32)
-    elif space in ("auto", "target"):
-        pred_all = np.asarray(model.predict(X), dtype=np.float32)
     else:
-        raise ValueError(f"space must be 'auto' or 'target', got {space!r}")
+        pred_all = np.asarray(model.predict(X), dtype=np.float32)
     if hasattr(model, "loo_predict"):
         pred_all = pred_all.copy()
         pred_all[pair.train] = model.loo_predict()  # CSLS sources that never saw their own target
@@ -160,7 +181,8 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
         pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)
     # CSLS's r_S depends only on (Y, pred_all): one pass serves test and validation words.
     r_S = target_penalty(Y, pred_all) if "csls" in retrieval or validation else None
-    row = score_predictions(pred_all, Y, pair, retrieval, n_boot, seed, keep_ranks, r_S=r_S)
+    row = {"space": "shared" if shared else "target"}
+    row.update(score_predictions(pred_all, Y, pair, retrieval, n_boot, seed, keep_ranks, r_S=r_S))
     if validation:
         ranks, _ = retrieve(pred_all[pair.val], Y, pair.val, retrieval="csls", sources=pred_all,
                             r_S=r_S)
@@ -178,10 +200,27 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
     return row
 
 
-def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
-                 n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit"),
-                 score_steps=None, validation=False, keep_ranks=False) -> pd.DataFrame:
-    """Score every estimator on every split (and model seed); one row per run.
+def _param_value(value):
+    # Plain values stay selectable (results.param_loss == "cosine"); objects (a loss function,
+    # a base estimator) are named by their type so the column stays comparable.
+    if value is None or isinstance(value, (str, bool, int, float, tuple)):
+        return value
+    func = getattr(value, "func", value)   # functools.partial -> its function
+    return getattr(func, "__name__", type(value).__name__)
+
+
+def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
+                 retrieval=("nn", "csls"), n_boot=1000, progress=True, space="auto",
+                 normalisation=("unit", "center", "unit"), score_steps=None, validation=False,
+                 keep_ranks=False) -> pd.DataFrame:
+    """Score every estimator on every split (and model seed): a tidy table, one row per run.
+
+    Columns: ``method`` (the dict key, a display label), ``estimator`` (class
+    name), ``split``, ``seed``, ``space`` (``"shared"``/``"target"``, see
+    :func:`score_map`), ``normalisation`` (``"unit-center-unit"``, ``"raw"``),
+    one column per metric (``"p@10 csls"``, ``"mean_cos"``, ...) and
+    ``param_<name>`` for every parameter of the estimator.  Select rows by
+    these columns (``results[results.estimator == "MLPMap"]``), not by label.
 
     Parameters
     ----------
@@ -195,9 +234,9 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     normalisation : tuple of str
         Steps of :class:`~embmap.preprocess.Normalizer` applied to both
         spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
-    score_steps, validation, keep_ranks
-        Passed to :func:`score_map` (scoring space; validation-word scores;
-        per-word gold ranks).
+    space, score_steps, validation, keep_ranks
+        Passed to :func:`score_map` (the space scored in; normalisation of the
+        scoring space; validation-word scores; per-word gold ranks).
     """
     from tqdm.std import tqdm
 
@@ -209,45 +248,74 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     if model_seeds is not None and len(list(model_seeds)) == 0:
         raise ValueError("model_seeds must hold at least one seed (or be None)")
     retrieval = _check_retrievals(retrieval)
-    check_choice(space, "space", ("auto", "target"))
+    check_choice(space, "space", SPACES)
     jobs = []
     for split_seed in split_seeds:
         for name, estimator in estimators.items():
             seeds = model_seeds if model_seeds is not None and "seed" in estimator.get_params() else [None]
             jobs += [(split_seed, name, model_seed) for model_seed in seeds]
-    rows, spaces = [], {}
+    rows, vectors = [], {}
+    normalisation_name = "-".join(normalisation) or "raw"
     bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
     for split_seed, name, model_seed in bar:
         bar.set_postfix_str(f"{name}, split {split_seed}" + ("" if model_seed is None else f", seed {model_seed}"))
         split = pair if split_seed == pair.seed else pair.resplit(split_seed)
-        if split_seed not in spaces:
-            spaces[split_seed] = normalised_spaces(split, normalisation)
+        if split_seed not in vectors:
+            vectors[split_seed] = normalised_spaces(split, normalisation)
         estimator = clone(estimators[name])
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
-        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space,
-                        score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
-        rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
+        row = score_map(estimator, split, retrieval, n_boot, split_seed,
+                        vectors=vectors[split_seed], space=space, score_steps=score_steps,
+                        validation=validation, keep_ranks=keep_ranks)
+        params = {f"param_{k}": _param_value(v)
+                  for k, v in estimator.get_params(deep=False).items()}
+        rows.append({"method": name, "estimator": type(estimator).__name__, "split": split_seed,
+                     "seed": model_seed, "normalisation": normalisation_name, **row, **params})
     return pd.DataFrame(rows)
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
     """Mean and standard deviation over splits (or seeds) per method; ``runs`` counts the runs.
 
-    A method with a single run (a deterministic map on one split) has no
-    spread: its ``sd`` is 0 here, and :func:`format_table` shows it without one.
+    Columns that describe a method (``estimator``, ``space``,
+    ``normalisation``, ``param_*``) are kept when they hold one value per
+    method, so the summary is selected by column too
+    (``summary[summary.space == "target"]``).  A method with a single run (a
+    deterministic map on one split) has no spread: its ``sd`` is 0 here (an
+    error bar of zero length), and :func:`format_table` shows it without one.
     """
     numeric = results.select_dtypes("number").columns
     metrics = metrics or [c for c in numeric if c not in ("split", "seed", "n_test", "n_candidates")
-                          and not c.endswith((" lo", " hi"))]
-    grouped = results.groupby("method", sort=False)[metrics]
-    mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
+                          and not c.startswith("param_") and not c.endswith((" lo", " hi"))]
+    grouped = results.groupby("method", sort=False)
+    # sd is 0 for a single run so plots can use it as an error bar; tables use ``runs``
+    mean, sd = grouped[metrics].mean(), grouped[metrics].std(ddof=1).fillna(0.0)
     out = pd.DataFrame(index=mean.index)
     for metric in metrics:
         out[metric] = mean[metric]
         out[f"{metric} sd"] = sd[metric]
     out["runs"] = grouped.size()
+    described = [c for c in results.columns if c in ("estimator", "space", "normalisation")
+                 or c.startswith("param_")]
+    for column in described:
+        values = grouped[column].agg(lambda v: v.iloc[0] if v.map(repr).nunique() == 1 else None)
+        if values.notna().any():
+            out[column] = values
     return out
+
+
+def mean_sd_text(mean, sd, runs, digits=2) -> str:
+    """``"mean ± sd"``, or ``"mean"`` alone for a single run (one run has no spread).
+
+    A run count above 1 with a NaN ``sd`` raises: a spread that should exist is missing.
+    """
+    runs = check_int(runs, "runs", minimum=1)
+    if runs == 1:
+        return f"{mean:.{digits}f}"
+    if not np.isfinite(sd):
+        raise ValueError(f"sd must be finite for {runs} runs, got {sd}")
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
@@ -255,15 +323,21 @@ def format_table(summary: pd.DataFrame, metrics, percent=True) -> pd.DataFrame:
 
     Rows of a single run (``runs == 1`` in :func:`summarise`'s output) show
     the value alone: one run has no spread, and "± 0.00" would claim one.
+    When the summary says which space each map was scored in (``space``),
+    the table shows it as its first column: a shared-space score and a
+    target-space score are different measurements.
     """
     out = pd.DataFrame(index=summary.index)
+    if "space" in summary:
+        out["scored in"] = summary["space"].map({"shared": "shared space",
+                                                 "target": "target space"})
     runs = summary["runs"] if "runs" in summary else pd.Series(2, index=summary.index)
     for metric in metrics:
         rate = metric.removeprefix("val ").startswith(("p@", "graph_hit", "mrr"))
-        scale, unit = (100, "") if percent and rate else (1, "")
+        scale = 100 if percent and rate else 1
         digits = 2 if scale == 100 else 3
         out[metric + (" (%)" if scale == 100 else "")] = [
-            f"{m * scale:.{digits}f}" + (f" ± {s * scale:.{digits}f}{unit}" if n > 1 else "")
+            mean_sd_text(m * scale, s * scale, n, digits)
             for m, s, n in zip(summary[metric], summary[f"{metric} sd"], runs)
         ]
     return out

@@ -209,7 +209,7 @@ def _pair():
 PAIR = _pair()
 
 EXPERIMENTS_CASES = [
-    ("score_map space", lambda: score_map(_Procrustes(), PAIR, space="shared"), ValueError,
+    ("score_map space", lambda: score_map(_Procrustes(), PAIR, space="graph"), ValueError,
      "space must be one of"),
     ("score_map retrieval", lambda: score_map(_Procrustes(), PAIR, retrieval=("nn", "cos")), ValueError,
      "retrieval must be one of"),

@@ -3,7 +3,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from embmap.datasets import pair_embeddings
-from embmap.experiments import compare_maps, format_table, score_map, summarise
+from embmap.experiments import compare_maps, format_table, mean_sd_text, score_map, summarise
 
 
 class _Procrustes(RegressorMixin, BaseEstimator):
@@ -86,3 +86,53 @@ def test_model_seeds_and_raw_spaces(rotated_pair):
     assert sorted(results[results.method == "seeded"]["seed"]) == [3, 4]
     # raw rotated vectors: Procrustes is still exact
     assert results[results.method == "procrustes"]["p@1 nn"].item() == 1.0
+
+
+class _Shared(_Procrustes):
+    """A map with a shared space (like VecMap): the target side is rotated back there."""
+
+    def transform_source(self, X):
+        return X
+
+    def transform_target(self, Y):
+        return Y @ self.coef_.T
+
+
+def test_results_are_tidy_and_name_the_space(rotated_pair):
+    results = compare_maps({"shared": _Shared(), "seeded": _Seeded(), "plain": _Procrustes()},
+                           rotated_pair, model_seeds=[1, 2], retrieval=("nn",), n_boot=20,
+                           progress=False)
+    # one row per run, columns that say what ran
+    assert list(results.method) == ["shared", "seeded", "seeded", "plain"]
+    assert list(results.estimator) == ["_Shared", "_Seeded", "_Seeded", "_Procrustes"]
+    assert list(results.space) == ["shared", "target", "target", "target"]
+    assert set(results.normalisation) == {"unit-center-unit"}
+    assert list(results.param_seed.iloc[1:3]) == [1, 2]   # the seed each run was fitted with
+    # the shared space of a rotation is exact; selection by column, not by label
+    assert results.loc[results.space == "shared", "p@1 nn"].item() == 1.0
+    summary = summarise(results, ["p@1 nn"])
+    assert summary.loc[summary.space == "shared"].index.tolist() == ["shared"]
+    assert summary.loc["seeded", "estimator"] == "_Seeded"
+    assert "param_seed" not in summary   # differs between runs: not a property of the method
+    table = format_table(summary, ["p@1 nn"])
+    assert list(table["scored in"]) == ["shared space", "target space", "target space"]
+    forced = compare_maps({"shared": _Shared()}, rotated_pair, retrieval=("nn",), n_boot=20,
+                          progress=False, space="target", normalisation=())
+    assert forced.space.item() == "target" and forced.normalisation.item() == "raw"
+
+
+def test_shared_space_is_refused_for_a_map_without_one(rotated_pair):
+    with pytest.raises(ValueError, match="space='shared'.*_Procrustes has none"):
+        score_map(_Procrustes(), rotated_pair, space="shared", n_boot=10)
+    with pytest.raises(ValueError, match="space"):
+        score_map(_Procrustes(), rotated_pair, space="graph", n_boot=10)
+
+
+def test_mean_sd_text_shows_one_run_without_a_spread():
+    assert mean_sd_text(12.345, 0.0, 1) == "12.35"
+    assert mean_sd_text(12.345, 0.5, 3) == "12.35 ± 0.50"
+    assert mean_sd_text(0.5, 0.01, 2, digits=3) == "0.500 ± 0.010"
+    with pytest.raises(ValueError, match="runs"):
+        mean_sd_text(1.0, 0.0, 0)
+    with pytest.raises(ValueError, match="sd must be finite"):
+        mean_sd_text(1.0, float("nan"), 2)

@@ -70,7 +70,7 @@ def test_score_steps_scores_raw_maps_in_the_normalised_space(noisy_pair):
     pair = noisy_pair
     raw = normalised_spaces(pair, ())
     steps = ("unit", "center", "unit")
-    row = score_map(_LeastSquares(), pair, retrieval=("csls",), n_boot=50, spaces=raw,
+    row = score_map(_LeastSquares(), pair, retrieval=("csls",), n_boot=50, vectors=raw,
                     score_steps=steps, validation=True)
     pred = _LeastSquares().fit(raw[0][pair.train], raw[1][pair.train]).predict(raw[0])
     norm = Normalizer(steps).fit(raw[1][pair.train])
@@ -80,7 +80,7 @@ def test_score_steps_scores_raw_maps_in_the_normalised_space(noisy_pair):
     assert row["mrr csls"] == pytest.approx(test["mrr"])
     assert row["val mrr csls"] == pytest.approx(val["mrr"])
     assert row["val p@10 csls"] == pytest.approx(val["p@10"])
-    plain = score_map(_LeastSquares(), pair, retrieval=("csls",), n_boot=50, spaces=raw)
+    plain = score_map(_LeastSquares(), pair, retrieval=("csls",), n_boot=50, vectors=raw)
     assert plain["mrr csls"] != pytest.approx(test["mrr"])   # the space does matter here
 
 
