@@ -45,7 +45,7 @@ from embmap.linear import (
     SelfLearning,
     VecMapMultiStep,
 )
-from embmap.preprocess import Normalizer
+from embmap.preprocess import Normaliser
 
 # VecMap's own evaluation: both sides in the shared space (transform_source/target).
 SHARED = "VecMapMultiStep, shared space"
@@ -138,8 +138,8 @@ def load_normalised(quick: bool):
     pair = load_dataset()
     n = QUICK_WORDS if quick else len(pair)
     train, test = pair.train[pair.train < n], pair.test[pair.test < n]
-    X = Normalizer().fit(pair.X[train]).transform(pair.X[:n])
-    Y = Normalizer().fit(pair.Y[train]).transform(pair.Y[:n])
+    X = Normaliser().fit(pair.X[train]).transform(pair.X[:n])
+    Y = Normaliser().fit(pair.Y[train]).transform(pair.Y[:n])
     return train, test, X, Y
 
 

@@ -79,7 +79,7 @@ def evaluate(
     targets,
     gold,
     retrieval: str = "nn",
-    k: int = 10,
+    csls_k: int = 10,
     sources=None,
     graph=None,
     chunk_size: int | None = None,
@@ -95,10 +95,10 @@ def evaluate(
     gold : int array (n_queries,)
         Row of ``targets`` that is the right answer for each query.
     retrieval : {"nn", "csls"}
-        Cosine nearest neighbour, or CSLS with neighbourhood size ``k``.
-    k : int
+        Cosine nearest neighbour, or CSLS with neighbourhood size ``csls_k``.
+    csls_k : int
         CSLS neighbourhood size for ``r_T`` and ``r_S`` (ignored for "nn");
-        a positive integer. With fewer than ``k`` targets or sources the
+        a positive integer. With fewer than ``csls_k`` targets or sources the
         mean runs over all of them.
     sources : array (n_sources, d), optional
         All mapped source vectors; they define each target's CSLS hubness
@@ -121,7 +121,7 @@ def evaluate(
     ------
     ValueError, TypeError
         On non-finite, empty or misshapen arrays, gold rows outside
-        ``targets``, an unknown ``retrieval`` or a ``k`` that is not a
+        ``targets``, an unknown ``retrieval`` or a ``csls_k`` that is not a
         positive integer; the message names the argument.
 
     Notes
@@ -135,7 +135,7 @@ def evaluate(
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
     adjacency = graph_adjacency(graph, len(targets)) if graph is not None else None
-    ranks, top = retrieve(pred, targets, gold, retrieval, k, sources, chunk_size)
+    ranks, top = retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size)
     result = rank_metrics(ranks)
     result["mean_cos"] = mean_cosine(pred, targets, gold)
     if adjacency is not None:
@@ -145,8 +145,8 @@ def evaluate(
     return result
 
 
-def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None, n_top=10,
-             r_S=None):
+def retrieve(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None,
+             n_top=10, r_S=None):
     """One chunked pass: the rank of each gold row and each query's ``n_top`` best targets.
 
     The rank is the number of targets scoring at least as high as the gold
@@ -160,17 +160,17 @@ def retrieve(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size
     top : int64 array (n_queries, min(n_top, n_targets)), best first
     """
     check_choice(retrieval, "retrieval", _RETRIEVALS)
-    out = retrieve_all(pred, targets, gold, (retrieval,), k, sources, chunk_size, n_top, r_S)
+    out = retrieve_all(pred, targets, gold, (retrieval,), csls_k, sources, chunk_size, n_top, r_S)
     return out[retrieval]
 
 
-def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=None,
+def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), csls_k=10, sources=None,
                  chunk_size=None, n_top=10, r_S=None) -> dict:
     """NN and CSLS gold ranks and top lists from ONE similarity pass over the queries.
 
     Each block of cosines ``S`` (queries x all targets) serves every
     retrieval: NN ranks and top list from ``S``; the CSLS query term
-    ``r_T`` from the top ``k`` of the same rows; then ``S`` becomes the CSLS
+    ``r_T`` from the top ``csls_k`` of the same rows; then ``S`` becomes the CSLS
     block in place. The target term ``r_S`` is computed once (or passed).
 
     Returns
@@ -183,7 +183,7 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=N
     for method in retrievals:
         check_choice(method, "retrievals", _RETRIEVALS)
     pred, targets, gold = _check_inputs(pred, targets, gold)
-    k = check_int(k, "k", minimum=1)
+    csls_k = check_int(csls_k, "csls_k", minimum=1)
     n_top = check_int(n_top, "n_top", minimum=1)
     _check_chunk_size(chunk_size)
     P, T = safe_unit_rows(pred), safe_unit_rows(targets)
@@ -191,11 +191,11 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), k=10, sources=N
     if use_csls:
         if r_S is None:
             S_src = P if sources is None else as_matrix(sources, "sources", n_cols=T.shape[1])
-            r_S = target_penalty(T, safe_unit_rows(S_src), k, chunk_size, normalised=True)
+            r_S = target_penalty(T, safe_unit_rows(S_src), csls_k, chunk_size, normalised=True)
         else:
             r_S = as_matrix(np.reshape(r_S, (1, -1)), "r_S", n_cols=len(T))[0]
     n_top = min(n_top, len(T))
-    kk = min(k, len(T))
+    kk = min(csls_k, len(T))
     need = max(n_top if "nn" in retrievals else 0, kk if use_csls else 0)
     results = {m: (np.empty(len(P), dtype=np.int64), np.empty((len(P), n_top), dtype=np.int64))
                for m in retrievals}
@@ -290,12 +290,12 @@ def graph_hit_rate(top, gold, adjacency) -> float:
     return float(np.mean(hits))
 
 
-def gold_ranks(pred, targets, gold, retrieval="nn", k=10, sources=None, chunk_size=None):
+def gold_ranks(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
     """Rank (1 = best) of each query's gold row; the basis of every metric above.
 
     Useful for bootstrap confidence intervals: resample the ranks, not the map.
     """
-    return retrieve(pred, targets, gold, retrieval, k, sources, chunk_size)[0]
+    return retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size)[0]
 
 
 def _check_bootstrap(n_boot, level):

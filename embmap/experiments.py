@@ -45,7 +45,7 @@ from embmap.evaluation import (
     retrieve,
     retrieve_all,
 )
-from embmap.preprocess import Normalizer
+from embmap.preprocess import Normaliser
 from embmap.retrieval import target_penalty
 
 
@@ -56,8 +56,8 @@ def normalised_spaces(pair, steps=("unit", "center", "unit")):
     """
     if not steps:
         return pair.X.astype(np.float32), pair.Y.astype(np.float32)
-    X = Normalizer(steps).fit(pair.X[pair.train]).transform(pair.X)
-    Y = Normalizer(steps).fit(pair.Y[pair.train]).transform(pair.Y)
+    X = Normaliser(steps).fit(pair.X[pair.train]).transform(pair.X)
+    Y = Normaliser(steps).fit(pair.Y[pair.train]).transform(pair.Y)
     return X, Y
 
 
@@ -149,7 +149,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, ve
     lot for VecMap (see :meth:`~embmap.linear.VecMapMultiStep.predict`).
 
     ``score_steps`` (e.g. ``("unit", "center", "unit")``) puts predictions
-    and targets through one :class:`~embmap.preprocess.Normalizer` fitted on
+    and targets through one :class:`~embmap.preprocess.Normaliser` fitted on
     the training targets before scoring, so maps trained on raw vectors can
     be scored in the same space as maps trained on normalised ones (cosine
     retrieval changes when vectors are centred).  ``validation=True`` adds
@@ -177,7 +177,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, ve
         pred_all = pred_all.copy()
         pred_all[pair.train] = model.loo_predict()  # CSLS sources that never saw their own target
     if score_steps:
-        target_norm = Normalizer(score_steps).fit(Y[pair.train])
+        target_norm = Normaliser(score_steps).fit(Y[pair.train])
         pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)
     # CSLS's r_S depends only on (Y, pred_all): one pass serves test and validation words.
     r_S = target_penalty(Y, pred_all) if "csls" in retrieval or validation else None
@@ -232,7 +232,7 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
         If given, every estimator that has a ``seed`` parameter is refitted
         with each of these seeds (uncertainty over training randomness).
     normalisation : tuple of str
-        Steps of :class:`~embmap.preprocess.Normalizer` applied to both
+        Steps of :class:`~embmap.preprocess.Normaliser` applied to both
         spaces, fitted on each split's training rows; ``()`` keeps raw vectors.
     space, score_steps, validation, keep_ranks
         Passed to :func:`score_map` (the space scored in; normalisation of the

@@ -30,14 +30,14 @@ Conventions
 Normalising Y is the caller's job
 ---------------------------------
 A :class:`~sklearn.pipeline.Pipeline` transforms ``X`` only, never ``Y``.
-``make_pipeline(Normalizer(), OrthogonalProcrustes())`` therefore
+``make_pipeline(Normaliser(), OrthogonalProcrustes())`` therefore
 normalises the source side; normalise the target side yourself, fitting the
 mean on the training rows only::
 
-    from embmap.preprocess import Normalizer
-    y_norm = Normalizer().fit(pair.Y[pair.train])
+    from embmap.preprocess import Normaliser
+    y_norm = Normaliser().fit(pair.Y[pair.train])
     Y = y_norm.transform(pair.Y)
-    model = make_pipeline(Normalizer(), OrthogonalProcrustes())
+    model = make_pipeline(Normaliser(), OrthogonalProcrustes())
     model.fit(pair.X[pair.train], Y[pair.train])
     pred = model.predict(pair.X[pair.test])     # compare with Y, not pair.Y
 
@@ -236,7 +236,7 @@ class LeastSquares(_LinearMap):
     ----------
     fit_intercept : bool, default False
         Fit ``Y ~ X W + b``. Not needed after centring both spaces
-        (:class:`embmap.preprocess.Normalizer`).
+        (:class:`embmap.preprocess.Normaliser`).
 
     Attributes
     ----------
@@ -306,7 +306,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     splits' test words influence the choice; this estimator chooses it
     again on every fit, by the mean squared error on the validation pair
     passed to :meth:`fit` (``X_val``, ``Y_val``), or, without one, on a
-    seeded hold-out of ``validation_fraction`` of the training rows. It
+    seeded hold-out of ``val_fraction`` of the training rows. It
     then refits on all training rows with the chosen ``alpha``.
 
     Parameters
@@ -314,7 +314,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     alphas : sequence of float
         Candidate penalties.
     fit_intercept : bool, default False
-    validation_fraction : float, default 0.1
+    val_fraction : float, default 0.1
     seed : int, default 0
 
     Attributes
@@ -328,10 +328,10 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), fit_intercept=False,
-                 validation_fraction=0.1, seed=0):
+                 val_fraction=0.1, seed=0):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
-        self.validation_fraction = validation_fraction
+        self.val_fraction = val_fraction
         self.seed = seed
 
     def fit(self, X, Y, X_val=None, Y_val=None):
@@ -343,7 +343,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Y : array (n, d_y) or (n,)
         X_val, Y_val : arrays (m, d_x) and (m, d_y), optional
             Give both or neither. Without them a seeded hold-out of
-            ``validation_fraction`` of the rows is used (needs ``n >= 3``).
+            ``val_fraction`` of the rows is used (needs ``n >= 3``).
 
         Returns
         -------
@@ -360,11 +360,11 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if (X_val is None) != (Y_val is None):
             raise ValueError("give both X_val and Y_val, or neither")
         if X_val is None:
-            n_val = max(1, round(float(self.validation_fraction) * len(X)))
+            n_val = max(1, round(float(self.val_fraction) * len(X)))
             if len(X) - n_val < 2:
                 raise ValueError(
-                    f"X has {len(X)} rows: too few to hold out validation_fraction="
-                    f"{self.validation_fraction} of them and fit on at least 2; "
+                    f"X has {len(X)} rows: too few to hold out val_fraction="
+                    f"{self.val_fraction} of them and fit on at least 2; "
                     "pass X_val and Y_val instead"
                 )
             order = np.random.default_rng(self.seed).permutation(len(X))
@@ -405,7 +405,7 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         for i, alpha in enumerate(alphas):
             check_real(alpha, f"alphas[{i}]", low=0.0)
         check_bool(self.fit_intercept, "fit_intercept")
-        check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+        check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0,
                    low_open=True, high_open=True)
         check_int(self.seed, "seed", minimum=0)
         return alphas
@@ -944,7 +944,7 @@ def _check_pairs(seed_pairs, n_x, n_y):
     return pairs.astype(np.int64)
 
 
-def _best_csls(src, trg, k, dropout, rng, backward, chunk_size=None):
+def _best_csls(src, trg, csls_k, dropout, rng, backward, chunk_size=None):
     """Best CSLS match of every source (and, if ``backward``, of every target).
 
     Returns ``(fwd, bwd, objective)``: ``fwd[i]`` is the target chosen for
@@ -960,7 +960,7 @@ def _best_csls(src, trg, k, dropout, rng, backward, chunk_size=None):
     directions (VecMap draws the two masks independently).
     """
     P, T = unit_rows(src), unit_rows(trg)
-    r_T, r_S = csls_penalties(P, T, k=k, chunk_size=chunk_size)
+    r_T, r_S = csls_penalties(P, T, csls_k=csls_k, chunk_size=chunk_size)
     r_T, r_S = r_T.astype(np.float32), r_S.astype(np.float32)
     fwd = np.empty(len(P), dtype=np.int64)
     bwd = np.zeros(len(T), dtype=np.int64)

@@ -686,7 +686,7 @@ def csls_margin_loss(
     pred: torch.Tensor,
     target: torch.Tensor,
     margin: float = 0.2,
-    k: int = 10,
+    csls_k: int = 10,
     hardest: bool = False,
 ) -> torch.Tensor:
     r"""Margin ranking loss on CSLS scores within the batch.
@@ -695,12 +695,12 @@ def csls_margin_loss(
     everything.  With :math:`S_{ij} = \cos(\hat y_i, y_j)` over the batch,
 
     .. math::
-        r_T(\hat y_i) = \tfrac1k \textstyle\sum_{\text{top-}k\ j} S_{ij}, \quad
-        r_S(y_j) = \tfrac1k \textstyle\sum_{\text{top-}k\ i} S_{ij}, \quad
+        r_T(\hat y_i) = \tfrac1K \textstyle\sum_{\text{top-}K\ j} S_{ij}, \quad
+        r_S(y_j) = \tfrac1K \textstyle\sum_{\text{top-}K\ i} S_{ij}, \quad
         s_{ij} = 2 S_{ij} - r_T(\hat y_i) - r_S(y_j),
 
     where the neighbourhoods are taken within the batch (including the
-    positive) and ``k`` is clipped to ``n - 1``.  By default the loss is the
+    positive) and :math:`K` = ``csls_k`` is clipped to ``n - 1``.  By default the loss is the
     mean hinge over all negatives,
 
     .. math:: L = \frac{1}{n(n-1)} \sum_i \sum_{j \ne i}
@@ -715,7 +715,7 @@ def csls_margin_loss(
     pred, target : torch.Tensor of shape (n, d), n >= 2
     margin : float
         Required gap between the positive's and a negative's score.
-    k : int
+    csls_k : int
         Neighbourhood size of the CSLS penalties.
     hardest : bool
         Use the hardest negative per row instead of averaging over negatives.
@@ -727,10 +727,10 @@ def csls_margin_loss(
     """
     _check_pair(pred, target, min_rows=2, directions=True)
     check_real(margin, "margin")
-    check_int(k, "k", minimum=1)
+    check_int(csls_k, "csls_k", minimum=1)
     check_bool(hardest, "hardest")
     n = pred.shape[0]
-    k = min(int(k), n - 1)
+    k = min(int(csls_k), n - 1)
     sim = _cosine_matrix(pred, target)
     r_target = sim.topk(k, dim=1).values.mean(dim=1)  # r_T(pred_i): pred_i's target neighbourhood
     r_source = sim.topk(k, dim=0).values.mean(dim=0)  # r_S(target_j): target_j's pred neighbourhood

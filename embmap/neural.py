@@ -457,7 +457,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         Network shape, as in :class:`MLPMapper`.
     loss, lr, batch_size, max_epochs, patience, seed
         Training, as in :func:`train_mapper`.
-    validation_fraction : float
+    val_fraction : float
         Share of the training rows held out (at random, seeded) for early
         stopping when ``fit`` gets no explicit ``X_val, Y_val``.  With 0 and no
         validation set the training loss is monitored.
@@ -498,7 +498,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         max_epochs=200,
         patience=10,
         seed=0,
-        validation_fraction=0.1,
+        val_fraction=0.1,
         residual=False,
         device="auto",
         progress=False,
@@ -514,7 +514,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.patience = patience
         self.seed = seed
-        self.validation_fraction = validation_fraction
+        self.val_fraction = val_fraction
         self.residual = residual
         self.device = device
         self.progress = progress
@@ -527,7 +527,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         X : array_like of shape (n, d_in)
         Y : array_like of shape (n, d_out)
         X_val, Y_val : array_like, optional
-            Explicit validation pair; otherwise ``validation_fraction`` of the
+            Explicit validation pair; otherwise ``val_fraction`` of the
             rows is held out.
 
         Returns
@@ -569,7 +569,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         _resolve_loss(self.loss)
         _check_training_params(self.lr, self.batch_size, self.max_epochs, self.patience)
         check_int(self.seed, "seed", minimum=0)
-        check_real(self.validation_fraction, "validation_fraction", low=0.0, high=1.0,
+        check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0,
                    high_open=True)
         check_bool(self.residual, "residual")
         check_bool(self.progress, "progress")
@@ -579,7 +579,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         """Training rows plus a validation pair (explicit, held out, or None)."""
         if X_val is not None or Y_val is not None:
             return X, Y, X_val, Y_val  # train_mapper validates them
-        n_val = round(self.validation_fraction * len(X))
+        n_val = round(self.val_fraction * len(X))
         if n_val == 0:
             return X, Y, None, None
         if len(X) - n_val < 2:

@@ -33,7 +33,7 @@ def _check_steps(steps) -> tuple:
     return steps
 
 
-class Normalizer(TransformerMixin, BaseEstimator):
+class Normaliser(TransformerMixin, BaseEstimator):
     """Apply a sequence of ``"unit"`` and ``"center"`` steps.
 
     Parameters
@@ -101,7 +101,7 @@ def _unit(X, position):
     return safe_unit_rows(X, dtype=np.float64)
 
 
-def normalize(X, steps=("unit", "center", "unit"), fit_rows=None) -> np.ndarray:
+def normalise(X, steps=("unit", "center", "unit"), fit_rows=None) -> np.ndarray:
     """Functional shortcut: fit on ``X[fit_rows]`` (default all rows), transform all of ``X``."""
     X = as_matrix(X, "X", dtype=np.float64)
     if fit_rows is None:
@@ -113,4 +113,4 @@ def normalize(X, steps=("unit", "center", "unit"), fit_rows=None) -> np.ndarray:
         rows = as_indices(np.flatnonzero(mask), "fit_rows", len(X), min_len=1)
     else:
         rows = as_indices(fit_rows, "fit_rows", len(X), min_len=1)
-    return Normalizer(steps).fit(X[rows]).transform(X)
+    return Normaliser(steps).fit(X[rows]).transform(X)

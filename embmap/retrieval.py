@@ -8,9 +8,13 @@ CSLS (Conneau et al. 2018) corrects cosine for hubs::
 
     CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y)
 
-where ``r_T(x)`` is the mean cosine of the mapped source ``x`` to its k
-nearest targets and ``r_S(y)`` the mean cosine of target ``y`` to its k
-nearest mapped sources. A target that is close to everything (a hub) gets a
+where ``r_T(x)`` is the mean cosine of the mapped source ``x`` to its
+``csls_k`` nearest targets and ``r_S(y)`` the mean cosine of target ``y`` to
+its ``csls_k`` nearest mapped sources.
+
+Names: ``csls_k`` is always CSLS's neighbourhood size; ``k`` is always a
+number of results (the top ``k`` of :func:`top_k`, the ``k`` of P@k and of
+the k-occurrence N_k). A target that is close to everything (a hub) gets a
 large ``r_S`` and is pushed down.
 
 Speed. The cost of scoring a map is one float32 matrix product per block
@@ -204,7 +208,7 @@ def _check_sources(sources, d):
     return as_matrix(sources, "sources", n_cols=d)
 
 
-def csls_penalties(pred, targets, sources=None, k=10, chunk_size=None):
+def csls_penalties(pred, targets, sources=None, csls_k=10, chunk_size=None):
     """The two CSLS neighbourhood terms.
 
     Parameters
@@ -217,16 +221,16 @@ def csls_penalties(pred, targets, sources=None, k=10, chunk_size=None):
         Mapped source vectors that define each target's neighbourhood
         ``r_S``; default ``pred``. Pass all mapped source words here when
         ``pred`` is only the test words.
-    k : int
-        Neighbourhood size (10 in MUSE and VecMap). With fewer than ``k``
+    csls_k : int
+        Neighbourhood size (10 in MUSE and VecMap). With fewer than ``csls_k``
         targets (or sources), the mean runs over all of them.
 
     Returns
     -------
     r_T : array (n_queries,)
-        Mean cosine of each query to its k nearest targets.
+        Mean cosine of each query to its ``csls_k`` nearest targets.
     r_S : array (n_targets,)
-        Mean cosine of each target to its k nearest sources.
+        Mean cosine of each target to its ``csls_k`` nearest sources.
     """
     P = as_matrix(pred, "pred", min_rows=0)
     T = as_matrix(targets, "targets")
@@ -234,19 +238,19 @@ def csls_penalties(pred, targets, sources=None, k=10, chunk_size=None):
     S = P if sources is None else _check_sources(sources, T.shape[1])
     if len(S) == 0:
         raise ValueError("sources must have at least 1 row, got 0 (pred is empty)")
-    k = check_int(k, "k", minimum=1)
-    r_T = mean_topk_similarity(P, T, k, chunk_size)
-    r_S = mean_topk_similarity(T, S, k, chunk_size)
+    csls_k = check_int(csls_k, "csls_k", minimum=1)
+    r_T = mean_topk_similarity(P, T, csls_k, chunk_size)
+    r_S = mean_topk_similarity(T, S, csls_k, chunk_size)
     return r_T, r_S
 
 
-def _prepare(pred, targets, retrieval, k, sources, chunk_size, pred_name="pred"):
+def _prepare(pred, targets, retrieval, csls_k, sources, chunk_size, pred_name="pred"):
     """Validated, unit-normalised ``(P, T, r_S)``; ``r_S`` is None for NN."""
     check_choice(retrieval, "retrieval", _RETRIEVALS)
     P = as_matrix(pred, pred_name, min_rows=0)
     T = as_matrix(targets, "targets")
     check_same_cols(P, T, pred_name, "targets")
-    k = check_int(k, "k", minimum=1)
+    csls_k = check_int(csls_k, "csls_k", minimum=1)
     _check_chunk_size(chunk_size)
     P, T = safe_unit_rows(P), safe_unit_rows(T)
     r_S = None
@@ -254,14 +258,14 @@ def _prepare(pred, targets, retrieval, k, sources, chunk_size, pred_name="pred")
         S = P if sources is None else safe_unit_rows(_check_sources(sources, T.shape[1]))
         if len(S) == 0:
             raise ValueError(f"sources must have at least 1 row, got 0 ({pred_name} is empty)")
-        r_S = target_penalty(T, S, k, chunk_size, normalised=True)
+        r_S = target_penalty(T, S, csls_k, chunk_size, normalised=True)
     return P, T, r_S
 
 
-def target_penalty(targets, sources, k=10, chunk_size=None, normalised=False) -> np.ndarray:
-    """CSLS's ``r_S``: each target's mean cosine to its ``k`` nearest sources (float32).
+def target_penalty(targets, sources, csls_k=10, chunk_size=None, normalised=False) -> np.ndarray:
+    """CSLS's ``r_S``: each target's mean cosine to its ``csls_k`` nearest sources (float32).
 
-    Depends only on ``(targets, sources, k)``: compute it once per map and
+    Depends only on ``(targets, sources, csls_k)``: compute it once per map and
     pass it to :func:`embmap.evaluation.retrieve` (``r_S=``) for every
     metric and retrieval that needs it. ``normalised=True`` skips the checks
     and normalisation for arrays that are already unit float32 rows.
@@ -270,10 +274,10 @@ def target_penalty(targets, sources, k=10, chunk_size=None, normalised=False) ->
         T = safe_unit_rows(as_matrix(targets, "targets"))
         S = as_matrix(sources, "sources", n_cols=T.shape[1])
         S = safe_unit_rows(S)
-        k = check_int(k, "k", minimum=1)
+        csls_k = check_int(csls_k, "csls_k", minimum=1)
     else:
         T, S = targets, sources
-    sims, _ = _nearest(T, S, min(k, len(S)), chunk_size)
+    sims, _ = _nearest(T, S, min(csls_k, len(S)), chunk_size)
     return sims.astype(np.float64).mean(axis=1).astype(np.float32)
 
 
@@ -285,13 +289,13 @@ def csls_block(S, r_T, r_S):
     return S
 
 
-def score_chunks(pred, targets, retrieval="nn", k=10, sources=None, chunk_size=None):
+def score_chunks(pred, targets, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
     """Yield ``(start, scores)``: NN cosine or CSLS of a chunk of queries vs all targets.
 
     The yielded block is reused for the next chunk: copy it to keep it.
     """
-    P, T, r_S = _prepare(pred, targets, retrieval, k, sources, chunk_size)
-    kk = min(k, len(T))
+    P, T, r_S = _prepare(pred, targets, retrieval, csls_k, sources, chunk_size)
+    kk = min(csls_k, len(T))
     for start, S in iter_similarity_chunks(P, T, chunk_size):
         if r_S is not None:
             r_T = topk_rows(S, kk)[0].astype(np.float64).mean(axis=1)
@@ -309,13 +313,13 @@ def top_k(pred, targets, k=10, retrieval="nn", csls_k=10, sources=None, chunk_si
     return out
 
 
-def k_occurrence(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=None):
-    """How often each target is among the ``k`` nearest of some query (N_k)."""
-    hits = top_k(pred, targets, k, retrieval, sources=sources, chunk_size=chunk_size)
+def k_occurrence(pred, targets, k=10, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
+    """How often each target is among the ``k`` best results of some query (N_k)."""
+    hits = top_k(pred, targets, k, retrieval, csls_k, sources=sources, chunk_size=chunk_size)
     return np.bincount(hits.ravel(), minlength=len(targets))
 
 
-def hubness(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=None) -> dict:
+def hubness(pred, targets, k=10, retrieval="nn", csls_k=10, sources=None, chunk_size=None) -> dict:
     """Hubness of a retrieval (Radovanovic et al. 2010).
 
     Returns the skewness of the k-occurrence distribution, the largest
@@ -337,7 +341,7 @@ def hubness(pred, targets, k=10, retrieval="nn", sources=None, chunk_size=None) 
     check_int(k, "k", minimum=1)
     if len(as_matrix(pred, "pred", min_rows=0)) == 0:
         raise ValueError("pred must have at least 1 row (query), got 0")
-    counts = k_occurrence(pred, targets, k, retrieval, sources, chunk_size)
+    counts = k_occurrence(pred, targets, k, retrieval, csls_k, sources, chunk_size)
     return {
         "skew": float(stats.skew(counts)),
         "max_k_occurrence": int(counts.max()),

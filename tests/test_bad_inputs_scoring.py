@@ -23,7 +23,7 @@ from embmap.evaluation import (
     retrieve_all,
 )
 from embmap.experiments import compare_maps, score_map, score_predictions
-from embmap.preprocess import Normalizer, normalize
+from embmap.preprocess import Normaliser, normalise
 from embmap.retrieval import (
     csls_penalties,
     hubness,
@@ -73,11 +73,11 @@ EVALUATION_CASES = [
     ("evaluate csls sources strings", ev(retrieval="csls", sources=[["a"] * 8]), TypeError,
      "sources.*numbers"),
     # evaluate: k
-    ("evaluate k=0", ev(retrieval="csls", k=0), ValueError, "k must be at least 1"),
-    ("evaluate k<0", ev(retrieval="csls", k=-3), ValueError, "k must be at least 1"),
-    ("evaluate k float", ev(retrieval="csls", k=2.5), TypeError, "k must be an integer"),
-    ("evaluate k str", ev(retrieval="csls", k="10"), TypeError, "k must be an integer"),
-    ("evaluate k bool", ev(k=True), TypeError, "k must be an integer"),
+    ("evaluate csls_k=0", ev(retrieval="csls", csls_k=0), ValueError, "csls_k must be at least 1"),
+    ("evaluate k<0", ev(retrieval="csls", csls_k=-3), ValueError, "csls_k must be at least 1"),
+    ("evaluate k float", ev(retrieval="csls", csls_k=2.5), TypeError, "csls_k must be an integer"),
+    ("evaluate k str", ev(retrieval="csls", csls_k="10"), TypeError, "csls_k must be an integer"),
+    ("evaluate k bool", ev(csls_k=True), TypeError, "csls_k must be an integer"),
     # evaluate: queries / targets / gold
     ("evaluate zero queries", ev(pred=np.empty((0, 8)), gold=np.array([], dtype=int)), ValueError,
      "pred must have at least 1 row"),
@@ -154,7 +154,7 @@ RETRIEVAL_CASES = [
     ("csls_penalties NaN sources", lambda: csls_penalties(PRED, T, NAN_SRC), ValueError, "sources.*non-finite"),
     ("csls_penalties empty sources", lambda: csls_penalties(PRED, T, np.empty((0, 8))), ValueError,
      "sources.*at least 1 row"),
-    ("csls_penalties k 0", lambda: csls_penalties(PRED, T, k=0), ValueError, "k must be at least 1"),
+    ("csls_penalties k 0", lambda: csls_penalties(PRED, T, csls_k=0), ValueError, "csls_k must be at least 1"),
     ("mean_topk k 0", lambda: mean_topk_similarity(PRED, T, k=0), ValueError, "k must be at least 1"),
     ("mean_topk dims", lambda: mean_topk_similarity(PRED, T[:, :3]), ValueError, "queries has 8 columns"),
     ("nearest NaN", lambda: nearest(NAN_PRED, T), ValueError, "queries.*non-finite"),
@@ -166,25 +166,25 @@ RETRIEVAL_CASES = [
 ]
 
 PREPROCESS_CASES = [
-    ("Normalizer unknown step", lambda: Normalizer(("unit", "scale")).fit(T), ValueError,
+    ("Normaliser unknown step", lambda: Normaliser(("unit", "scale")).fit(T), ValueError,
      r"steps holds unknown normalisation steps \['scale'\]"),
-    ("Normalizer unknown single step", lambda: Normalizer("centre").fit(T), ValueError, "steps holds unknown"),
-    ("Normalizer steps not a sequence", lambda: Normalizer(3).fit(T), TypeError, "steps must be a sequence"),
-    ("Normalizer zero row fit", lambda: Normalizer().fit(_with(T, 4, slice(None), 0.0)), ValueError,
+    ("Normaliser unknown single step", lambda: Normaliser("centre").fit(T), ValueError, "steps holds unknown"),
+    ("Normaliser steps not a sequence", lambda: Normaliser(3).fit(T), TypeError, "steps must be a sequence"),
+    ("Normaliser zero row fit", lambda: Normaliser().fit(_with(T, 4, slice(None), 0.0)), ValueError,
      "all-zero row in X at row 4"),
-    ("Normalizer zero row transform", lambda: Normalizer().fit(T).transform(np.zeros((2, 8))), ValueError,
+    ("Normaliser zero row transform", lambda: Normaliser().fit(T).transform(np.zeros((2, 8))), ValueError,
      "all-zero row in X at row 0"),
-    ("Normalizer NaN", lambda: Normalizer().fit(NAN_PRED), ValueError, "X.*non-finite"),
-    ("Normalizer 1-D", lambda: Normalizer().fit(np.ones(8)), ValueError, "X must be a 2-D"),
-    ("Normalizer empty", lambda: Normalizer().fit(np.empty((0, 8))), ValueError, "X must have at least 1 row"),
-    ("Normalizer transform dims", lambda: Normalizer().fit(T).transform(T[:, :5]), ValueError,
+    ("Normaliser NaN", lambda: Normaliser().fit(NAN_PRED), ValueError, "X.*non-finite"),
+    ("Normaliser 1-D", lambda: Normaliser().fit(np.ones(8)), ValueError, "X must be a 2-D"),
+    ("Normaliser empty", lambda: Normaliser().fit(np.empty((0, 8))), ValueError, "X must have at least 1 row"),
+    ("Normaliser transform dims", lambda: Normaliser().fit(T).transform(T[:, :5]), ValueError,
      "X must have 8 columns"),
-    ("Normalizer transform NaN", lambda: Normalizer().fit(T).transform(NAN_PRED), ValueError, "X.*non-finite"),
-    ("normalize fit_rows out of range", lambda: normalize(T, fit_rows=[0, 500]), ValueError,
+    ("Normaliser transform NaN", lambda: Normaliser().fit(T).transform(NAN_PRED), ValueError, "X.*non-finite"),
+    ("normalise fit_rows out of range", lambda: normalise(T, fit_rows=[0, 500]), ValueError,
      r"fit_rows must lie in \[0, 200\)"),
-    ("normalize fit_rows empty", lambda: normalize(T, fit_rows=np.array([], dtype=int)), ValueError,
+    ("normalise fit_rows empty", lambda: normalise(T, fit_rows=np.array([], dtype=int)), ValueError,
      "fit_rows must hold at least 1"),
-    ("normalize fit_rows mask shape", lambda: normalize(T, fit_rows=np.ones(3, bool)), ValueError,
+    ("normalise fit_rows mask shape", lambda: normalise(T, fit_rows=np.ones(3, bool)), ValueError,
      "fit_rows as a boolean mask"),
 ]
 
@@ -277,20 +277,20 @@ def test_huge_float32_rows_keep_their_direction(retrieval):
 
 def test_normalizer_single_string_is_one_step():
     X = np.random.default_rng(3).normal(size=(30, 5)) * 7
-    got = Normalizer(steps="unit").fit(X).transform(X)
-    want = Normalizer(steps=("unit",)).fit(X).transform(X)
+    got = Normaliser(steps="unit").fit(X).transform(X)
+    want = Normaliser(steps=("unit",)).fit(X).transform(X)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-6)
-    centred = Normalizer(steps="center").fit(X)
+    centred = Normaliser(steps="center").fit(X)
     assert len(centred.means_) == 1
     np.testing.assert_allclose(centred.means_[0], X.mean(axis=0))
 
 
 def test_normalizer_huge_rows_and_boolean_fit_rows():
     X = np.random.default_rng(4).normal(size=(40, 6)).astype(np.float32)
-    got = Normalizer().fit(X * np.float32(1e20)).transform(X * np.float32(1e20))
-    want = Normalizer().fit(X).transform(X)
+    got = Normaliser().fit(X * np.float32(1e20)).transform(X * np.float32(1e20))
+    want = Normaliser().fit(X).transform(X)
     np.testing.assert_allclose(got, want, atol=1e-5)
     mask = np.zeros(40, bool)
     mask[:30] = True
-    np.testing.assert_array_equal(normalize(X, fit_rows=mask), normalize(X, fit_rows=np.arange(30)))
+    np.testing.assert_array_equal(normalise(X, fit_rows=mask), normalise(X, fit_rows=np.arange(30)))

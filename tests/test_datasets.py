@@ -5,7 +5,7 @@ import pytest
 
 from embmap.datasets import pair_embeddings, split_indices
 from embmap.io import Embedding, write_word2vec_text
-from embmap.preprocess import Normalizer, normalize
+from embmap.preprocess import Normaliser, normalise
 
 
 def test_split_is_deterministic_disjoint_and_complete():
@@ -56,7 +56,7 @@ def test_pair_with_dictionary_file(tmp_path):
 def test_normalizer_unit_center_unit_uses_training_rows_only():
     rng = np.random.default_rng(0)
     X = rng.normal(loc=2.0, size=(200, 4))
-    norm = Normalizer().fit(X[:100])
+    norm = Normaliser().fit(X[:100])
     Z = norm.transform(X)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
     # The mean subtracted is that of the unit-normalised training rows, not of all rows.
@@ -65,9 +65,9 @@ def test_normalizer_unit_center_unit_uses_training_rows_only():
     assert not np.allclose(norm.means_[0], U.mean(axis=0))
     # After centering the training rows have (nearly) zero mean direction.
     assert np.linalg.norm(Z[:100].mean(axis=0)) < 0.1 < np.linalg.norm(U.mean(axis=0))
-    np.testing.assert_allclose(normalize(X, fit_rows=np.arange(100)), Z, rtol=1e-6)
+    np.testing.assert_allclose(normalise(X, fit_rows=np.arange(100)), Z, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown normalisation"):
-        Normalizer(steps=("unit", "whiten")).fit(X)
+        Normaliser(steps=("unit", "whiten")).fit(X)
 
 
 def test_bundled_files_match_readme_checksums():

@@ -82,10 +82,10 @@ def test_csls_toy_case_by_hand():
     # 2 * .644 - .644 = .644 > 2 * .765 - 1 = .530 (r_T is the same for both).
     assert csls[2, 1] > csls[2, 0]
     nn = evaluate(pred, targets, gold, retrieval="nn")
-    cs = evaluate(pred, targets, gold, retrieval="csls", k=1)
+    cs = evaluate(pred, targets, gold, retrieval="csls", csls_k=1)
     assert nn["p@1"] == pytest.approx(2 / 3)
     assert cs["p@1"] == pytest.approx(1.0)
-    r_T_got, r_S_got = csls_penalties(pred, targets, k=1)
+    r_T_got, r_S_got = csls_penalties(pred, targets, csls_k=1)
     np.testing.assert_allclose(r_T_got, r_T, atol=1e-6)
     np.testing.assert_allclose(r_S_got, r_S, atol=1e-6)
 
@@ -223,7 +223,7 @@ def scoring_problems(draw, min_targets=2):
 @given(problem=scoring_problems(), retrieval=st.sampled_from(["nn", "csls"]), k=st.integers(1, 12))
 def test_property_matches_brute_force(problem, retrieval, k):
     pred, targets, gold, sources = problem
-    got = evaluate(pred, targets, gold, retrieval=retrieval, k=k, sources=sources)
+    got = evaluate(pred, targets, gold, retrieval=retrieval, csls_k=k, sources=sources)
     want = brute_force(pred, targets, gold, retrieval, k=min(k, len(targets)), sources=sources)
     # float32 scores against a float64 reference: a near-tie may flip one rank.
     slack = 1.0 / len(gold) + 1e-9

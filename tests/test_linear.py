@@ -19,7 +19,7 @@ from embmap.linear import (
     SelfLearning,
     VecMapMultiStep,
 )
-from embmap.preprocess import Normalizer
+from embmap.preprocess import Normaliser
 
 ALL_MAPS = [LeastSquares, Ridge, OrthogonalProcrustes, CCAMap, VecMapMultiStep, SelfLearning]
 
@@ -124,8 +124,8 @@ def test_bad_parameters(model, message):
 
 def test_pipeline_normalises_x():
     X, Q = gaussian(200, 8), rotation(8)
-    Xn = Normalizer().fit_transform(X)
-    model = make_pipeline(Normalizer(), OrthogonalProcrustes()).fit(X, Xn @ Q)
+    Xn = Normaliser().fit_transform(X)
+    model = make_pipeline(Normaliser(), OrthogonalProcrustes()).fit(X, Xn @ Q)
     np.testing.assert_allclose(model.predict(X), Xn @ Q, atol=1e-5)
 
 

@@ -318,7 +318,7 @@ def test_csls_margin_matches_reference(pair, hardest, k):
     p, t, tp, tt = pair
     expected = _csls_reference(p, t, margin=0.3, k=k, hardest=hardest)
     assert expected > 0
-    got = float(csls_margin_loss(tp, tt, margin=0.3, k=k, hardest=hardest))
+    got = float(csls_margin_loss(tp, tt, margin=0.3, csls_k=k, hardest=hardest))
     assert got == pytest.approx(expected, rel=1e-10)
 
 

@@ -130,7 +130,7 @@ def test_residual_init_without_bias_exact():
 
 def test_mlpmap_residual_with_zero_epochs_is_least_squares(tanh_data):
     X_tr, Y_tr, X_te, _ = tanh_data
-    mlp = MLPMap(hidden=(16,), residual=True, max_epochs=0, validation_fraction=0.0,
+    mlp = MLPMap(hidden=(16,), residual=True, max_epochs=0, val_fraction=0.0,
                  device="cpu").fit(X_tr, Y_tr)
     A = np.hstack([X_tr, np.ones((len(X_tr), 1))]).astype(np.float64)
     coef, *_ = np.linalg.lstsq(A, Y_tr.astype(np.float64), rcond=None)

@@ -14,7 +14,7 @@ from embmap.datasets import pair_embeddings
 from embmap.evaluation import evaluate, paired_bootstrap, paired_bootstrap_ratio
 from embmap.experiments import format_table, normalised_spaces, score_map, summarise
 from embmap.neural import KNNRegressionMap
-from embmap.preprocess import Normalizer
+from embmap.preprocess import Normaliser
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_score_steps_scores_raw_maps_in_the_normalised_space(noisy_pair):
     row = score_map(_LeastSquares(), pair, retrieval=("csls",), n_boot=50, vectors=raw,
                     score_steps=steps, validation=True)
     pred = _LeastSquares().fit(raw[0][pair.train], raw[1][pair.train]).predict(raw[0])
-    norm = Normalizer(steps).fit(raw[1][pair.train])
+    norm = Normaliser(steps).fit(raw[1][pair.train])
     P, T = norm.transform(pred), norm.transform(raw[1])
     test = evaluate(P[pair.test], T, pair.test, retrieval="csls", sources=P)
     val = evaluate(P[pair.val], T, pair.val, retrieval="csls", sources=P)
