@@ -128,17 +128,44 @@ def check_same_cols(A: np.ndarray, B: np.ndarray, name_a: str, name_b: str) -> N
         )
 
 
-def safe_unit_rows(M: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """Rows scaled to unit L2 norm without overflow; zero rows stay zero.
+def safe_unit_rows(M: np.ndarray, dtype=np.float32, *, zero_rows: str = "keep",
+                   name: str = "M") -> np.ndarray:
+    """Rows scaled to unit L2 norm without overflow: embmap's one row normalisation.
 
     Dividing each row by its largest absolute value first keeps the squared
     sum in range, so a float32 row of magnitude 1e20 still gets its direction
     (a plain ``np.linalg.norm`` would overflow to ``inf`` and return zeros).
+
+    ``zero_rows`` says what an all-zero row (no direction) does: ``"keep"``
+    leaves it at zero (cosine 0 to everything: right for scoring, where such
+    a prediction must rank last), ``"raise"`` refuses it with a
+    ``ValueError`` naming the row of ``name`` (right wherever the row's
+    neighbours or direction would be used: they would be arbitrary ties).
     """
+    check_choice(zero_rows, "zero_rows", ("keep", "raise"))
     M = np.asarray(M)
+    if zero_rows == "raise" and M.size:
+        zero = np.flatnonzero(~np.any(M != 0, axis=1))
+        if zero.size:
+            raise ValueError(f"row {zero[0]} of {name} is all zeros (zero norm): it has no "
+                             "direction, so its cosines are undefined")
     work = M.astype(np.float64 if M.dtype == np.float64 else np.float32, copy=True)
     scale = np.max(np.abs(work), axis=1, keepdims=True)
     np.divide(work, scale, out=work, where=scale > 0)
     norms = np.sqrt(np.einsum("ij,ij->i", work, work))[:, None]
     np.divide(work, norms, out=work, where=norms > 0)
     return work.astype(dtype, copy=False)
+
+
+def holdout_rows(n: int, n_held: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random hold-out: ``(kept, held)`` row indices, in permutation order.
+
+    embmap's one hold-out split: a validation set inside the training rows
+    (``RidgeCV``, ``MLPMap``) and the test/validation/training split of a
+    pair (:func:`embmap.datasets.split_indices`) all draw their rows here,
+    so the same seed holds out the same rows everywhere.
+    """
+    n = check_int(n, "n", minimum=0)
+    n_held = check_int(n_held, "n_held", minimum=0, maximum=n)
+    order = np.random.default_rng(seed).permutation(n)
+    return order[n_held:], order[:n_held]

@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real
+from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
 from embmap.io import Embedding, load_embedding, read_npz
 
 DATA_FILES = {
@@ -251,7 +251,6 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
             f"val_fraction + test_fraction must be < 1 (leave training rows), got "
             f"{val_fraction} + {test_fraction}"
         )
-    order = np.random.default_rng(seed).permutation(n)
     n_test, n_val = round(n * test_fraction), round(n * val_fraction)  # Python floats: ints
     if n_test == 0:
         raise ValueError(f"test_fraction={test_fraction} of n={n} rows rounds to 0 test rows")
@@ -260,7 +259,8 @@ def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
             f"val_fraction={val_fraction} and test_fraction={test_fraction} of n={n} rows "
             "leave no training rows"
         )
-    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
+    rest, test = holdout_rows(n, n_test, seed)   # the same draw as every hold-out in embmap
+    val, train = rest[:n_val], rest[n_val:]
     return np.sort(train), np.sort(val), np.sort(test)
 
 

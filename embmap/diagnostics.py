@@ -13,14 +13,13 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
-from embmap.retrieval import top_k, unit_rows
+from embmap.evaluation import _percentile_interval, bootstrap_indices
+from embmap.retrieval import top_k
 
 
-def _nonzero_rows(M: np.ndarray, name: str) -> None:
-    """Cosines need directions: an all-zero row would silently count as cosine 0."""
-    zero = np.flatnonzero(~np.any(M, axis=1))
-    if zero.size:
-        raise ValueError(f"row {zero[0]} of {name} is all zeros, so its cosines are undefined")
+def _nonzero_rows(M: np.ndarray, name: str) -> np.ndarray:
+    """Unit rows; an all-zero row is refused (it would silently count as cosine 0)."""
+    return safe_unit_rows(M, np.float64, zero_rows="raise", name=name)
 
 
 def value_summary(M, name: str = "") -> dict:
@@ -54,13 +53,7 @@ def random_pair_cosines(M, n_pairs: int = 10_000, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     i = rng.integers(0, len(M), n_pairs)
     j = (i + rng.integers(1, len(M), n_pairs)) % len(M)  # j != i
-    with np.errstate(over="ignore", invalid="ignore"):  # overflowed rows are redone below
-        U = unit_rows(M)
-    # A float32 norm overflows for |x| ~ 1e20 and the row comes back zero (or
-    # inf); redo just those rows without overflow, leaving the others as they were.
-    lost = np.abs(np.einsum("ij,ij->i", U, U) - 1.0) > 1e-3
-    if lost.any():
-        U[lost] = safe_unit_rows(M[lost])
+    U = safe_unit_rows(M)   # no overflow even for rows of magnitude 1e20
     return np.sum(U[i] * U[j], axis=1)
 
 
@@ -121,7 +114,6 @@ def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0)
     values = as_matrix(raw[:, None], "values", dtype=np.float64)[:, 0]
     n_boot = check_int(n_boot, "n_boot", minimum=1)
     check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
-    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
-    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+    idx = bootstrap_indices(len(values), n_boot, check_int(seed, "seed", minimum=0))
+    means = values[idx].mean(axis=1)
+    return (float(values.mean()), *_percentile_interval(means, level))

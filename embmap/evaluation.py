@@ -303,6 +303,32 @@ def _check_bootstrap(n_boot, level):
     check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
 
 
+def bootstrap_indices(n: int, n_boot: int, seed=0, groups=None) -> np.ndarray:
+    """Row indices of ``n_boot`` bootstrap resamples of ``n`` items: embmap's one resampler.
+
+    Returns an int array ``(n_boot, n)``.  With ``groups`` (one label per
+    item) every resample draws within each group, so group sizes are kept
+    (e.g. the test words of several splits pooled).  Used by
+    :func:`bootstrap_ci`, :func:`paired_bootstrap` and
+    :func:`embmap.diagnostics.mean_with_ci`, so one seed gives one resample.
+    """
+    n = check_int(n, "n", minimum=1)
+    n_boot = check_int(n_boot, "n_boot", minimum=1)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.integers(0, n, size=(n_boot, n))
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups must have one entry per query ({n}), got {groups.shape}")
+    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    return np.hstack([m[rng.integers(0, len(m), size=(n_boot, len(m)))] for m in members])
+
+
+def _percentile_interval(replicates, level) -> tuple[float, float]:
+    alpha = (1 - level) / 2
+    return float(np.quantile(replicates, alpha)), float(np.quantile(replicates, 1 - alpha))
+
+
 def bootstrap_ci(ranks, metric="p@10", n_boot=1000, level=0.95, seed=0):
     """Percentile bootstrap interval of a rank metric over the query words.
 
@@ -325,15 +351,12 @@ def bootstrap_ci(ranks, metric="p@10", n_boot=1000, level=0.95, seed=0):
     cutoff = _check_metric(metric)
     _check_bootstrap(n_boot, level)
     per_query = 1.0 / ranks if cutoff is None else (ranks <= cutoff).astype(float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(per_query), size=(n_boot, len(per_query)))
-    means = per_query[idx].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(per_query.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+    means = per_query[bootstrap_indices(len(per_query), n_boot, seed)].mean(axis=1)
+    return (float(per_query.mean()), *_percentile_interval(means, level))
 
 
 def paired_bootstrap_ratio(ranks_a, ranks_b, k=10, n_boot=2000, level=0.95, seed=0):
-    """Ratio of P@k of two maps scored on the same queries, with a paired bootstrap interval.
+    """``paired_bootstrap(..., statistic="ratio")``: P@k(a) / P@k(b) with its interval.
 
     Resamples the *same* query words for both maps in every replicate, so the
     interval reflects how the ratio would vary with another test set of the
@@ -345,23 +368,7 @@ def paired_bootstrap_ratio(ranks_a, ranks_b, k=10, n_boot=2000, level=0.95, seed
         ``P@k(a) / P@k(b)`` and its percentile interval (replicates where
         ``b`` scores 0 are dropped).
     """
-    ranks_a, ranks_b = _check_ranks(ranks_a, "ranks_a"), _check_ranks(ranks_b, "ranks_b")
-    k = check_int(k, "k", minimum=1)
-    _check_bootstrap(n_boot, level)
-    if ranks_a.shape != ranks_b.shape:
-        raise ValueError(
-            f"ranks_a and ranks_b must score the same queries, got {len(ranks_a)} and {len(ranks_b)}"
-        )
-    hits_a = (ranks_a <= k).astype(float)
-    hits_b = (ranks_b <= k).astype(float)
-    if hits_b.sum() == 0:
-        raise ValueError(f"ranks_b has P@{k} = 0; the ratio is undefined")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(hits_a), size=(n_boot, len(hits_a)))
-    num, den = hits_a[idx].mean(axis=1), hits_b[idx].mean(axis=1)
-    ratios = num[den > 0] / den[den > 0]
-    alpha = (1 - level) / 2
-    return float(hits_a.mean() / hits_b.mean()), float(np.quantile(ratios, alpha)), float(np.quantile(ratios, 1 - alpha))
+    return paired_bootstrap(ranks_a, ranks_b, k, "ratio", None, n_boot, level, seed)
 
 
 def paired_bootstrap(ranks_a, ranks_b, k=10, statistic="difference", groups=None, n_boot=2000,
@@ -378,6 +385,8 @@ def paired_bootstrap(ranks_a, ranks_b, k=10, statistic="difference", groups=None
     ----------
     ranks_a, ranks_b : int arrays of the same shape
         Gold ranks (:func:`gold_ranks`) of the two maps, query by query.
+    k : int
+        The P@k cutoff (a number of results).
     statistic : {"difference", "ratio"}
         ``P@k(a) - P@k(b)`` or ``P@k(a) / P@k(b)`` (replicates where b scores
         0 are dropped for the ratio).
@@ -388,25 +397,20 @@ def paired_bootstrap(ranks_a, ranks_b, k=10, statistic="difference", groups=None
     -------
     value, low, high : float
     """
-    hits_a = (np.asarray(ranks_a) <= k).astype(float)
-    hits_b = (np.asarray(ranks_b) <= k).astype(float)
-    if hits_a.ndim != 1 or hits_a.shape != hits_b.shape or len(hits_a) == 0:
-        raise ValueError("ranks_a and ranks_b must be non-empty 1-d arrays of the same length "
-                         "(both maps scored on the same queries)")
-    if statistic not in ("difference", "ratio"):
-        raise ValueError(f"statistic must be 'difference' or 'ratio', got {statistic!r}")
+    ranks_a, ranks_b = _check_ranks(ranks_a, "ranks_a"), _check_ranks(ranks_b, "ranks_b")
+    k = check_int(k, "k", minimum=1)
+    check_choice(statistic, "statistic", ("difference", "ratio"))
+    _check_bootstrap(n_boot, level)
+    if ranks_a.shape != ranks_b.shape:
+        raise ValueError(f"ranks_a and ranks_b must score the same queries (same length), "
+                         f"got {len(ranks_a)} and {len(ranks_b)}")
+    hits_a, hits_b = (ranks_a <= k).astype(float), (ranks_b <= k).astype(float)
     if statistic == "ratio" and hits_b.sum() == 0:
-        raise ValueError(f"map b has P@{k} = 0; the ratio is undefined")
-    groups = np.zeros(len(hits_a), dtype=int) if groups is None else np.asarray(groups)
-    if groups.shape != hits_a.shape:
-        raise ValueError(f"groups must have one entry per query ({len(hits_a)}), got {groups.shape}")
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
-    idx = np.hstack([m[rng.integers(0, len(m), size=(n_boot, len(m)))] for m in members])
+        raise ValueError(f"ranks_b has P@{k} = 0; the ratio is undefined")
+    idx = bootstrap_indices(len(hits_a), n_boot, seed, groups)
     num, den = hits_a[idx].mean(axis=1), hits_b[idx].mean(axis=1)
     if statistic == "difference":
         value, reps = hits_a.mean() - hits_b.mean(), num - den
     else:
         value, reps = hits_a.mean() / hits_b.mean(), num[den > 0] / den[den > 0]
-    alpha = (1 - level) / 2
-    return float(value), float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha))
+    return (float(value), *_percentile_interval(reps, level))

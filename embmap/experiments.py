@@ -8,7 +8,7 @@ The protocol (the same for linear maps, MLPs and baselines):
    ``X_val``/``Y_val`` also gets the validation words, for early stopping);
 3. map **all** source words, and score the test words by retrieval among
    **all** target vectors, with NN and with CSLS (whose hubness term uses all
-   mapped source words; a map that offers ``loo_predict``, such as kNN
+   mapped source words; a map that offers ``predict_training``, such as kNN
    regression, maps its training words leave-one-out there, so that no
    source row has seen its own target and the correction is computed the
    same way for every map);
@@ -173,9 +173,10 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, ve
         Y = np.asarray(model.transform_target(Y), dtype=np.float32)
     else:
         pred_all = np.asarray(model.predict(X), dtype=np.float32)
-    if hasattr(model, "loo_predict"):
+    if hasattr(model, "predict_training"):
         pred_all = pred_all.copy()
-        pred_all[pair.train] = model.loo_predict()  # CSLS sources that never saw their own target
+        # leave-one-out: CSLS sources that never saw their own target
+        pred_all[pair.train] = model.predict_training()
     if score_steps:
         target_norm = Normaliser(score_steps).fit(Y[pair.train])
         pred_all, Y = target_norm.transform(pred_all), target_norm.transform(Y)

@@ -41,6 +41,7 @@ from embmap._checks import (
     check_real,
     safe_unit_rows,
 )
+from embmap.retrieval import topk_rows
 
 __all__ = [
     "IsomorphicPrefix",
@@ -89,20 +90,7 @@ def _check_n(n, n_rows: int, minimum: int, name: str = "n") -> int:
 
 def _unit_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
     """L2-normalise rows; a zero row has no direction, so cosine is undefined."""
-    with np.errstate(over="ignore", under="ignore"):  # such rows are redone below
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-    zero = np.flatnonzero(~np.any(X, axis=1))
-    if zero.size:
-        raise ValueError(
-            f"row {zero[0]} of {name} has zero norm, so its cosine similarity is undefined"
-        )
-    # A norm that overflows (|x| ~ 1e160) or underflows loses the direction: redo
-    # only those rows with the overflow-safe helper, leaving all others bit-identical.
-    lost = ~np.isfinite(norms[:, 0]) | (norms[:, 0] < 1e-150)
-    out = X / np.where(lost[:, None], 1.0, norms)
-    if lost.any():
-        out[lost] = safe_unit_rows(X[lost], dtype=np.float64)
-    return out
+    return safe_unit_rows(X, np.float64, zero_rows="raise", name=name)
 
 
 # After unit rows and centring, a row this short is rounding noise around the
@@ -174,8 +162,8 @@ def knn_graph(X, k: int = 1, chunk_size: int = 1024) -> nx.Graph:
         similarity = X[start:stop] @ X.T
         rows = np.arange(stop - start)
         similarity[rows, rows + start] = -np.inf  # a row is not its own neighbour
-        # argpartition finds the k largest in O(n) per row; their order is irrelevant.
-        neighbours = np.argpartition(similarity, -k, axis=1)[:, -k:]
+        # the k most similar other rows (ties to the lower row: a deterministic graph)
+        neighbours = topk_rows(similarity, k)[1]
         sources = np.repeat(np.arange(start, stop), k)
         graph.add_edges_from(zip(sources.tolist(), neighbours.ravel().tolist()))
     return graph

@@ -44,7 +44,7 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
-from embmap.retrieval import csls_penalties, n_workers, topk_rows_threaded
+from embmap.retrieval import csls_penalties, n_workers, topk_rows, topk_rows_threaded
 
 __all__ = [
     "AttentionMap",
@@ -142,19 +142,24 @@ class _LocalMap(RegressorMixin, BaseEstimator):
     """Neighbour search, validation and leave-one-out prediction shared by the local maps."""
 
     def _validate_common(self, n_train):
-        check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=n_train - 1)
+        # at most n_train: there are no more training words to average
+        # (predict_training, which leaves each word out, needs n_train - 1)
+        check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=n_train)
         check_choice(self.weights, "weights", ("uniform", "similarity", "softmax"))
         check_real(self.temperature, "temperature", low=0, low_open=True)
         check_int(self.chunk_size, "chunk_size", minimum=1)
 
     def _store(self, X, Y):
-        self.X_unit_ = safe_unit_rows(X)
+        # a zero row has no direction: its "neighbours" would be arbitrary ties
+        self.X_unit_ = safe_unit_rows(X, zero_rows="raise", name="X")
         self.Y_ = Y
         self.n_features_in_ = X.shape[1]
 
     def _check_query(self, X):
         check_is_fitted(self, "X_unit_")
-        return as_matrix(X, "X", n_cols=self.n_features_in_)
+        X = as_matrix(X, "X", n_cols=self.n_features_in_)
+        safe_unit_rows(X, zero_rows="raise", name="X")  # a zero row has no neighbours
+        return X
 
     def _neighbours(self, X, exclude=None):
         idx, sims = nearest_neighbours(X, self.X_unit_, self.n_neighbors, exclude=exclude,
@@ -179,7 +184,11 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         numpy.ndarray of shape (n_train, d_out), float32
         """
         check_is_fitted(self, "X_unit_")
-        return self._predict(self.X_unit_, exclude=np.arange(len(self.X_unit_)))
+        n = len(self.X_unit_)
+        if self.n_neighbors > n - 1:
+            raise ValueError(f"leave-one-out needs n_neighbors <= n_train - 1 = {n - 1}, "
+                             f"got {self.n_neighbors}")
+        return self._predict(self.X_unit_, exclude=np.arange(n))
 
     def _predict(self, X, exclude):
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
@@ -204,8 +213,9 @@ class SoftmaxKNNMap(_LocalMap):
     .. math:: \\hat y = \\sum_{j \\in N_k(x)} w_j y_j, \\quad
               w_j \\propto \\exp(\\cos(x, x_j) / T)
 
-    The same predictions as :class:`embmap.neural.KNNRegressionMap`, plus
-    leave-one-out predictions of the training words (:meth:`predict_training`).
+    The one kNN regression of embmap (:class:`embmap.neural.KNNRegressionMap`
+    is this class with similarity weights and k = 10), with leave-one-out
+    predictions of the training words (:meth:`predict_training`).
 
     Parameters
     ----------
@@ -841,9 +851,7 @@ class TwoDirectionRetrieval(BaseEstimator):
             for b in betas:
                 S = forward + np.float32(b) * reverse if b else forward
                 ranks[b][lo : lo + len(S)] = np.sum(S >= S[rows, g][:, None], axis=1)
-                part = np.argpartition(-S, n_top - 1, axis=1)[:, :n_top]
-                order = np.argsort(-np.take_along_axis(S, part, axis=1), axis=1, kind="stable")
-                tops[b][lo : lo + len(S)] = np.take_along_axis(part, order, axis=1)
+                tops[b][lo : lo + len(S)] = topk_rows(S, n_top)[1]
         if single:
             return ranks[betas[0]], tops[betas[0]]
         return ranks, tops

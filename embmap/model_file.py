@@ -44,7 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+from embmap._checks import safe_unit_rows
 from embmap.io import Embedding
+from embmap.retrieval import topk_rows
 
 FORMAT, FORMAT_VERSION = "embmap-model", 1
 METHODS = ("procrustes", "lstsq", "vecmap", "knn", "mlp", "best")
@@ -62,16 +64,13 @@ class ModelFileError(ValueError):
 
 def _normalise(X: np.ndarray, mean: np.ndarray) -> np.ndarray:
     """unit -> subtract ``mean`` -> unit, in float32 (zero rows stay zero)."""
-    X = np.asarray(X, dtype=np.float32)
-    X = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
-    X = X - mean.astype(np.float32)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    X = safe_unit_rows(np.asarray(X, dtype=np.float32))
+    return safe_unit_rows(X - mean.astype(np.float32))
 
 
 def _unit_mean(X: np.ndarray) -> np.ndarray:
     """Mean of the unit-normalised rows (the ``center`` step's mean)."""
-    X = np.asarray(X, dtype=np.float64)
-    return (X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)).mean(axis=0)
+    return safe_unit_rows(np.asarray(X, dtype=np.float64), np.float64).mean(axis=0)
 
 
 @dataclass
@@ -161,17 +160,12 @@ class MapModel:
             S = P[lo : lo + step] @ T.T
             r_T = np.partition(S, S.shape[1] - csls_k, axis=1)[:, -csls_k:].mean(axis=1)
             C = 2 * S - r_T[:, None] - r_S[None, :]
-            part = np.argpartition(-C, k - 1, axis=1)[:, :k]
-            vals = np.take_along_axis(C, part, axis=1)
-            order = np.argsort(-vals, axis=1, kind="stable")
-            idx[lo : lo + step] = np.take_along_axis(part, order, axis=1)
-            scores[lo : lo + step] = np.take_along_axis(vals, order, axis=1)
+            scores[lo : lo + step], idx[lo : lo + step] = topk_rows(C, k)
         return idx, scores
 
 
 def _unit(X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    return safe_unit_rows(np.asarray(X, dtype=np.float32))
 
 
 def _progress(iterable, enabled, desc, total_items, step):

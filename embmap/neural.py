@@ -35,10 +35,11 @@ from embmap._checks import (
     check_real,
     check_same_cols,
     check_same_rows,
-    safe_unit_rows,
+    holdout_rows,
 )
+from embmap.linear import least_squares
+from embmap.local import SoftmaxKNNMap
 from embmap.losses import LOSSES
-from embmap.retrieval import _nearest, topk_rows
 
 __all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
 
@@ -541,7 +542,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
 
         if self.residual:
-            self.residual_coef_, self.residual_intercept_ = _least_squares(X_tr, Y_tr)
+            self.residual_coef_, self.residual_intercept_ = least_squares(X_tr, Y_tr, True)
         else:
             self.residual_coef_ = self.residual_intercept_ = None
         # Seed the weight initialisation (train_mapper seeds the rest) without
@@ -584,8 +585,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
             return X, Y, None, None
         if len(X) - n_val < 2:
             raise ValueError("too few rows to hold out a validation set")
-        perm = np.random.default_rng(self.seed).permutation(len(X))
-        val, tr = perm[:n_val], perm[n_val:]
+        tr, val = holdout_rows(len(X), n_val, self.seed)
         return X[tr], Y[tr], X[val], Y[val]
 
     def predict(self, X) -> np.ndarray:
@@ -613,166 +613,26 @@ class MLPMap(RegressorMixin, BaseEstimator):
         return pred
 
 
-def _least_squares(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Ordinary least squares ``Y ~ X W + b`` in float64; returns ``(W, b)``."""
-    A = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
-    coef, *_ = np.linalg.lstsq(A, Y.astype(np.float64), rcond=None)
-    return coef[:-1], coef[-1]
-
-
-class KNNRegressionMap(RegressorMixin, BaseEstimator):
+class KNNRegressionMap(SoftmaxKNNMap):
     """Predict a target vector as a weighted mean of the targets of the k nearest training words.
 
-    Neighbours are found by cosine similarity in the source space.  With
-    similarities :math:`s_1 \\ge \\dots \\ge s_k` of the query's neighbours,
+    :class:`embmap.local.SoftmaxKNNMap` with the defaults notebooks 04 and 05
+    use (``n_neighbors=10``, ``weights="similarity"``): one implementation,
+    two starting points.  Neighbours are found by cosine similarity in the
+    source space; with similarities :math:`s_1 \\ge \\dots \\ge s_k`,
 
     * ``"uniform"``: :math:`w_j = 1/k`;
     * ``"similarity"``: :math:`w_j \\propto \\max(s_j, 0)` (uniform if all are <= 0);
     * ``"softmax"``: :math:`w_j \\propto \\exp(s_j / T)`.
 
     It needs no training and makes a strong, non-linear baseline when the
-    two spaces agree locally.
-
-    We compute the neighbours ourselves (chunked float32 matrix products and
-    ``argpartition``) rather than with ``KNeighborsRegressor(metric="cosine")``:
-    that would also work via a callable ``weights`` on ``1 - distance``, but
-    the explicit version is short, keeps memory at ``chunk_size * n_train``,
-    and shows the similarity weights directly.
-
-    Parameters
-    ----------
-    n_neighbors : int
-    weights : {"similarity", "uniform", "softmax"}
-    temperature : float
-        Softmax temperature ``T`` (only for ``weights="softmax"``).
-    chunk_size : int
-        Query rows per matrix product.
-
-    Attributes
-    ----------
-    n_features_in_ : int
-    X_unit_ : ndarray of shape (n_train, d_in)
-        Unit-normalised training sources.
-    Y_ : ndarray of shape (n_train, d_out)
-        Training targets.
+    two spaces agree locally.  Parameters, attributes, ``predict`` and the
+    leave-one-out ``predict_training`` are those of ``SoftmaxKNNMap``.
     """
 
     def __init__(self, n_neighbors=10, weights="similarity", temperature=0.05, chunk_size=1024):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
-        self.chunk_size = chunk_size
-
-    def fit(self, X, Y):
-        """Store the unit-normalised sources and the targets.
-
-        Returns
-        -------
-        self
-        """
-        X, Y = _check_pair_arrays(X, Y)
-        # at most len(X): there are no more training words to average
-        check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=len(X))
-        check_choice(self.weights, "weights", ("similarity", "uniform", "softmax"))
-        check_real(self.temperature, "temperature", low=0.0, low_open=True)
-        check_int(self.chunk_size, "chunk_size", minimum=1)
-        self.X_unit_ = _unit_rows(X, "X")
-        self.Y_ = Y
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """Weighted mean of the neighbours' targets.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n, d_out), float32
-        """
-        check_is_fitted(self, "X_unit_")
-        X = as_matrix(X, "X")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but KNNRegressionMap was fitted "
-                             f"with {self.n_features_in_}")
-        Xq = _unit_rows(X, "X")
-        # Exact top-k over every training word in one blocked pass (embmap.retrieval:
-        # reused product buffer, threshold top-k on all BLAS threads), then the weights.
-        sims, idx = _nearest(Xq, self.X_unit_, self.n_neighbors, self.chunk_size)
-        out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
-        for lo in range(0, len(X), self.chunk_size):
-            hi = lo + self.chunk_size
-            out[lo:hi] = np.einsum("qk,qkd->qd", self._weights(sims[lo:hi]), self.Y_[idx[lo:hi]])
-        return out
-
-    def loo_predict(self) -> np.ndarray:
-        """Leave-one-out predictions for the training rows: each from its k nearest *other* rows.
-
-        A training word's ``predict`` output averages its own target (its
-        nearest neighbour is itself), so it sits far closer to that target
-        than a test word's prediction does.  Used as CSLS sources (the
-        hubness correction), these leave-one-out rows treat training and
-        test words alike.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_train, d_out), float32
-        """
-        check_is_fitted(self, "X_unit_")
-        n = len(self.X_unit_)
-        if self.n_neighbors > n - 1:
-            raise ValueError(f"leave-one-out needs n_neighbors <= n_train - 1 = {n - 1}, "
-                             f"got {self.n_neighbors}")
-        out = np.empty((n, self.Y_.shape[1]), dtype=np.float32)
-        for lo in range(0, n, self.chunk_size):
-            sims = self.X_unit_[lo : lo + self.chunk_size] @ self.X_unit_.T
-            rows = np.arange(len(sims))
-            sims[rows, lo + rows] = -np.inf  # the row itself, even if a duplicate vector exists
-            idx, top = _top_k(sims, self.n_neighbors)
-            out[lo : lo + self.chunk_size] = np.einsum("qk,qkd->qd", self._weights(top), self.Y_[idx])
-        return out
-
-    def _weights(self, sims: np.ndarray) -> np.ndarray:
-        """Row-normalised neighbour weights from the ``(q, k)`` similarities."""
-        if self.weights == "uniform":
-            w = np.ones_like(sims)
-        elif self.weights == "softmax":
-            # Subtract the row max before exp so a small temperature cannot overflow.
-            w = np.exp((sims - sims.max(axis=1, keepdims=True)) / self.temperature)
-        else:
-            w = np.clip(sims, 0.0, None)
-            w[w.sum(axis=1) == 0] = 1.0  # all neighbours dissimilar: fall back to uniform
-        return w / w.sum(axis=1, keepdims=True)
-
-
-def _unit_rows(X: np.ndarray, name: str) -> np.ndarray:
-    """Rows scaled to unit length; an all-zero row is refused (it has no direction).
-
-    A zero row would have cosine 0 to everything, so its "neighbours" would
-    be arbitrary ties and its prediction a mean of arbitrary targets.
-    """
-    zero = np.flatnonzero(~np.any(X, axis=1))
-    if zero.size:
-        raise ValueError(f"row {zero[0]} of {name} is all zeros: it has no direction, "
-                         "so its cosine neighbours are undefined")
-    with np.errstate(over="ignore"):  # overflowed rows are redone below
-        norms = np.linalg.norm(X, axis=1, keepdims=True)
-    out = (X / np.maximum(norms, 1e-12)).astype(np.float32)
-    # Norms that overflow (|x| ~ 1e20 in float32) or underflow (~1e-30) lose the
-    # direction; redo only those rows with the overflow-safe helper, so every
-    # other row keeps exactly its old value.
-    lost = ~np.isfinite(norms[:, 0]) | (norms[:, 0] < 1e-12)
-    if lost.any():
-        out[lost] = safe_unit_rows(X[lost])
-    return out
-
-
-def _top_k(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of the ``k`` largest entries per row (best first).
-
-    Exact, via :func:`embmap.retrieval.topk_rows` (a threshold pass instead of
-    a full ``argpartition``); ``-inf`` entries (masked columns) are allowed.
-    """
-    vals, idx = topk_rows(sims, k)
-    return idx, vals
+        super().__init__(n_neighbors=n_neighbors, weights=weights, temperature=temperature,
+                         chunk_size=chunk_size)
 
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:

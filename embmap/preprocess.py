@@ -90,15 +90,9 @@ class Normaliser(TransformerMixin, BaseEstimator):
 
 
 def _unit(X, position):
-    zero = ~np.any(X != 0, axis=1)
-    if zero.any():
-        where = "in X" if position == 0 else f"after step {position} (centering)"
-        raise ValueError(
-            f"X has an all-zero row {where} at row {int(np.argmax(zero))} "
-            f"({int(zero.sum())} such row(s)); a zero vector has no direction to normalise: "
-            "drop it or give it a vector"
-        )
-    return safe_unit_rows(X, dtype=np.float64)
+    # A zero vector has no direction to normalise: drop the word or give it a vector.
+    name = "X" if position == 0 else f"X after step {position} (centering)"
+    return safe_unit_rows(X, np.float64, zero_rows="raise", name=name)
 
 
 def normalise(X, steps=("unit", "center", "unit"), fit_rows=None) -> np.ndarray:

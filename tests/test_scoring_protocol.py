@@ -26,17 +26,17 @@ def noisy_pair():
     return pair_embeddings((words, X), (words, Y), seed=0)
 
 
-def test_knn_loo_predict_matches_refit_without_the_row():
+def test_knn_predict_training_matches_refit_without_the_row():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(80, 5)).astype(np.float32), rng.normal(size=(80, 3)).astype(np.float32)
     X[7] = X[3]   # a duplicate vector: leave-one-out must drop the row itself, not its twin
     knn = KNNRegressionMap(n_neighbors=4, chunk_size=16).fit(X, Y)
-    loo = knn.loo_predict()
+    loo = knn.predict_training()
     for i in (0, 3, 7, 79):
         keep = np.arange(80) != i
         expected = KNNRegressionMap(n_neighbors=4).fit(X[keep], Y[keep]).predict(X[i : i + 1])
         np.testing.assert_allclose(loo[i], expected[0], atol=1e-5)
-    # with its own target among the neighbours, predict() is closer to it than loo_predict()
+    # with its own target among the neighbours, predict() is closer to it than predict_training()
     err_fit = np.linalg.norm(knn.predict(X) - Y, axis=1).mean()
     assert err_fit < np.linalg.norm(loo - Y, axis=1).mean()
 
@@ -47,7 +47,7 @@ def test_score_map_uses_loo_sources_for_knn(noisy_pair):
     row = score_map(KNNRegressionMap(n_neighbors=5), pair, retrieval=("csls",), n_boot=50)
     knn = KNNRegressionMap(n_neighbors=5).fit(X[pair.train], Y[pair.train])
     sources = knn.predict(X)
-    sources[pair.train] = knn.loo_predict()
+    sources[pair.train] = knn.predict_training()
     expected = evaluate(sources[pair.test], Y, pair.test, retrieval="csls", sources=sources)
     assert row["p@10 csls"] == pytest.approx(expected["p@10"])
     assert row["mrr csls"] == pytest.approx(expected["mrr"])
