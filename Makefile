@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+SOLUTIONS := $(sort $(wildcard notebooks/solutions/[0-9][0-9]_*_solutions.ipynb))
 
 .PHONY: run test lab notebooks lint data data-skipgram clean bench
 
@@ -15,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: execute every notebook in full mode; executed copies + HTML go to build/
+## run: execute every notebook (then the exercise solutions) in full mode; executed copies +
+## HTML go to build/ (solutions to build/solutions/)
 run: $(STAMP)
-	$(PY) -m embmap.tools.run_notebooks --mode full --out build $(NOTEBOOKS)
+	$(PY) -m embmap.tools.run_notebooks --mode full --out build $(NOTEBOOKS) $(SOLUTIONS)
 
 ## test: unit tests + every notebook in quick mode
 test: $(STAMP)
@@ -29,7 +31,7 @@ lab: $(STAMP)
 
 ## notebooks: (maintainers) re-execute notebooks in full mode and commit their outputs
 notebooks: $(STAMP)
-	$(PY) -m embmap.tools.run_notebooks --mode full --out build --in-place $(NOTEBOOKS)
+	$(PY) -m embmap.tools.run_notebooks --mode full --out build --in-place $(NOTEBOOKS) $(SOLUTIONS)
 
 ## lint: ruff on the package, tests and notebooks
 lint: $(STAMP)

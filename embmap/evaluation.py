@@ -246,7 +246,10 @@ def _check_metric(metric) -> int | None:
 
 
 def rank_metrics(ranks) -> dict:
-    """P@1, P@5, P@10 and MRR from gold ranks."""
+    """P@1, P@5, P@10 and MRR from gold ranks.
+
+    Shown in notebook 01, section 5 (P@k from the ranks written out there).
+    """
     ranks = _check_ranks(ranks)
     return {
         "p@1": float(np.mean(ranks <= 1)),
@@ -292,6 +295,8 @@ def graph_hit_rate(top, gold, adjacency) -> float:
 
 def gold_ranks(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
     """Rank (1 = best) of each query's gold row; the basis of every metric above.
+
+    Shown in notebook 01, section 5 (written out and checked against this function).
 
     Useful for bootstrap confidence intervals: resample the ranks, not the map.
     """
@@ -374,6 +379,8 @@ def paired_bootstrap_ratio(ranks_a, ranks_b, k=10, n_boot=2000, level=0.95, seed
 def paired_bootstrap(ranks_a, ranks_b, k=10, statistic="difference", groups=None, n_boot=2000,
                      level=0.95, seed=0):
     """P@k of map a against map b on the same queries, with a paired bootstrap interval.
+
+    Shown in notebook 05, section 4 (written out and checked against this function).
 
     Every replicate resamples the *same* queries for both maps.  With
     ``groups`` (e.g. the split each query's ranks come from, when test sets

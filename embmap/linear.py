@@ -432,6 +432,8 @@ class RidgeCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 class OrthogonalProcrustes(_LinearMap):
     """Orthogonal map (rotation or reflection): keeps all distances and angles.
 
+    Shown in notebook 03, section 1 (the SVD written out and checked against this class).
+
     .. math:: W = U V^T, \\quad U S V^T = \\mathrm{svd}(X^T Y)
 
     ``W`` maximises ``trace(W^T X^T Y) = <XW, Y>`` over matrices with

@@ -210,6 +210,8 @@ class _LocalMap(RegressorMixin, BaseEstimator):
 class SoftmaxKNNMap(_LocalMap):
     """Weighted mean of the targets of the k nearest training words (cosine in the source space).
 
+    Shown in notebook 06, section 2 (written out and checked against this class).
+
     .. math:: \\hat y = \\sum_{j \\in N_k(x)} w_j y_j, \\quad
               w_j \\propto \\exp(\\cos(x, x_j) / T)
 
@@ -704,6 +706,8 @@ def mapped_sources(model, X, train) -> np.ndarray:
 
 class TwoDirectionRetrieval(BaseEstimator):
     """Forward CSLS plus a reverse CSLS from each candidate's graph-side neighbourhood.
+
+    Shown in notebook 06, section 3 (the score written out and checked against this class).
 
     For every candidate target ``c`` its source-space vector is estimated as
     the softmax-kNN average of the source vectors of its nearest *training*

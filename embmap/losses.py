@@ -657,6 +657,8 @@ def info_nce_loss(
 ) -> torch.Tensor:
     r"""InfoNCE (contrastive) loss with the other targets in the batch as negatives.
 
+    Shown in notebook 05, section 1 (written out and checked against this function).
+
     .. math:: L = -\frac{1}{n} \sum_{i=1}^{n} \log
               \frac{\exp(\cos(\hat y_i, y_i) / T)}{\sum_{j=1}^{n} \exp(\cos(\hat y_i, y_j) / T)}
 

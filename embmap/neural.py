@@ -291,6 +291,8 @@ def train_mapper(
 ) -> dict[str, list]:
     """Train ``model`` with Adam and early stopping; restore the best weights.
 
+    Shown in notebook 04, section 1 (the loop written out and checked against this function).
+
     Parameters
     ----------
     model : torch.nn.Module
@@ -637,6 +639,8 @@ class KNNRegressionMap(SoftmaxKNNMap):
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:
     """Outputs of the first hidden layer (after its activation) of a fitted :class:`MLPMap`.
+
+    Shown in notebook 04, section 3 (the saturation probe written out and checked).
 
     Used to diagnose saturation: with ``tanh``, units whose absolute output
     is near 1 pass almost no gradient (the derivative is ``1 - tanh^2``).

@@ -36,6 +36,8 @@ def _check_steps(steps) -> tuple:
 class Normaliser(TransformerMixin, BaseEstimator):
     """Apply a sequence of ``"unit"`` and ``"center"`` steps.
 
+    Shown in notebook 03, section 1 (written out and checked against this class).
+
     Parameters
     ----------
     steps : tuple of str or str, default ("unit", "center", "unit")

@@ -292,6 +292,8 @@ def csls_block(S, r_T, r_S):
 def score_chunks(pred, targets, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
     """Yield ``(start, scores)``: NN cosine or CSLS of a chunk of queries vs all targets.
 
+    Shown in notebook 03, section 3 (CSLS written out and checked against this function).
+
     The yielded block is reused for the next chunk: copy it to keep it.
     """
     P, T, r_S = _prepare(pred, targets, retrieval, csls_k, sources, chunk_size)

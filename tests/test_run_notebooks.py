@@ -1,6 +1,8 @@
+from pathlib import Path
+
 import nbformat
 
-from embmap.tools.run_notebooks import _collapse_streams, clean_metadata
+from embmap.tools.run_notebooks import _collapse_streams, clean_metadata, output_path
 
 
 def test_progress_redraws_collapse_to_final_state():
@@ -24,3 +26,10 @@ def test_clean_metadata_drops_paths_and_sets_kernel():
     clean_metadata(nb)
     assert "papermill" not in nb.metadata and nb.metadata["kernelspec"]["name"] == "python3"
     assert cell.metadata == {}
+
+
+def test_solution_notebooks_go_to_their_own_folder():
+    out = Path("build")
+    assert output_path(Path("notebooks/03_linear_maps.ipynb"), out) == out / "03_linear_maps.ipynb"
+    solution = Path("notebooks/solutions/03_linear_maps_solutions.ipynb")
+    assert output_path(solution, out) == out / "solutions" / "03_linear_maps_solutions.ipynb"

@@ -2,7 +2,7 @@
 
 ``python -m embmap.tools.run_notebooks --mode full --out build notebooks/NN_*.ipynb``
 executes each notebook in order, writes the executed copy and an HTML
-rendering to ``build/``, and never touches ``notebooks/`` or ``data/``
+rendering to ``build/`` (solution notebooks to ``build/solutions/``), and never touches ``notebooks/`` or ``data/``
 unless ``--in-place`` is given (the maintainers' ``make notebooks``, which
 refreshes the outputs committed for readers on GitHub).
 """
@@ -75,6 +75,18 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False)
     return time.perf_counter() - start
 
 
+def output_path(notebook: Path, out: Path) -> Path:
+    """Where the executed copy of ``notebook`` goes: ``out/NAME``, or ``out/solutions/NAME``.
+
+    Solution notebooks (``notebooks/solutions/*.ipynb``) keep their folder, so
+    they cannot overwrite a tutorial notebook's copy and readers find them
+    under ``build/solutions/``.
+    """
+    if notebook.parent.name == "solutions":
+        return out / "solutions" / notebook.name
+    return out / notebook.name
+
+
 def to_html(executed: Path) -> Path:
     from nbconvert import HTMLExporter
 
@@ -94,14 +106,15 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     total = time.perf_counter()
     for notebook in sorted(args.notebooks):
-        executed = args.out / notebook.name
+        executed = output_path(notebook, args.out)
+        executed.parent.mkdir(parents=True, exist_ok=True)
         print(f"running {notebook} ({args.mode} mode) ...", flush=True)
         seconds = execute(notebook, executed, quick=args.mode == "quick")
         html = to_html(executed)
         print(f"  {seconds:.0f} s -> {executed} and {html}", flush=True)
         if args.in_place:
             notebook.write_text(executed.read_text(encoding="utf-8"), encoding="utf-8")
-    print(f"done in {time.perf_counter() - total:.0f} s; open {args.out.resolve()}/*.html")
+    print(f"done in {time.perf_counter() - total:.0f} s; open the *.html files under {args.out.resolve()}")
     return 0
 
 
