@@ -305,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, help_text in (
             ("map", cmd_map, "map words into the target space; writes word2vec text"),
             ("neighbours", cmd_neighbours,
-             "the k best target words of each input word (CSLS; two-direction for a 'best' "
-             "model), one line per word")):
+             ("the k best target words of each input word (CSLS; two-direction for a "
+              "'best' model), one line per word"))):
         p = add(name, help_text, func)
         p.add_argument("model", help="model file written by `embmap fit`")
         p.add_argument("input", help="a word list (one word per line) or a source embedding file")

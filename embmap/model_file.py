@@ -283,8 +283,12 @@ def select_best(X, Y, seed: int = 0) -> dict:
     grid value, the smaller beta). Returns the chosen parameters and a ``selection`` record.
     """
     from embmap.datasets import split_indices
-    from embmap.local import (SoftmaxKNNMap, TwoDirectionRetrieval, knn_validation_grid,
-                              mapped_sources)
+    from embmap.local import (
+        SoftmaxKNNMap,
+        TwoDirectionRetrieval,
+        knn_validation_grid,
+        mapped_sources,
+    )
 
     n = len(X)
     if n < BEST_MIN_PAIRS:
@@ -309,7 +313,7 @@ def select_best(X, Y, seed: int = 0) -> dict:
     p10_two, rk, rT, beta, p10_fwd = chosen
     return {"n_neighbors": k, "weights": "softmax", "temperature": T,
             "reverse_n_neighbors": int(rk), "reverse_temperature": float(rT), "beta": float(beta),
-            "selection": {"n_train": int(len(train)), "n_validation": int(len(val)),
+            "selection": {"n_train": len(train), "n_validation": len(val),
                           "candidates": int(n), "split_seed": int(seed),
                           "validation_p@10_knn_csls": float(best["p@10"]),
                           "validation_p@10_two_direction": float(p10_two),

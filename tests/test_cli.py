@@ -202,7 +202,7 @@ def test_best_neighbours_use_two_direction_scores(files, tmp_path):
     P /= np.linalg.norm(P, axis=1, keepdims=True)
     T = model.arrays["target_vectors"].astype(np.float64)
     E = model.arrays["reverse_source_estimates"].astype(np.float64)
-    top = lambda S: np.sort(S, axis=1)[:, -10:].mean(axis=1)  # noqa: E731
+    top = lambda S: np.sort(S, axis=1)[:, -10:].mean(axis=1)
     S, R = P @ T.T, Xq @ E.T
     score = (2 * S - top(S)[:, None] - model.arrays["target_csls_r"][None, :]
              + beta * (2 * R - top(R)[:, None] - model.arrays["reverse_csls_r"][None, :]))
