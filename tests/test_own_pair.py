@@ -7,6 +7,7 @@ graph over target words that also names words outside the pairing.
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,12 +69,16 @@ def test_report_picks_notebooks_that_accept_a_pair():
 
 
 def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
-    # End to end through the command line: embmap report -> papermill -> notebook 01.
+    # End to end through the command line: embmap report -> papermill -> notebook 01 (only:
+    # --notebooks names a folder holding a copy of it; test_own_pair_notebooks runs them all).
     d, out = own_pair, tmp_path / "report"
+    (tmp_path / "nbs").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "nbs" / NOTEBOOK.name)
     run = subprocess.run(
         [sys.executable, "-m", "embmap.cli", "report", d / "src.txt.gz", d / "trg.bin",
          "--dictionary", d / "dict.txt", "--graph", d / "graph.tsv.gz", "--out", out,
-         "--quick"], capture_output=True, text=True, timeout=900, check=False)
+         "--quick", "--notebooks", tmp_path / "nbs"],
+        capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stderr
     executed = out / NOTEBOOK.name
     text = "".join("".join(o.get("text", "")) for c in json.loads(executed.read_text())["cells"]
@@ -84,3 +89,22 @@ def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
     summary = (out / "summary.md").read_text()
     assert "pairs: 300" in summary and "graph_edges_kept: 299" in summary
     assert "| ok |" in summary and "Observation:" in summary
+    # The table of maps: three methods, each with P@1, P@10 and its interval, all 300 targets.
+    rows = [line.split(" | ") for line in summary.splitlines()
+            if line.startswith("| ") and "targets |" in line]
+    assert [r[0].lstrip("| ") for r in rows] == [
+        rows[0][0].lstrip("| "), "softmax kNN", "softmax kNN + two-direction retrieval"]
+    assert rows[0][0].endswith("(best linear)")
+    pct = lambda cell: float(cell.rstrip("%")) / 100
+    val = [pct(r[2]) for r in rows]
+    for r in rows:
+        p10, interval = r[4].split(" [")
+        lo, hi = (pct(x) for x in interval.rstrip("]").split(", "))
+        assert lo <= pct(p10) <= hi and r[5] == "all 300 targets |"
+    # Y is a noisy linear image of X: the best linear map retrieves most test words.
+    assert pct(rows[0][4].split(" [")[0]) >= 0.8
+    best = rows[int(np.argmax(val))]  # the recommendation is the best *validation* P@10
+    assert f"**Recommended map: {best[0].lstrip('| ')}**" in summary
+    assert f"Expected P@10 on new words of this pair: {best[4].split(' [')[0]}" in summary
+    html = (out / "summary.html").read_text()
+    assert "<table>" in html and "Recommended map" in html
