@@ -93,23 +93,26 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     rows_all, n_val = np.r_[val, test], len(val)
     runs = {}
 
-    def add(name, settings, ranks):
-        runs[name] = {"settings": settings, "val": ranks[:n_val], "test": ranks[n_val:]}
+    def add(name, settings, ranks, cli):
+        runs[name] = {"settings": settings, "val": ranks[:n_val], "test": ranks[n_val:],
+                      "cli": cli}
 
     linear = {}
     for name, est in (("least squares", LeastSquares()), ("Procrustes", OrthogonalProcrustes())):
         pred = est.fit(X[train], Y[train]).predict(X)
         linear[name] = retrieve(pred[rows_all], Y, rows_all, "csls", sources=pred)[0]
     best_linear = max(linear, key=lambda n: np.mean(linear[n][:n_val] <= 10))
-    add(f"{best_linear} (best linear)", "chosen on validation", linear[best_linear])
+    add(f"{best_linear} (best linear)", "least squares or Procrustes", linear[best_linear],
+        "lstsq" if best_linear == "least squares" else "procrustes")
     ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
     grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",))
     best = grid.loc[grid["p@10"].idxmax()]
     k, T = int(best["k"]), float(best["T"])
     knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
     src = mapped_sources(knn, X, train)
+    # `embmap fit --method best` makes the same choices (beta = 0 is plain tuned kNN)
     add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, rows_all, "csls",
-                                                 sources=src)[0])
+                                                 sources=src)[0], "best")
     chosen = None
     for rk, rT in BEST_GRID["reverse"]:
         scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
@@ -120,14 +123,15 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
             if chosen is None or score > chosen[0]:
                 chosen = (score, (f"k={k}, T={T}; reverse k={scheme.n_neighbors}, T={rT}, "
                                  f"beta={b}"), r)
-    add("softmax kNN + two-direction retrieval", chosen[1], chosen[2])
+    add("softmax kNN + two-direction retrieval", chosen[1], chosen[2], "best")
     rows = []
     for name, run in runs.items():
         _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
         rows.append({"method": name, "settings": run["settings"],
                      "val_p10": float(np.mean(run["val"] <= 10)),
                      "p1": float(np.mean(run["test"] <= 1)), "p10": float(np.mean(run["test"] <= 10)),
-                     "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test), "n_val": len(val),
+                     "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test),
+                     "n_val": len(val), "cli_method": run["cli"],
                      "candidates": len(Y)})
     recommended = max(rows, key=lambda r: r["val_p10"])  # max keeps the first of equal rows
     return rows, recommended
@@ -222,9 +226,8 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), the best validation "
               f"P@10. Expected P@10 on new words of this pair: {_pct(r['p10'])} "
               f"(95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, {r['n_test']} test "
-              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it with "
-              "`embmap fit SRC TRG --method best` (two-direction retrieval) or "
-              "`--method knn`.")]
+              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs with "
+              f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     lines += [f"| [{r['notebook']}]({Path(r['notebook']).with_suffix('.html').name}) | "
               f"{r['status']} | {r['seconds']:.0f} |" for r in results]

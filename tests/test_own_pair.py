@@ -50,6 +50,23 @@ def test_load_pair_reads_a_dictionary_and_a_graph(own_pair):
     assert pair.seed == 3 and len(pair.test) == 30
 
 
+def test_load_pair_bundled_source_and_readers_out_of_pair_words(own_pair):
+    from embmap import load_dataset
+
+    skip = load_pair(source="skipgram", seed=1)
+    ref = load_dataset(source="skipgram", seed=1)
+    assert skip.words == ref.words and np.array_equal(skip.X, ref.X)
+    assert np.array_equal(skip.test, ref.test) and skip.coverage["source"] == "skipgram"
+    with pytest.raises(ValueError, match="source must be one of"):
+        load_pair(source="word2vec")
+    # a reader's pair: `source` is ignored; the unpaired source words are the out-of-pair words
+    d = own_pair
+    pair = load_pair(d / "src.txt.gz", d / "trg.bin", d / "dict.txt", source="skipgram")
+    assert pair.coverage["source"] == "reader" and pair.Y_alt is None
+    assert pair.oog_words == [f"s{i}" for i in range(300, 400)]
+    assert pair.X_oog.shape == (100, 20)
+
+
 def test_load_pair_arguments():
     with pytest.raises(ValueError, match="give both source_path and target_path"):
         load_pair(source_path="a.txt")
@@ -106,5 +123,8 @@ def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
     best = rows[int(np.argmax(val))]  # the recommendation is the best *validation* P@10
     assert f"**Recommended map: {best[0].lstrip('| ')}**" in summary
     assert f"Expected P@10 on new words of this pair: {best[4].split(' [')[0]}" in summary
+    cli = {"softmax kNN": "best", "softmax kNN + two-direction retrieval": "best",
+           "least squares (best linear)": "lstsq", "Procrustes (best linear)": "procrustes"}
+    assert f"--method {cli[best[0].lstrip('| ')]}`" in summary
     html = (out / "summary.html").read_text()
     assert "<table>" in html and "Recommended map" in html
