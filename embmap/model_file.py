@@ -13,8 +13,9 @@ Layout (format ``embmap-model``, ``format_version`` 1)
     ``["unit", "center", "unit"]``), ``source_dim``, ``target_dim``,
     ``n_pairs`` (pairs it was fitted on), ``source_path`` / ``target_path``
     (absolute paths of the files it was fitted on, used to look up the
-    vectors of a plain word list), ``retrieval`` (``"csls"``; ``"two-direction"`` for ``best``), ``csls_k``,
-    ``csls_sources`` (how the CSLS hubness term was computed).
+    vectors of a plain word list), ``retrieval`` (``"csls"``; ``"two-direction"``
+    for ``best``), ``csls_k``, ``csls_sources`` (how the CSLS hubness term was
+    computed).
 ``source_mean``, ``target_mean`` : (d_x,), (d_y,)
     Means of the unit-normalised training rows (the ``center`` step).
 Linear methods (``procrustes``, ``lstsq``, ``vecmap``): ``coef`` (d_x, d_y), ``intercept`` (d_y,).
