@@ -129,7 +129,8 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
         _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
         rows.append({"method": name, "settings": run["settings"],
                      "val_p10": float(np.mean(run["val"] <= 10)),
-                     "p1": float(np.mean(run["test"] <= 1)), "p10": float(np.mean(run["test"] <= 10)),
+                     "p1": float(np.mean(run["test"] <= 1)),
+                     "p10": float(np.mean(run["test"] <= 10)),
                      "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test),
                      "n_val": len(val), "cli_method": run["cli"],
                      "candidates": len(Y)})
@@ -226,7 +227,8 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), the best validation "
               f"P@10. Expected P@10 on new words of this pair: {_pct(r['p10'])} "
               f"(95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, {r['n_test']} test "
-              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs with "
+              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs "
+              "with "
               f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     lines += [f"| [{r['notebook']}]({Path(r['notebook']).with_suffix('.html').name}) | "

@@ -242,6 +242,7 @@ def test_best_needs_enough_pairs_for_validation():
 
     rng = np.random.default_rng(3)
     words = [f"w{i}" for i in range(60)]
-    src, trg = Embedding(words, rng.normal(size=(60, 4))), Embedding(words, rng.normal(size=(60, 5)))
+    src = Embedding(words, rng.normal(size=(60, 4)))
+    trg = Embedding(words, rng.normal(size=(60, 5)))
     with pytest.raises(ValueError, match="needs at least 100 word pairs, got 60"):
         fit_model(src, trg, [(w, w) for w in words], "best")
