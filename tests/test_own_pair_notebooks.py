@@ -1,11 +1,11 @@
 """Every notebook 01-07 runs in quick mode on a reader's own pair, written on the fly.
 
-The pair: 1,500 source words (50-d, word2vec text) and 1,200 target words (64-d, word2vec
-binary) sharing 1,000 words; the target is a noisy non-linear function of the source, so maps
+The pair: 900 source words (50-d, word2vec text) and 750 target words (64-d, word2vec
+binary) sharing 600 words; the target is a noisy non-linear function of the source, so maps
 have something to learn. An edge list over target words (a ring over the shared words plus
 edges naming target-only and unknown words). Notebook 06 runs without the graph, so its
 no-graph substitutes run too; notebook 02 has no second target run (control (b) becomes a
-noised copy). Each executed notebook must print the reader's pair (1,000 pairs, 50d -> 64d)
+noised copy). Each executed notebook must print the reader's pair (600 pairs, 50d -> 64d)
 and the substitute lines, so a notebook that silently used the bundled pair fails.
 """
 
@@ -20,7 +20,7 @@ from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("0[1-7]_*.ipynb"))
-N_SHARED, N_SRC_ONLY, N_TRG_ONLY, D_SRC, D_TRG = 1000, 500, 200, 50, 64
+N_SHARED, N_SRC_ONLY, N_TRG_ONLY, D_SRC, D_TRG = 600, 300, 150, 50, 64
 PAIR_LINE = f"PairedEmbeddings({N_SHARED} pairs, X {D_SRC}d, Y {D_TRG}d"
 
 
