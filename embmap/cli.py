@@ -23,7 +23,7 @@ examples:
   embmap fit de.vec en.vec --dictionary de-en.train.txt --method procrustes --out model.npz
   # map words (a word list, one per line, or a whole source embedding file)
   embmap map model.npz new_words.txt --out mapped.vec
-  # the 10 best target words of each input word, with CSLS scores
+  # the 10 best target words of each input word, with scores (CSLS; two-direction for best)
   embmap neighbours model.npz new_words.txt --k 10 --out neighbours.tsv
   # score mapped vectors against every target vector
   embmap evaluate mapped.vec node2vec.bin --dictionary test_pairs.txt --model model.npz
@@ -36,9 +36,11 @@ methods (fitted in unit-center-unit normalised spaces):
   vecmap      VecMap's multi-step framework (whiten, orthogonal, re-weight, de-whiten)
   knn         kNN regression, 10 neighbours, softmax weights (T = 0.05)
   mlp         an MLP (one hidden layer of 512) on top of least squares, cosine loss
-  best        the tutorial's current recommendation: softmax kNN regression with
-              20 neighbours and temperature 0.05 (to be updated when notebook 06,
-              local maps, lands)
+  best        the tutorial's recommendation (notebook 06): softmax kNN regression with
+              two-direction retrieval; k and T, the reverse k and T and beta are chosen
+              on validation words (10% of the given pairs, seeded by --seed), then the
+              map is refitted on all pairs; `embmap neighbours` then scores in two
+              directions
 """
 
 
@@ -154,6 +156,13 @@ def cmd_fit(args) -> int:
                       progress=_progress_enabled(args), source_path=args.src,
                       target_path=args.trg)
     save_model(args.out, model)
+    if args.method == "best":
+        p, sel = model.header["params"], model.header["params"]["selection"]
+        _say(args, f"embmap: chosen on {sel['n_validation']} validation words: k={p['n_neighbors']}"
+                   f", T={p['temperature']}, reverse k={p['reverse_n_neighbors']}, reverse T="
+                   f"{p['reverse_temperature']}, beta={p['beta']} (validation P@10 "
+                   f"{sel['validation_p@10_two_direction']:.2%}, forward CSLS only "
+                   f"{sel['validation_p@10_beta0']:.2%}; {sel['candidates']} candidates)")
     _say(args, f"embmap: wrote {args.out}")
     return 0
 
@@ -177,13 +186,15 @@ def cmd_neighbours(args) -> int:
     model = load_model(args.model)
     words, X = _source_vectors(args, model, args.input)
     pred = model.predict(X, progress=_progress_enabled(args))
-    idx, scores = model.neighbours(pred, k=args.k, progress=_progress_enabled(args))
+    idx, scores = model.neighbours(pred, k=args.k, progress=_progress_enabled(args),
+                                   sources=model.normalise_source(X))
     targets = model.arrays["target_words"]
     with open(args.out, "w", encoding="utf-8") as handle:
         for word, row, score in zip(words, idx, scores):
             cells = [f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score)]
             handle.write(word + "\t" + "\t".join(cells) + "\n")
-    _say(args, f"embmap: wrote the {idx.shape[1]} best target words (CSLS) of {len(words)} "
+    scheme = model.header.get("retrieval", "csls")
+    _say(args, f"embmap: wrote the {idx.shape[1]} best target words ({scheme}) of {len(words)} "
                f"words to {args.out}")
     return 0
 
@@ -294,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, help_text in (
             ("map", cmd_map, "map words into the target space; writes word2vec text"),
             ("neighbours", cmd_neighbours,
-             "the k best target words (CSLS) of each input word, one line per word")):
+             ("the k best target words of each input word (CSLS; two-direction for a "
+              "'best' model), one line per word"))):
         p = add(name, help_text, func)
         p.add_argument("model", help="model file written by `embmap fit`")
         p.add_argument("input", help="a word list (one word per line) or a source embedding file")

@@ -506,7 +506,7 @@ def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
 
 
 def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_path=None,
-              seed: int = 0, data_dir=None) -> PairedEmbeddings:
+              seed: int = 0, data_dir=None, source: str = "glove") -> PairedEmbeddings:
     """The pair a notebook works on: the bundled one, or a reader's own files.
 
     Parameters
@@ -522,22 +522,36 @@ def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_pa
         unpaired end are dropped (counts in ``coverage``).
     seed : int
         Seed of the train/validation/test split.
+    data_dir : path, optional
+        Folder of the bundled data (bundled pair only).
+    source : {"glove", "skipgram"}
+        The bundled source space (:func:`load_dataset`); ignored when
+        ``source_path`` is given (checked all the same, so a typo is caught).
 
     Returns
     -------
     PairedEmbeddings
-        For a reader's pair, ``Y_alt``, ``oog_words`` and ``freq_rank`` are
-        not available (``freq_rank`` is None: file order is not assumed to be
-        frequency order).
+        For a reader's pair, ``oog_words`` / ``X_oog`` are the source words
+        that were not paired; ``Y_alt`` and ``freq_rank`` are None (there is
+        no second target run, and file order is not assumed to be frequency
+        order); ``coverage["source"]`` is ``"reader"``.
     """
+    check_choice(source, "source", SOURCES)
     if source_path is None and target_path is None:
         if dictionary_path is not None or graph_path is not None:
             raise ValueError("dictionary_path and graph_path need source_path and target_path")
-        return load_dataset(data_dir, seed=seed)
+        return load_dataset(data_dir, seed=seed, source=source)
     if source_path is None or target_path is None:
         raise ValueError("give both source_path and target_path (or neither, for the bundled "
                          f"pair); got source_path={source_path!r}, target_path={target_path!r}")
-    pair = pair_embeddings(source_path, target_path, dictionary=dictionary_path, seed=seed)
+    src = _as_embedding(source_path, "source_path")
+    pair = pair_embeddings(src, target_path, dictionary=dictionary_path, seed=seed)
+    pair.coverage["source"] = "reader"
+    # The source words without a target play the part of the bundled out-of-graph words:
+    # words a map can be applied to but never saw in training.
+    paired = set(pair.words)
+    rows = [i for i, w in enumerate(src.words) if w not in paired]
+    pair.oog_words, pair.X_oog = [src.words[i] for i in rows], src.vectors[rows]
     if graph_path is not None:
         pair.edges, counts = read_edge_list(graph_path, pair.target_words)
         pair.coverage.update(counts)

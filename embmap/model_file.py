@@ -13,13 +13,24 @@ Layout (format ``embmap-model``, ``format_version`` 1)
     ``["unit", "center", "unit"]``), ``source_dim``, ``target_dim``,
     ``n_pairs`` (pairs it was fitted on), ``source_path`` / ``target_path``
     (absolute paths of the files it was fitted on, used to look up the
-    vectors of a plain word list), ``retrieval`` (``"csls"``), ``csls_k``,
-    ``csls_sources`` (how the CSLS hubness term was computed).
+    vectors of a plain word list), ``retrieval`` (``"csls"``; ``"two-direction"``
+    for ``best``), ``csls_k``, ``csls_sources`` (how the CSLS hubness term was
+    computed).
 ``source_mean``, ``target_mean`` : (d_x,), (d_y,)
     Means of the unit-normalised training rows (the ``center`` step).
 Linear methods (``procrustes``, ``lstsq``, ``vecmap``): ``coef`` (d_x, d_y), ``intercept`` (d_y,).
 kNN methods (``knn``, ``best``): ``train_sources`` (n, d_x), ``train_targets`` (n, d_y),
     the normalised training pairs.
+``best`` (softmax kNN + two-direction retrieval, notebook 06): ``params`` holds the
+    forward ``n_neighbors`` / ``temperature``, the reverse ``reverse_n_neighbors`` /
+    ``reverse_temperature`` and ``beta``, all chosen on validation words drawn from the
+    given pairs (``params["selection"]`` records the split and the validation scores);
+    ``retrieval`` is ``"two-direction"``. Arrays ``reverse_source_estimates`` (m, d_x):
+    each target word's source vector estimated by softmax kNN over the training
+    words' targets (a training word leaves itself out); ``reverse_csls_r`` (m,): the
+    reverse CSLS hubness term of each estimate (mean cosine to its ``csls_k`` nearest
+    training source vectors). A query ``q`` scores target ``c`` by
+    ``CSLS(y_q, y_c) + beta * CSLS(x_q, x_c)`` (:class:`embmap.local.TwoDirectionRetrieval`).
 ``mlp``: ``mlp.<name>`` for each tensor of the network's ``state_dict``.
 Retrieval (all methods): ``target_words`` (m,), ``target_vectors`` (m, d_y),
     every word of the target file, normalised; ``target_csls_r`` (m,): each
@@ -50,10 +61,12 @@ from embmap.retrieval import topk_rows
 
 FORMAT, FORMAT_VERSION = "embmap-model", 1
 METHODS = ("procrustes", "lstsq", "vecmap", "knn", "mlp", "best")
-# The tutorial's current recommendation (the best map of notebooks 03-05 on the
-# bundled pair): softmax-weighted kNN regression. To be revisited when notebook 06
-# (local maps) lands.
-BEST = {"method": "knn", "n_neighbors": 20, "weights": "softmax", "temperature": 0.05}
+# The tutorial's recommendation (notebook 06): softmax kNN regression with two-direction
+# retrieval; k and T (forward), the reverse k and T, and beta are chosen on validation words
+# drawn from the given pairs, over these grids (those of notebook 06's quick mode).
+BEST_GRID = {"n_neighbors": (10, 20, 40), "temperature": (0.03, 0.05, 0.1),
+             "reverse": ((10, 0.05), (20, 0.05)), "beta": (0, 0.5, 1, 2, 3, 4, 6)}
+BEST_VAL_FRACTION, BEST_MIN_PAIRS = 0.1, 100
 CSLS_K = 10
 CSLS_SOURCES = 20000  # mapped source words that define each target's CSLS hubness term
 
@@ -141,14 +154,29 @@ class MapModel:
                 return net(torch.from_numpy(np.ascontiguousarray(X))).numpy()
         return predict
 
-    def neighbours(self, pred: np.ndarray, k: int = 10, progress=False):
-        """The ``k`` best target rows by CSLS for each prediction: ``(indices, scores)``.
+    def neighbours(self, pred: np.ndarray, k: int = 10, progress=False, sources=None):
+        """The ``k`` best target rows of each prediction under the model's retrieval scheme.
 
         CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y); ``r_S`` is stored in the
         model (``target_csls_r``), ``r_T`` is each query's mean cosine to its
-        ``csls_k`` nearest targets.
+        ``csls_k`` nearest targets. A ``two-direction`` model (method ``best``)
+        adds ``beta`` times the reverse CSLS between the query's normalised
+        source vector (``sources``, from :meth:`normalise_source`; required)
+        and each target's stored source estimate. Returns ``(indices, scores)``.
         """
         T = self.arrays["target_vectors"]
+        two = self.header.get("retrieval") == "two-direction"
+        if two:
+            if sources is None:
+                raise ValueError("sources must be given: this model retrieves in two directions "
+                                 "and needs each query's normalised source vector")
+            Xq = _unit(sources)
+            if Xq.shape != (len(pred), self.header["source_dim"]):
+                raise ValueError(f"sources must have shape ({len(pred)}, "
+                                 f"{self.header['source_dim']}), got {Xq.shape}")
+            E = self.arrays["reverse_source_estimates"].astype(np.float32)
+            rev_r_S = self.arrays["reverse_csls_r"].astype(np.float32)
+            beta = np.float32(self.header["params"]["beta"])
         r_S = self.arrays["target_csls_r"].astype(np.float32)
         P = _unit(pred)
         k = min(k, len(T))
@@ -160,6 +188,10 @@ class MapModel:
             S = P[lo : lo + step] @ T.T
             r_T = np.partition(S, S.shape[1] - csls_k, axis=1)[:, -csls_k:].mean(axis=1)
             C = 2 * S - r_T[:, None] - r_S[None, :]
+            if two and beta:
+                R = Xq[lo : lo + step] @ E.T
+                rev_r_T = np.partition(R, R.shape[1] - csls_k, axis=1)[:, -csls_k:].mean(axis=1)
+                C += beta * (2 * R - rev_r_T[:, None] - rev_r_S[None, :])
             scores[lo : lo + step], idx[lo : lo + step] = topk_rows(C, k)
         return idx, scores
 
@@ -181,7 +213,7 @@ def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed:
     """Fit ``method`` on the given ``(source word, target word)`` pairs.
 
     Both sides are normalised unit -> center -> unit with means of the paired
-    rows; the map is fitted in that space. ``best`` is :data:`BEST`.
+    rows; the map is fitted in that space. ``best`` is :func:`select_best` (notebook 06).
     """
     from embmap import __version__
 
@@ -200,14 +232,87 @@ def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed:
         "source_dim": int(src.dim), "target_dim": int(trg.dim), "n_pairs": len(pairs),
         "source_path": str(Path(source_path).resolve()) if source_path else None,
         "target_path": str(Path(target_path).resolve()) if target_path else None,
-        "retrieval": "csls", "csls_k": CSLS_K,
+        "retrieval": "two-direction" if method == "best" else "csls", "csls_k": CSLS_K,
     }
     model = MapModel(header, arrays)
     model.arrays["target_words"] = np.array(trg.words, dtype=str)
     model.arrays["target_vectors"] = model.normalise_target(trg.vectors)
     model.arrays["target_csls_r"], header["csls_sources"] = _csls_target_terms(
         model, src, {s for s, _ in pairs}, seed, progress)
+    if method == "best":
+        train_rows = np.array([t_index[t] for _, t in pairs], dtype=np.int64)
+        model.arrays.update(_reverse_arrays(model, train_rows))
     return model
+
+
+def _reverse_arrays(model: MapModel, train_rows: np.ndarray) -> dict:
+    """Reverse-direction arrays of two-direction retrieval for *every* target word.
+
+    The same estimate as :meth:`embmap.local.TwoDirectionRetrieval.fit` with all given pairs
+    as training words, extended to target words without a source vector.
+    """
+    from embmap.local import nearest_neighbours, neighbour_weights
+    from embmap.retrieval import csls_penalties
+
+    p, a = model.header["params"], model.arrays
+    T_all, Xtr, Ytr = a["target_vectors"], _unit(a["train_sources"]), a["train_targets"]
+    exclude = np.full(len(T_all), -1, dtype=np.int64)
+    exclude[train_rows] = np.arange(len(train_rows))  # a training word leaves itself out
+    idx, sims = nearest_neighbours(T_all, Ytr, p["reverse_n_neighbors"], exclude=exclude)
+    w = neighbour_weights(sims, "softmax", p["reverse_temperature"])
+    est = np.empty((len(T_all), Xtr.shape[1]), dtype=np.float32)
+    for lo in range(0, len(T_all), 4096):
+        est[lo : lo + 4096] = np.einsum("qk,qkd->qd", w[lo : lo + 4096], Xtr[idx[lo : lo + 4096]])
+    est = _unit(est)
+    r_S = csls_penalties(est, est, Xtr, model.header["csls_k"])[1].astype(np.float32)
+    return {"reverse_source_estimates": est, "reverse_csls_r": r_S}
+
+
+def select_best(X, Y, seed: int = 0) -> dict:
+    """Notebook 06's recipe on normalised pairs: choose k, T, reverse k, T and beta on validation.
+
+    A seeded :data:`BEST_VAL_FRACTION` of the pairs are validation words; the others are the
+    training words. Forward k and T: best validation P@10 (CSLS, all pairs as candidates)
+    of softmax kNN (:func:`embmap.local.knn_validation_grid`); then reverse k, T and beta:
+    best validation P@10 of two-direction retrieval on top of that kNN (ties: the first
+    grid value, the smaller beta). Returns the chosen parameters and a ``selection`` record.
+    """
+    from embmap.datasets import split_indices
+    from embmap.local import (
+        SoftmaxKNNMap,
+        TwoDirectionRetrieval,
+        knn_validation_grid,
+        mapped_sources,
+    )
+
+    n = len(X)
+    if n < BEST_MIN_PAIRS:
+        raise ValueError(f"method 'best' chooses its settings on validation words and needs at "
+                         f"least {BEST_MIN_PAIRS} word pairs, got {n}")
+    train, _, val = split_indices(n, seed, 0.0, BEST_VAL_FRACTION)  # the "test" part validates
+    ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
+    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"],
+                               weights=("softmax",))
+    best = grid.loc[grid["p@10"].idxmax()]
+    k, T = int(best["k"]), float(best["T"])
+    knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
+    mapped = mapped_sources(knn, X, train)
+    chosen = None
+    for rk, rT in BEST_GRID["reverse"]:
+        scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
+        scheme.fit(X, Y, train)
+        scores = scheme.select_beta(X[val], mapped[val], val, forward_sources=mapped,
+                                    betas=BEST_GRID["beta"])
+        if chosen is None or scores[scheme.beta] > chosen[0]:
+            chosen = (scores[scheme.beta], scheme.n_neighbors, rT, scheme.beta, scores[0])
+    p10_two, rk, rT, beta, p10_fwd = chosen
+    return {"n_neighbors": k, "weights": "softmax", "temperature": T,
+            "reverse_n_neighbors": int(rk), "reverse_temperature": float(rT), "beta": float(beta),
+            "selection": {"n_train": len(train), "n_validation": len(val),
+                          "candidates": int(n), "split_seed": int(seed),
+                          "validation_p@10_knn_csls": float(best["p@10"]),
+                          "validation_p@10_two_direction": float(p10_two),
+                          "validation_p@10_beta0": float(p10_fwd)}}
 
 
 def _fit_arrays(method, X, Y, seed, progress):
@@ -220,7 +325,7 @@ def _fit_arrays(method, X, Y, seed, progress):
         return params, {"coef": estimator.coef_.astype(np.float32),
                         "intercept": estimator.intercept_.astype(np.float32)}
     if method in ("knn", "best"):
-        params = ({k: v for k, v in BEST.items() if k != "method"} if method == "best"
+        params = (select_best(X, Y, seed) if method == "best"
                   else {"n_neighbors": 10, "weights": "softmax", "temperature": 0.05})
         if len(X) < params["n_neighbors"]:
             raise ValueError(f"method {method!r} averages {params['n_neighbors']} neighbours but "
@@ -279,7 +384,8 @@ def save_model(path, model: MapModel) -> None:
 _REQUIRED = {
     "procrustes": ("coef", "intercept"), "lstsq": ("coef", "intercept"),
     "vecmap": ("coef", "intercept"), "knn": ("train_sources", "train_targets"),
-    "best": ("train_sources", "train_targets"), "mlp": (),
+    "best": ("train_sources", "train_targets", "reverse_source_estimates", "reverse_csls_r"),
+    "mlp": (),
 }
 
 

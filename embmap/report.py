@@ -2,10 +2,14 @@
 
 Which notebooks run is decided by the notebooks themselves: every
 ``notebooks/NN_*.ipynb`` whose ``parameters`` cell defines ``source_path``
-(today only notebook 01; the others still need their parameters cells wired).
-Each runs through papermill with the pair's paths injected; the executed
-notebook and its HTML go to the output folder, with a one-page summary
-(``summary.md`` and ``summary.html``): the pairing coverage, which notebooks
+(01-06; notebook 07 compares the two *bundled* source spaces and is left out,
+:data:`BUNDLED_ONLY`). Each runs through papermill with the pair's paths
+injected; the executed notebook and its HTML go to the output folder, with a
+one-page summary (``summary.md`` and ``summary.html``): the pairing coverage,
+the table of maps (:func:`table_of_maps`: the best linear map, tuned softmax
+kNN and kNN with two-direction retrieval, all settings chosen on validation
+words, P@1 and P@10 with a bootstrap interval on the test words, all targets
+as candidates), the recommended map with its expected P@10, which notebooks
 ran and how long they took, and every ``Observation:`` line they printed
 (numbers the notebooks computed, nothing typed in).
 """
@@ -20,6 +24,10 @@ from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 _DEFINES_SOURCE = re.compile(r"^\s*source_path\s*=", re.MULTILINE)
+# Notebooks that answer a question about the bundled data only (07 compares the bundled
+# GloVe and skipgram sources); with a reader's pair they print one line and skip.
+BUNDLED_ONLY = ("07_a_real_skipgram_source.ipynb",)
+QUICK_WORDS = 3000  # quick mode: the table of maps on the first 3,000 pairs (as notebook 06)
 
 
 def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
@@ -32,7 +40,8 @@ def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-        if params and _DEFINES_SOURCE.search("".join(params[0]["source"])):
+        if (params and _DEFINES_SOURCE.search("".join(params[0]["source"]))
+                and path.name not in BUNDLED_ONLY):
             chosen.append(path)
     return chosen
 
@@ -44,6 +53,89 @@ def _observations(executed: Path) -> list:
             text = "".join(output.get("text", ""))
             lines += [ln.strip() for ln in text.splitlines() if ln.strip().startswith("Observation")]
     return lines
+
+
+def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
+    """The maps of notebooks 03 and 06 on ``pair``, chosen and scored as there.
+
+    In the unit-center-unit spaces (means of the training words): least squares and
+    Procrustes (the better on validation is "best linear"), softmax kNN regression (k and
+    T chosen on validation, :func:`embmap.local.knn_validation_grid`) and that kNN with
+    two-direction retrieval (reverse k, T and beta chosen on validation). Every method
+    retrieves the validation and test words among *all* targets of the pair by CSLS
+    (training words mapped leave-one-out as CSLS sources).
+
+    Returns
+    -------
+    rows : list of dict
+        ``method``, ``settings``, ``val_p10``, ``p1``, ``p10``, ``p10_lo``, ``p10_hi``
+        (test words, 95% bootstrap interval over them), ``n_test``, ``candidates``.
+    recommended : dict
+        The row with the best validation P@10 (ties: the simpler, earlier method).
+    """
+    import numpy as np
+
+    from embmap.evaluation import bootstrap_ci, retrieve
+    from embmap.experiments import normalised_spaces
+    from embmap.linear import LeastSquares, OrthogonalProcrustes
+    from embmap.local import (
+        SoftmaxKNNMap,
+        TwoDirectionRetrieval,
+        knn_validation_grid,
+        mapped_sources,
+    )
+    from embmap.model_file import BEST_GRID
+
+    X, Y = normalised_spaces(pair)
+    train, val, test = pair.train, pair.val, pair.test
+    if len(val) == 0:
+        raise ValueError("the pair has no validation words: settings cannot be chosen")
+    rows_all, n_val = np.r_[val, test], len(val)
+    runs = {}
+
+    def add(name, settings, ranks, cli):
+        runs[name] = {"settings": settings, "val": ranks[:n_val], "test": ranks[n_val:],
+                      "cli": cli}
+
+    linear = {}
+    for name, est in (("least squares", LeastSquares()), ("Procrustes", OrthogonalProcrustes())):
+        pred = est.fit(X[train], Y[train]).predict(X)
+        linear[name] = retrieve(pred[rows_all], Y, rows_all, "csls", sources=pred)[0]
+    best_linear = max(linear, key=lambda n: np.mean(linear[n][:n_val] <= 10))
+    add(f"{best_linear} (best linear)", "least squares or Procrustes", linear[best_linear],
+        "lstsq" if best_linear == "least squares" else "procrustes")
+    ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
+    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",))
+    best = grid.loc[grid["p@10"].idxmax()]
+    k, T = int(best["k"]), float(best["T"])
+    knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
+    src = mapped_sources(knn, X, train)
+    # `embmap fit --method best` makes the same choices (beta = 0 is plain tuned kNN)
+    add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, rows_all, "csls",
+                                                 sources=src)[0], "best")
+    chosen = None
+    for rk, rT in BEST_GRID["reverse"]:
+        scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
+        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], rows_all,
+                                                     forward_sources=src, betas=BEST_GRID["beta"])
+        for b, r in ranks.items():
+            score = np.mean(r[:n_val] <= 10)
+            if chosen is None or score > chosen[0]:
+                chosen = (score, (f"k={k}, T={T}; reverse k={scheme.n_neighbors}, T={rT}, "
+                                 f"beta={b}"), r)
+    add("softmax kNN + two-direction retrieval", chosen[1], chosen[2], "best")
+    rows = []
+    for name, run in runs.items():
+        _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
+        rows.append({"method": name, "settings": run["settings"],
+                     "val_p10": float(np.mean(run["val"] <= 10)),
+                     "p1": float(np.mean(run["test"] <= 1)),
+                     "p10": float(np.mean(run["test"] <= 10)),
+                     "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test),
+                     "n_val": len(val), "cli_method": run["cli"],
+                     "candidates": len(Y)})
+    recommended = max(rows, key=lambda r: r["val_p10"])  # max keeps the first of equal rows
+    return rows, recommended
 
 
 def run_report(source_path, target_path, dictionary_path=None, graph_path=None, out="report",
@@ -67,6 +159,8 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
         ("source_path", source_path), ("target_path", target_path),
         ("dictionary_path", dictionary_path), ("graph_path", graph_path))}
     pair = load_pair(**paths, seed=seed)  # fail fast, with the reader's message, before papermill
+    table_pair = pair.head(min(QUICK_WORDS, len(pair))) if quick else pair
+    maps, recommended = table_of_maps(table_pair, n_boot=200 if quick else 1000, seed=seed)
     chosen = notebooks_accepting_a_pair(notebooks or NOTEBOOK_DIR)
     if not chosen:
         raise FileNotFoundError("no notebook's parameters cell defines source_path")
@@ -97,11 +191,18 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
         results.append({"notebook": notebook.name, "seconds": time.perf_counter() - start,
                         "status": status,
                         "observations": _observations(executed) if executed.exists() else []})
-    summary = _write_summary(out, paths, pair, results, quick, seed)
-    return {"coverage": pair.coverage, "notebooks": results, "summary": str(summary)}
+    summary = _write_summary(out, paths, pair, results, quick, seed, maps, recommended,
+                             len(table_pair))
+    return {"coverage": pair.coverage, "notebooks": results, "summary": str(summary),
+            "maps": maps, "recommended": recommended}
 
 
-def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, seed: int) -> Path:
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, seed: int,
+                   maps: list, recommended: dict, n_table: int) -> Path:
     from embmap import __version__
 
     lines = ["# embmap report", "",
@@ -111,14 +212,32 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += [f"* {pair!r}", ""]
     lines += [f"* {k}: {v:.3f}" if isinstance(v, float) else f"* {k}: {v}"
               for k, v in pair.coverage.items()]
+    r = recommended
+    where = (f"the first {n_table} pairs (quick mode)" if n_table < len(pair) else "all pairs")
+    lines += ["", "## The maps", "",
+              (f"Fitted on the training words of {where}; settings chosen on "
+              f"{r['n_val']} validation words; scored on "
+              f"{r['n_test']} test words by CSLS retrieval among all {r['candidates']} targets "
+              "(the candidate set). P@10 interval: 95% bootstrap over the test words."), "",
+              ("| method | settings (chosen on validation) | validation P@10 | test P@1 | "
+              "test P@10 [95% interval] | candidates |"), "|---|---|---|---|---|---|"]
+    lines += [f"| {m['method']} | {m['settings']} | {_pct(m['val_p10'])} | {_pct(m['p1'])} | "
+              f"{_pct(m['p10'])} [{_pct(m['p10_lo'])}, {_pct(m['p10_hi'])}] | "
+              f"all {m['candidates']} targets |" for m in maps]
+    lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), the best validation "
+              f"P@10. Expected P@10 on new words of this pair: {_pct(r['p10'])} "
+              f"(95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, {r['n_test']} test "
+              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs "
+              "with "
+              f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     lines += [f"| [{r['notebook']}]({Path(r['notebook']).with_suffix('.html').name}) | "
               f"{r['status']} | {r['seconds']:.0f} |" for r in results]
     for r in results:
         lines += ["", f"### {r['notebook']}", ""]
         lines += [f"* {o}" for o in r["observations"]] or ["(no observation lines)"]
-    lines += ["", ("Notebooks whose parameters cell does not define `source_path` yet were not "
-                   "run; they still use the bundled pair."), ""]
+    lines += ["", (f"Not run: {', '.join(BUNDLED_ONLY)} (it compares the bundled GloVe and "
+                   "skipgram sources; a reader's pair has no second source)."), ""]
     md = out / "summary.md"
     md.write_text("\n".join(lines), encoding="utf-8")
     try:

@@ -103,7 +103,11 @@ def test_map_a_whole_embedding_file_and_the_best_method(files):
     run("fit", files / "src.txt", files / "trg.bin", "--method", "best", "--out",
         files / "best.npz")
     header = load_model(files / "best.npz").header
-    assert header["params"] == {"n_neighbors": 20, "weights": "softmax", "temperature": 0.05}
+    p = header["params"]
+    assert header["retrieval"] == "two-direction" and p["weights"] == "softmax"
+    assert p["n_neighbors"] in (10, 20, 40) and p["temperature"] in (0.03, 0.05, 0.1)
+    assert p["beta"] in (0, 0.5, 1, 2, 3, 4, 6)
+    assert p["selection"]["n_validation"] == N // 10 and p["selection"]["candidates"] == N
     assert header["n_pairs"] == N  # default: all shared words
     run("map", files / "best.npz", files / "src.txt", "--out", files / "all.vec")
     mapped = load_embedding(files / "all.vec")
@@ -172,10 +176,73 @@ def test_saved_model_predicts_exactly_like_the_fitted_one(tmp_path, method):
     assert loaded.header == json.loads(json.dumps(model.header))
     queries = src.vectors[100:]
     np.testing.assert_allclose(loaded.predict(queries), model.predict(queries), atol=1e-6)
-    idx, scores = loaded.neighbours(loaded.predict(queries), k=3)
+    idx, scores = loaded.neighbours(loaded.predict(queries), k=3,
+                                    sources=loaded.normalise_source(queries))
     assert idx.shape == (20, 3) and np.all(np.diff(scores, axis=1) <= 0)
     if method == "lstsq":  # known answer: the least-squares solution in the normalised spaces
         X = model.normalise_source(src.vectors[:100])
         Y = model.normalise_target(trg.vectors[:100])
         W, *_ = np.linalg.lstsq(X.astype(np.float64), Y.astype(np.float64), rcond=None)
         np.testing.assert_allclose(loaded.arrays["coef"], W, atol=1e-4)
+
+
+def test_best_neighbours_use_two_direction_scores(files, tmp_path):
+    """`neighbours` with a best model: forward CSLS + beta x reverse CSLS, brute force."""
+    run("fit", files / "src.txt", files / "trg.bin", "--dictionary", files / "train.txt",
+        "--method", "best", "--out", tmp_path / "best.npz")
+    model = load_model(tmp_path / "best.npz")
+    beta = np.float64(model.header["params"]["beta"])
+    run("neighbours", tmp_path / "best.npz", files / "test_words.txt", "--k", 3,
+        "--out", tmp_path / "nb.tsv")
+    cells = [line.split("\t") for line in (tmp_path / "nb.tsv").read_text().splitlines()]
+    # brute-force reference in float64
+    src = load_embedding(files / "src.txt")
+    Xq = model.normalise_source(src.vectors[250:N]).astype(np.float64)
+    P = model.predict(src.vectors[250:N]).astype(np.float64)
+    P /= np.linalg.norm(P, axis=1, keepdims=True)
+    T = model.arrays["target_vectors"].astype(np.float64)
+    E = model.arrays["reverse_source_estimates"].astype(np.float64)
+    top = lambda S: np.sort(S, axis=1)[:, -10:].mean(axis=1)
+    S, R = P @ T.T, Xq @ E.T
+    score = (2 * S - top(S)[:, None] - model.arrays["target_csls_r"][None, :]
+             + beta * (2 * R - top(R)[:, None] - model.arrays["reverse_csls_r"][None, :]))
+    best3 = np.argsort(-score, axis=1)[:, :3]
+    words = model.arrays["target_words"]
+    assert [c[0] for c in cells] == [f"w{i}" for i in range(250, N)]
+    assert [[c[1], c[3], c[5]] for c in cells] == [[words[j] for j in row] for row in best3]
+    np.testing.assert_allclose([float(c[2]) for c in cells],
+                               np.take_along_axis(score, best3[:, :1], axis=1).ravel(), atol=1e-4)
+
+
+def test_best_reverse_arrays_match_two_direction_retrieval():
+    """With every target word paired, the stored reverse estimates are TwoDirectionRetrieval's."""
+    from embmap.local import TwoDirectionRetrieval
+    from embmap.model_file import fit_model
+
+    rng = np.random.default_rng(2)
+    words = [f"w{i}" for i in range(150)]
+    src = Embedding(words, rng.normal(size=(150, 8)))
+    trg = Embedding(words, np.tanh(src.vectors @ rng.normal(size=(8, 12))))
+    model = fit_model(src, trg, [(w, w) for w in words], "best")
+    p = model.header["params"]
+    scheme = TwoDirectionRetrieval(n_neighbors=p["reverse_n_neighbors"],
+                                   temperature=p["reverse_temperature"])
+    scheme.fit(model.arrays["train_sources"], model.arrays["train_targets"], np.arange(150))
+    np.testing.assert_allclose(model.arrays["reverse_source_estimates"],
+                               scheme.source_estimates_, atol=1e-5)
+    np.testing.assert_allclose(model.arrays["reverse_csls_r"], scheme.reverse_r_S_, atol=1e-5)
+    with pytest.raises(ValueError, match="sources must be given"):
+        model.neighbours(model.predict(src.vectors[:3]))
+    with pytest.raises(ValueError, match=r"sources must have shape \(3, 8\)"):
+        model.neighbours(model.predict(src.vectors[:3]), sources=np.ones((3, 5)))
+
+
+def test_best_needs_enough_pairs_for_validation():
+    from embmap.model_file import fit_model
+
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)]
+    src = Embedding(words, rng.normal(size=(60, 4)))
+    trg = Embedding(words, rng.normal(size=(60, 5)))
+    with pytest.raises(ValueError, match="needs at least 100 word pairs, got 60"):
+        fit_model(src, trg, [(w, w) for w in words], "best")

@@ -7,6 +7,7 @@ graph over target words that also names words outside the pairing.
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,23 @@ def test_load_pair_reads_a_dictionary_and_a_graph(own_pair):
     assert pair.seed == 3 and len(pair.test) == 30
 
 
+def test_load_pair_bundled_source_and_readers_out_of_pair_words(own_pair):
+    from embmap import load_dataset
+
+    skip = load_pair(source="skipgram", seed=1)
+    ref = load_dataset(source="skipgram", seed=1)
+    assert skip.words == ref.words and np.array_equal(skip.X, ref.X)
+    assert np.array_equal(skip.test, ref.test) and skip.coverage["source"] == "skipgram"
+    with pytest.raises(ValueError, match="source must be one of"):
+        load_pair(source="word2vec")
+    # a reader's pair: `source` is ignored; the unpaired source words are the out-of-pair words
+    d = own_pair
+    pair = load_pair(d / "src.txt.gz", d / "trg.bin", d / "dict.txt", source="skipgram")
+    assert pair.coverage["source"] == "reader" and pair.Y_alt is None
+    assert pair.oog_words == [f"s{i}" for i in range(300, 400)]
+    assert pair.X_oog.shape == (100, 20)
+
+
 def test_load_pair_arguments():
     with pytest.raises(ValueError, match="give both source_path and target_path"):
         load_pair(source_path="a.txt")
@@ -68,12 +86,16 @@ def test_report_picks_notebooks_that_accept_a_pair():
 
 
 def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
-    # End to end through the command line: embmap report -> papermill -> notebook 01.
+    # End to end through the command line: embmap report -> papermill -> notebook 01 (only:
+    # --notebooks names a folder holding a copy of it; test_own_pair_notebooks runs them all).
     d, out = own_pair, tmp_path / "report"
+    (tmp_path / "nbs").mkdir()
+    shutil.copy(NOTEBOOK, tmp_path / "nbs" / NOTEBOOK.name)
     run = subprocess.run(
         [sys.executable, "-m", "embmap.cli", "report", d / "src.txt.gz", d / "trg.bin",
          "--dictionary", d / "dict.txt", "--graph", d / "graph.tsv.gz", "--out", out,
-         "--quick"], capture_output=True, text=True, timeout=900, check=False)
+         "--quick", "--notebooks", tmp_path / "nbs"],
+        capture_output=True, text=True, timeout=900, check=False)
     assert run.returncode == 0, run.stderr
     executed = out / NOTEBOOK.name
     text = "".join("".join(o.get("text", "")) for c in json.loads(executed.read_text())["cells"]
@@ -84,3 +106,25 @@ def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
     summary = (out / "summary.md").read_text()
     assert "pairs: 300" in summary and "graph_edges_kept: 299" in summary
     assert "| ok |" in summary and "Observation:" in summary
+    # The table of maps: three methods, each with P@1, P@10 and its interval, all 300 targets.
+    rows = [line.split(" | ") for line in summary.splitlines()
+            if line.startswith("| ") and "targets |" in line]
+    assert [r[0].lstrip("| ") for r in rows] == [
+        rows[0][0].lstrip("| "), "softmax kNN", "softmax kNN + two-direction retrieval"]
+    assert rows[0][0].endswith("(best linear)")
+    pct = lambda cell: float(cell.rstrip("%")) / 100
+    val = [pct(r[2]) for r in rows]
+    for r in rows:
+        p10, interval = r[4].split(" [")
+        lo, hi = (pct(x) for x in interval.rstrip("]").split(", "))
+        assert lo <= pct(p10) <= hi and r[5] == "all 300 targets |"
+    # Y is a noisy linear image of X: the best linear map retrieves most test words.
+    assert pct(rows[0][4].split(" [")[0]) >= 0.8
+    best = rows[int(np.argmax(val))]  # the recommendation is the best *validation* P@10
+    assert f"**Recommended map: {best[0].lstrip('| ')}**" in summary
+    assert f"Expected P@10 on new words of this pair: {best[4].split(' [')[0]}" in summary
+    cli = {"softmax kNN": "best", "softmax kNN + two-direction retrieval": "best",
+           "least squares (best linear)": "lstsq", "Procrustes (best linear)": "procrustes"}
+    assert f"--method {cli[best[0].lstrip('| ')]}`" in summary
+    html = (out / "summary.html").read_text()
+    assert "<table>" in html and "Recommended map" in html

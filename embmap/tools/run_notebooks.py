@@ -52,8 +52,9 @@ def clean_metadata(nb) -> None:
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
 
 
-def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False) -> float:
-    """Run one notebook with ``quick`` injected as a parameter; return seconds."""
+def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
+            parameters: dict | None = None) -> float:
+    """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds."""
     import papermill
 
     start = time.perf_counter()
@@ -63,7 +64,7 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False)
         # Always inject `quick`: papermill then replaces any injected-parameters
         # cell left in the file by an earlier run, so a notebook last run in
         # quick mode cannot silently run in quick mode again.
-        parameters={"quick": bool(quick)},
+        parameters={**(parameters or {}), "quick": bool(quick)},
         kernel_name=KERNEL,
         cwd=str(notebook.parent),
         progress_bar=False,
