@@ -363,3 +363,41 @@ def test_vmf_optimal_kappa_is_finite_and_solves_the_derivative(reg, expected_equ
     assert kappa_star < 30  # finite optimum (the plain loss does not reward unbounded kappa)
     if reg == "scale":
         assert kappa_star == pytest.approx(1.75, abs=0.01)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("epsilon, n_iter", [(0.05, 20), (0.05, 50), (0.2, 5), (0.02, 30)])
+def test_sinkhorn_scaling_form_equals_log_domain(dtype, epsilon, n_iter):
+    # The fast scaling form must reproduce the log-domain iterations (the reference):
+    # the plan, the loss and its gradient, on a batch shaped like training batches.
+    from embmap.losses import _sinkhorn_log_plan, _sinkhorn_scaling_plan
+
+    gen = torch.Generator().manual_seed(3)
+    pred = torch.randn(128, 50, generator=gen, dtype=torch.float64)
+    target = pred[torch.randperm(128, generator=gen)] + torch.randn(128, 50, generator=gen,
+                                                                      dtype=torch.float64)
+    cost = 1 - torch.nn.functional.normalize(pred, dim=1) @ torch.nn.functional.normalize(
+        target, dim=1).T
+    results = []
+    for plan_fn in (lambda c: _sinkhorn_log_plan(c, epsilon, n_iter).exp(),
+                    lambda c: _sinkhorn_scaling_plan(c, epsilon, n_iter)):
+        c = cost.to(dtype).clone().requires_grad_(True)
+        plan = plan_fn(c)
+        loss = (plan * c).sum()
+        loss.backward()
+        results.append((plan.detach().double(), float(loss.detach()), c.grad.double()))
+    (plan_log, loss_log, grad_log), (plan_fast, loss_fast, grad_fast) = results
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    assert loss_fast == pytest.approx(loss_log, abs=tol)
+    np.testing.assert_allclose(plan_fast * 128, plan_log * 128, atol=tol)  # entries ~1/128
+    np.testing.assert_allclose(grad_fast, grad_log, atol=tol * 10, rtol=tol)
+
+
+def test_sinkhorn_small_epsilon_falls_back_to_log_domain():
+    # cost range / epsilon = 2 / 1e-3 = 2000: the scaling form would underflow,
+    # the dispatcher must use the log domain and still give the exact OT plan.
+    pred = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    target = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    plan = sinkhorn_plan(pred, target, epsilon=1e-3)
+    np.testing.assert_allclose(plan.numpy(), [[0, 0.5], [0.5, 0]], atol=1e-12)
+    assert float(sinkhorn_loss(pred, target, epsilon=1e-3)) == pytest.approx(0.0, abs=1e-12)
