@@ -401,3 +401,22 @@ def test_sinkhorn_small_epsilon_falls_back_to_log_domain():
     plan = sinkhorn_plan(pred, target, epsilon=1e-3)
     np.testing.assert_allclose(plan.numpy(), [[0, 0.5], [0.5, 0]], atol=1e-12)
     assert float(sinkhorn_loss(pred, target, epsilon=1e-3)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_vmf_fast_bessel_path_equals_general_and_falls_back():
+    # The vMF loss's shortcut must give log_bessel_iv's values exactly where it applies
+    # (x >= 1, ive representable) and decline (None) elsewhere, leaving those to the general path.
+    from embmap.losses import _bessel_ratio_np, _log_iv_common, _log_vmf_normaliser_np
+
+    for v, low in ((0.0, 1.0), (24.0, 1.0), (149.0, 100.0)):
+        x = np.geomspace(low, 2000.0, 97)
+        np.testing.assert_array_equal(_log_iv_common(v, x), log_bessel_iv(v, x))
+    assert _log_iv_common(24.0, np.array([0.5, 3.0])) is None      # x < 1: series regime
+    assert _log_iv_common(149.0, np.array([1.0, 3.0])) is None     # ive underflows to 0
+    kappa = np.array([0.0, 0.3, 5.0, 40.0])                         # mixed regimes: general path
+    expected = [_mp_log_cm(50, k) if k > 0 else None for k in kappa]
+    got = _log_vmf_normaliser_np(kappa, 50)
+    np.testing.assert_allclose(got[1:], expected[1:], rtol=1e-12)
+    ratio = _bessel_ratio_np(np.array([0.3, 5.0, 40.0]), 50)
+    ref = [float(mpmath.besseli(25, k) / mpmath.besseli(24, k)) for k in (0.3, 5.0, 40.0)]
+    np.testing.assert_allclose(ratio, ref, rtol=1e-12)
