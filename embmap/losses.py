@@ -26,6 +26,8 @@ loss by name.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -76,10 +78,15 @@ def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) ->
     target row has no direction, so a cosine-based loss would silently score
     it as "cosine 0" whatever the prediction.
     """
-    flags = [torch.isfinite(pred).all(), torch.isfinite(target).all()]
+    # A sum is finite only if every entry is (a NaN or inf propagates), so one
+    # sum per tensor replaces an element-wise isfinite pass on every batch; only
+    # a non-finite sum (or a finite-valued overflow) needs the exact test.
+    flags = [pred.detach().sum(), target.detach().sum()]
     if directions:
-        flags.append((target != 0).any(dim=1).all())
-    finite_pred, finite_target, *rest = torch.stack(flags).tolist()
+        flags.append((target != 0).any(dim=1).all().to(pred.dtype))
+    sum_pred, sum_target, *rest = torch.stack(flags).tolist()
+    finite_pred = math.isfinite(sum_pred) or bool(torch.isfinite(pred).all())
+    finite_target = math.isfinite(sum_target) or bool(torch.isfinite(target).all())
     if not finite_pred:
         raise ValueError("pred contains NaN or inf (a diverging network? try a smaller lr)")
     if not finite_target:

@@ -420,3 +420,27 @@ def test_vmf_fast_bessel_path_equals_general_and_falls_back():
     ratio = _bessel_ratio_np(np.array([0.3, 5.0, 40.0]), 50)
     ref = [float(mpmath.besseli(25, k) / mpmath.besseli(24, k)) for k in (0.3, 5.0, 40.0)]
     np.testing.assert_allclose(ratio, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_losses_refuse_non_finite_and_accept_huge_finite_values(loss):
+    # The per-batch finiteness test works on sums: it must still catch a single NaN or inf,
+    # and must not mistake finite values whose sum overflows float32 for inf.
+    fn = LOSSES[loss]
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(6, 4, generator=gen), torch.randn(6, 4, generator=gen)
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        for which in ("pred", "target"):
+            p, t = pred.clone(), target.clone()
+            (p if which == "pred" else t)[2, 1] = bad
+            with pytest.raises(ValueError, match=f"{which} contains NaN or inf"):
+                fn(p, t)
+    huge = torch.full((6, 4), 3e38)  # finite, but the sum overflows to inf
+    huge[::2] *= -1
+    huge[:, 1] = 3e38
+    assert not torch.isfinite(huge.sum())
+    # A finite-valued batch passes the check (the loss value itself may be inf or NaN).
+    try:
+        fn(huge, target)
+    except ValueError as err:
+        assert "NaN or inf" not in str(err)
