@@ -180,7 +180,7 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, sp
 
 def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, retrieval=("nn", "csls"),
                  n_boot=1000, progress=True, space="auto", normalisation=("unit", "center", "unit"),
-                 score_steps=None, validation=False, keep_ranks=False) -> pd.DataFrame:
+                 score_steps=None, validation=False, keep_ranks=False, n_jobs=1) -> pd.DataFrame:
     """Score every estimator on every split (and model seed); one row per run.
 
     Parameters
@@ -198,6 +198,11 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
     score_steps, validation, keep_ranks
         Passed to :func:`score_map` (scoring space; validation-word scores;
         per-word gold ranks).
+    n_jobs : int
+        Runs in parallel worker processes (joblib), each limited to one
+        thread. MLP training uses one thread per fit, so on a 2-core machine
+        ``n_jobs=2`` nearly halves a comparison of MLPs; every run is seeded,
+        so the rows are the same as with ``n_jobs=1`` (up to ``fit_s``).
     """
     from tqdm.std import tqdm
 
@@ -215,20 +220,50 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None, ret
         for name, estimator in estimators.items():
             seeds = model_seeds if model_seeds is not None and "seed" in estimator.get_params() else [None]
             jobs += [(split_seed, name, model_seed) for model_seed in seeds]
-    rows, spaces = [], {}
-    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
-    for split_seed, name, model_seed in bar:
-        bar.set_postfix_str(f"{name}, split {split_seed}" + ("" if model_seed is None else f", seed {model_seed}"))
-        split = pair if split_seed == pair.seed else pair.resplit(split_seed)
-        if split_seed not in spaces:
-            spaces[split_seed] = normalised_spaces(split, normalisation)
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    splits, spaces = {}, {}
+    for split_seed in split_seeds:
+        if split_seed not in splits:
+            splits[split_seed] = pair if split_seed == pair.seed else pair.resplit(split_seed)
+            spaces[split_seed] = normalised_spaces(splits[split_seed], normalisation)
+
+    def run(split_seed, name, model_seed):
         estimator = clone(estimators[name])
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
-        row = score_map(estimator, split, retrieval, n_boot, split_seed, spaces=spaces[split_seed], space=space,
-                        score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
-        rows.append({"method": name, "split": split_seed, "seed": model_seed, **row})
+        return score_map(estimator, splits[split_seed], retrieval, n_boot, split_seed,
+                         spaces=spaces[split_seed], space=space, score_steps=score_steps,
+                         validation=validation, keep_ranks=keep_ranks)
+
+    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
+    if n_jobs == 1 or len(jobs) == 1:
+        results = (run(*job) for job in bar)
+    else:
+        from joblib import Parallel, delayed
+
+        # max_nbytes=None: pickle arrays instead of sharing read-only memory maps, which
+        # torch.from_numpy would warn about (it needs writable arrays).
+        results = Parallel(n_jobs=n_jobs, return_as="generator", max_nbytes=None)(
+            delayed(_one_thread(run))(*job) for job in bar)
+    rows = [{"method": name, "split": split_seed, "seed": model_seed, **row}
+            for (split_seed, name, model_seed), row in zip(jobs, results)]
     return pd.DataFrame(rows)
+
+
+def _one_thread(fn):
+    """``fn`` run with one BLAS and one torch thread: parallel workers must not oversubscribe."""
+    def wrapped(*args):
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with threadpool_limits(1):
+                return fn(*args)
+        finally:
+            torch.set_num_threads(before)
+    return wrapped
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
