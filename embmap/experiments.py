@@ -213,7 +213,7 @@ def _param_value(value):
 def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
                  retrieval=("nn", "csls"), n_boot=1000, progress=True, space="auto",
                  normalisation=("unit", "center", "unit"), score_steps=None, validation=False,
-                 keep_ranks=False) -> pd.DataFrame:
+                 keep_ranks=False, n_jobs=1) -> pd.DataFrame:
     """Score every estimator on every split (and model seed): a tidy table, one row per run.
 
     Columns: ``method`` (the dict key, a display label), ``estimator`` (class
@@ -238,6 +238,11 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
     space, score_steps, validation, keep_ranks
         Passed to :func:`score_map` (the space scored in; normalisation of the
         scoring space; validation-word scores; per-word gold ranks).
+    n_jobs : int
+        Runs in parallel worker processes (joblib), each limited to one
+        thread. MLP training uses one thread per fit, so on a 2-core machine
+        ``n_jobs=2`` nearly halves a comparison of MLPs; every run is seeded,
+        so the rows are the same as with ``n_jobs=1`` (up to ``fit_s``).
     """
     from tqdm.std import tqdm
 
@@ -255,25 +260,59 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
         for name, estimator in estimators.items():
             seeds = model_seeds if model_seeds is not None and "seed" in estimator.get_params() else [None]
             jobs += [(split_seed, name, model_seed) for model_seed in seeds]
-    rows, vectors = [], {}
-    normalisation_name = "-".join(normalisation) or "raw"
-    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
-    for split_seed, name, model_seed in bar:
-        bar.set_postfix_str(f"{name}, split {split_seed}" + ("" if model_seed is None else f", seed {model_seed}"))
-        split = pair if split_seed == pair.seed else pair.resplit(split_seed)
-        if split_seed not in vectors:
-            vectors[split_seed] = normalised_spaces(split, normalisation)
+    n_jobs = check_int(n_jobs, "n_jobs", minimum=1)
+    splits, vectors = {}, {}
+    for split_seed in split_seeds:
+        if split_seed not in splits:
+            splits[split_seed] = pair if split_seed == pair.seed else pair.resplit(split_seed)
+            vectors[split_seed] = normalised_spaces(splits[split_seed], normalisation)
+
+    def configured(name, model_seed):
         estimator = clone(estimators[name])
         if model_seed is not None:
             estimator.set_params(seed=model_seed)
-        row = score_map(estimator, split, retrieval, n_boot, split_seed,
-                        vectors=vectors[split_seed], space=space, score_steps=score_steps,
-                        validation=validation, keep_ranks=keep_ranks)
+        return estimator
+
+    def run(split_seed, name, model_seed):
+        return score_map(configured(name, model_seed), splits[split_seed], retrieval, n_boot,
+                         split_seed, vectors=vectors[split_seed], space=space,
+                         score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
+
+    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
+    if n_jobs == 1 or len(jobs) == 1:
+        results = (run(*job) for job in bar)
+    else:
+        from joblib import Parallel, delayed
+
+        # max_nbytes=None: pickle arrays instead of sharing read-only memory maps, which
+        # torch.from_numpy would warn about (it needs writable arrays).
+        results = Parallel(n_jobs=n_jobs, return_as="generator", max_nbytes=None)(
+            delayed(_one_thread(run))(*job) for job in bar)
+    normalisation_name = "-".join(normalisation) or "raw"
+    rows = []
+    for (split_seed, name, model_seed), row in zip(jobs, results):
+        estimator = configured(name, model_seed)
         params = {f"param_{k}": _param_value(v)
                   for k, v in estimator.get_params(deep=False).items()}
         rows.append({"method": name, "estimator": type(estimator).__name__, "split": split_seed,
                      "seed": model_seed, "normalisation": normalisation_name, **row, **params})
     return pd.DataFrame(rows)
+
+
+def _one_thread(fn):
+    """``fn`` run with one BLAS and one torch thread: parallel workers must not oversubscribe."""
+    def wrapped(*args):
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with threadpool_limits(1):
+                return fn(*args)
+        finally:
+            torch.set_num_threads(before)
+    return wrapped
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:

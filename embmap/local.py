@@ -506,6 +506,27 @@ def _attend(fq, fk, Yk, k, temperature, exclude=None):
     return torch.einsum("qk,qkd->qd", w, Yk[idx])
 
 
+def _attend_leave_one_out(fq, fk, Yk, k, temperature, query_rows):
+    """:func:`_attend` with each query's own key row (``query_rows``) left out, for training.
+
+    The same values and gradients as ``_attend(..., exclude=mask)``, but the
+    full ``(q, n)`` similarity matrix is only used to *select* the k keys, so
+    it is built without autograd; the selected similarities are recomputed
+    with gradients from the k keys alone. Autograd through the full matrix
+    (and its dense backward: two more ``(q, n, d)`` products) was most of
+    the cost of a training step.
+    """
+    q_unit = nn.functional.normalize(fq, dim=1)
+    k_unit = nn.functional.normalize(fk, dim=1)
+    with torch.no_grad():
+        S = q_unit @ k_unit.T
+        S[torch.arange(len(S)), query_rows] = float("-inf")  # leave the query out
+        idx = torch.topk(S, k, dim=1).indices
+    vals = torch.einsum("qd,qkd->qk", q_unit, k_unit[idx])
+    w = torch.softmax(vals / temperature, dim=1)
+    return torch.einsum("qk,qkd->qd", w, Yk[idx])
+
+
 class AttentionMap(_LocalMap):
     """Softmax attention over training words in a learned metric, trained with InfoNCE.
 
@@ -625,9 +646,8 @@ class AttentionMap(_LocalMap):
         for lo in range(0, n, self.batch_size):
             batch = order[lo : lo + self.batch_size]
             keys = encoder(Xt)
-            exclude = torch.zeros((len(batch), n), dtype=torch.bool)
-            exclude[torch.arange(len(batch)), batch] = True  # leave the query out
-            pred = _attend(keys[batch], keys, Yt, self.n_neighbors, self.temperature, exclude)
+            pred = _attend_leave_one_out(keys[batch], keys, Yt, self.n_neighbors,
+                                         self.temperature, batch)
             logits = nn.functional.normalize(pred, dim=1) @ Yt_unit.T / self.nce_temperature
             loss = nn.functional.cross_entropy(logits, batch)
             optimiser.zero_grad()

@@ -26,6 +26,8 @@ loss by name.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -76,10 +78,15 @@ def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) ->
     target row has no direction, so a cosine-based loss would silently score
     it as "cosine 0" whatever the prediction.
     """
-    flags = [torch.isfinite(pred).all(), torch.isfinite(target).all()]
+    # A sum is finite only if every entry is (a NaN or inf propagates), so one
+    # sum per tensor replaces an element-wise isfinite pass on every batch; only
+    # a non-finite sum (or a finite-valued overflow) needs the exact test.
+    flags = [pred.detach().sum(), target.detach().sum()]
     if directions:
-        flags.append((target != 0).any(dim=1).all())
-    finite_pred, finite_target, *rest = torch.stack(flags).tolist()
+        flags.append((target != 0).any(dim=1).all().to(pred.dtype))
+    sum_pred, sum_target, *rest = torch.stack(flags).tolist()
+    finite_pred = math.isfinite(sum_pred) or bool(torch.isfinite(pred).all())
+    finite_target = math.isfinite(sum_target) or bool(torch.isfinite(target).all())
     if not finite_pred:
         raise ValueError("pred contains NaN or inf (a diverging network? try a smaller lr)")
     if not finite_target:
@@ -380,8 +387,27 @@ def _log_vmf_normaliser_np(kappa: np.ndarray, m: int) -> np.ndarray:
     # As kappa -> 0, kappa^v / I_v(kappa) -> 2^v Gamma(v + 1): C_m(0) = 1 / area(S^{m-1}).
     out[zero] = v * np.log(2.0) + special.gammaln(v + 1.0) - (m / 2.0) * np.log(2.0 * np.pi)
     k = kappa[~zero]
-    out[~zero] = v * np.log(k) - (m / 2.0) * np.log(2.0 * np.pi) - log_bessel_iv(v, k)
+    log_iv = _log_iv_common(v, k)
+    if log_iv is None:
+        log_iv = log_bessel_iv(v, k)
+    out[~zero] = v * np.log(k) - (m / 2.0) * np.log(2.0 * np.pi) - log_iv
     return out
+
+
+def _log_iv_common(v: float, x: np.ndarray) -> np.ndarray | None:
+    """``log I_v(x)`` when every ``x`` is in :func:`log_bessel_iv`'s ``ive`` regime, else None.
+
+    The vMF loss evaluates the Bessel function three times per training batch,
+    almost always at ``kappa >= 1`` where ``log_bessel_iv`` returns exactly
+    ``log(ive(v, x)) + x``. Computing that directly skips the general
+    function's argument checks and regime masks (~3x faster on a 256-row
+    batch) and gives the same values; anything else goes the general way.
+    """
+    with np.errstate(divide="ignore", under="ignore"):
+        ive = special.ive(v, x)
+    if x.size == 0 or not (np.all(x >= 1.0) and np.all(np.isfinite(ive) & (ive > _IVE_TINY))):
+        return None
+    return np.log(ive) + x
 
 
 def _bessel_ratio_np(kappa: np.ndarray, m: int) -> np.ndarray:
@@ -390,7 +416,10 @@ def _bessel_ratio_np(kappa: np.ndarray, m: int) -> np.ndarray:
     out = np.zeros_like(kappa)  # the ratio tends to kappa / m -> 0 at kappa = 0
     pos = kappa > 0.0
     k = kappa[pos]
-    out[pos] = np.exp(log_bessel_iv(v + 1.0, k) - log_bessel_iv(v, k))
+    upper, lower = _log_iv_common(v + 1.0, k), _log_iv_common(v, k)
+    if upper is None or lower is None:
+        upper, lower = log_bessel_iv(v + 1.0, k), log_bessel_iv(v, k)
+    out[pos] = np.exp(upper - lower)
     return out
 
 
@@ -548,6 +577,86 @@ def _sinkhorn_log_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch
     return (f[:, None] + g[None, :] - cost) / epsilon + log_a[:, None] + log_b[None, :]
 
 
+# Largest cost range / epsilon for which the scaling form below runs (in float64).
+# Its kernel entries are >= exp(-limit) and the scalings <= ~n exp(limit); autograd
+# squares them (d(1/x) = -dx / x^2), so 2 * limit must stay well inside float64's
+# exp(709). Beyond it the log-domain iterations take over.
+_SCALING_LIMIT = 200.0
+
+
+class _SinkhornScalings(torch.autograd.Function):
+    """Sinkhorn scalings ``(u, v)`` after ``n_iter`` updates, with a hand-written unrolled backward.
+
+    Forward: ``v_0 = b``; for t = 1..T, ``s_t = K v_{t-1}``, ``u_t = a / s_t``,
+    ``r_t = K^T u_t``, ``v_t = b / r_t``.  Backward is reverse-mode through
+    exactly these steps (the gradient autograd would give), but the gradient
+    of ``K`` is gathered as two ``(n x T) (T x k)`` products instead of ``2T``
+    separate outer products of the full matrix, which is what made autograd's
+    backward slow.
+    """
+
+    @staticmethod
+    def forward(ctx, K, a, b, n_iter):
+        us, vs_prev, ss, rs, vs = [], [], [], [], []
+        v = b
+        for _ in range(n_iter):
+            s = K @ v
+            u = a / s
+            r = K.T @ u
+            vs_prev.append(v)
+            v = b / r
+            us.append(u), ss.append(s), rs.append(r), vs.append(v)
+        ctx.save_for_backward(K, *(torch.stack(x) for x in (us, vs_prev, ss, rs, vs)))
+        return u, v
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_u, grad_v):
+        K, us, vs_prev, ss, rs, vs = ctx.saved_tensors
+        n_iter = len(us)
+        r_bar, s_bar = torch.empty_like(rs), torch.empty_like(ss)
+        u_bar = grad_u if grad_u is not None else torch.zeros_like(us[0])
+        v_bar = grad_v if grad_v is not None else torch.zeros_like(vs[0])
+        for t in range(n_iter - 1, -1, -1):
+            r_bar[t] = -v_bar * vs[t] / rs[t]                 # v_t = b / r_t
+            u_bar = u_bar + K @ r_bar[t]                      # r_t = K^T u_t
+            s_bar[t] = -u_bar * us[t] / ss[t]                 # u_t = a / s_t
+            v_bar = K.T @ s_bar[t]                            # s_t = K v_{t-1}
+            u_bar = torch.zeros_like(u_bar)                   # u_{t-1} feeds nothing else
+        grad_K = us.T @ r_bar + s_bar.T @ vs_prev
+        return grad_K, None, None, None
+
+
+def _sinkhorn_scaling_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
+    """The same iterations as :func:`_sinkhorn_log_plan` in scaling form, in float64.
+
+    With ``K = exp(-(C - min C) / eps)``, ``u = a exp(f / eps)`` and
+    ``v = b exp(g / eps)`` (up to a constant that cancels in the plan), each
+    log-domain update is ``u = a / (K v)``, ``v = b / (K^T u)``: two
+    matrix-vector products instead of two ``logsumexp`` passes over the whole
+    matrix, and (with :class:`_SinkhornScalings`) a backward pass of two
+    matrix products. Float64 keeps ``K`` and the scalings finite for cost
+    ranges up to ``_SCALING_LIMIT * eps``.
+    """
+    n, k = cost.shape
+    c64 = cost.to(torch.float64)
+    # Shifting C by a constant rescales K, u and v but not the plan; the shift
+    # bounds K to (exp(-range / eps), 1].
+    K = torch.exp(-(c64 - c64.detach().min()) / epsilon)
+    a = torch.full((n,), 1.0 / n, dtype=torch.float64, device=cost.device)
+    b = torch.full((k,), 1.0 / k, dtype=torch.float64, device=cost.device)
+    u, v = _SinkhornScalings.apply(K, a, b, n_iter)  # g = 0 at the start (v_0 = b)
+    return (u[:, None] * K * v[None, :]).to(cost.dtype)
+
+
+def _sinkhorn_transport_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
+    """Entropic plan by the fastest safe form: scaling when the cost range allows, else log."""
+    spread = float((cost.detach().max() - cost.detach().min()) / epsilon)
+    if spread <= _SCALING_LIMIT:
+        return _sinkhorn_scaling_plan(cost, epsilon, n_iter)
+    return _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
+
+
 def sinkhorn_plan(
     pred: torch.Tensor, target: torch.Tensor, epsilon: float = 0.05, n_iter: int = 50
 ) -> torch.Tensor:
@@ -568,7 +677,7 @@ def sinkhorn_plan(
     """
     _check_sinkhorn_args(pred, target, epsilon, n_iter)
     cost = 1.0 - _cosine_matrix(pred, target)
-    return _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
+    return _sinkhorn_transport_plan(cost, epsilon, n_iter)
 
 
 def _check_sinkhorn_args(pred, target, epsilon, n_iter) -> None:
@@ -607,13 +716,16 @@ def sinkhorn_loss(
 
     Treat the batch of predictions and the batch of targets as two clouds of
     equally weighted points with cost :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`
-    (the "word mover's distance" idea).  Log-domain Sinkhorn iterations solve
+    (the "word mover's distance" idea).  Sinkhorn iterations solve
 
     .. math:: P^\star = \arg\min_{P \in U(a, b)} \langle P, C \rangle
               - \varepsilon H(P), \qquad a = \tfrac{1}{n}\mathbf 1,\ b = \tfrac1k \mathbf 1,
 
     and the loss is the transport cost :math:`\langle P^\star, C\rangle`
-    (gradients flow through the unrolled iterations).  Smaller ``epsilon`` is
+    (gradients flow through the unrolled iterations).  The iterations run in
+    scaling form (matrix-vector products, float64) when the cost range over
+    ``epsilon`` is at most 200, else in the log domain; both give the same
+    iterates.  Smaller ``epsilon`` is
     closer to exact optimal transport but needs more iterations: convergence
     slows roughly like ``exp(-cost range / epsilon)``.  On batches of 64-256
     noisy 50-d pairs with the defaults the loss value is converged to ~1e-5
@@ -645,7 +757,7 @@ def sinkhorn_loss(
     _check_sinkhorn_args(pred, target, epsilon, n_iter)
     check_real(paired_weight, "paired_weight", low=0.0)
     cost = 1.0 - _cosine_matrix(pred, target)
-    plan = _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
+    plan = _sinkhorn_transport_plan(cost, epsilon, n_iter)
     loss = (plan * cost).sum()
     if paired_weight:
         loss = loss + paired_weight * cosine_loss(pred, target)

@@ -136,3 +136,30 @@ def test_mean_sd_text_shows_one_run_without_a_spread():
         mean_sd_text(1.0, 0.0, 0)
     with pytest.raises(ValueError, match="sd must be finite"):
         mean_sd_text(1.0, float("nan"), 2)
+
+
+def test_compare_maps_in_parallel_gives_the_same_rows(rotated_pair):
+    # Two worker processes must reproduce the sequential rows (seeded MLP fits, linear maps),
+    # in the same order; only the wall-clock column may differ.
+    from embmap.neural import MLPMap
+
+    maps = {"mlp": MLPMap(hidden=(16,), max_epochs=3, batch_size=64, device="cpu"),
+            "procrustes": _Procrustes()}
+    kw = {"split_seeds": (0, 1), "model_seeds": (0,), "n_boot": 50, "progress": False,
+          "validation": True, "keep_ranks": True}
+    seq = compare_maps(maps, rotated_pair, **kw)
+    par = compare_maps(maps, rotated_pair, n_jobs=2, **kw)
+    assert len(seq) == 4 and list(par["method"]) == list(seq["method"])
+    for col in seq.columns:
+        if col in ("fit_s", "history"):
+            continue
+        for a, b in zip(seq[col], par[col]):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+            elif not (isinstance(a, float) and np.isnan(a) and np.isnan(b)):
+                assert a == b, col
+    hist_seq = [h["val_loss"] for h in seq["history"] if isinstance(h, dict)]
+    hist_par = [h["val_loss"] for h in par["history"] if isinstance(h, dict)]
+    assert hist_seq == hist_par and len(hist_seq) == 2
+    with pytest.raises(ValueError, match="n_jobs"):
+        compare_maps(maps, rotated_pair, n_jobs=0, progress=False)

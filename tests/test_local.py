@@ -346,3 +346,28 @@ def test_knn_validation_grid_matches_direct_scoring(data):
         row = grid[(grid.weights == w) & (grid.k == k) & ((grid["T"] == T) | np.isnan(T))].iloc[0]
         assert row["p@10"] == pytest.approx(expected["p@10"])
         assert row["mrr"] == pytest.approx(expected["mrr"])
+
+
+def test_leave_one_out_attention_equals_masked_attention_values_and_gradients():
+    # The training step's attention selects neighbours without autograd and recomputes the
+    # k similarities with it: same output and same gradients as the dense masked version.
+    from embmap.local import _attend, _attend_leave_one_out
+
+    gen = torch.Generator().manual_seed(0)
+    keys0 = torch.randn(300, 20, generator=gen, dtype=torch.float64)
+    Yk = torch.randn(300, 7, generator=gen, dtype=torch.float64)
+    batch = torch.randperm(300, generator=gen)[:64]
+    outs = []
+    for dense in (True, False):
+        keys = keys0.clone().requires_grad_(True)
+        if dense:
+            exclude = torch.zeros((64, 300), dtype=torch.bool)
+            exclude[torch.arange(64), batch] = True
+            pred = _attend(keys[batch], keys, Yk, 8, 0.1, exclude)
+        else:
+            pred = _attend_leave_one_out(keys[batch], keys, Yk, 8, 0.1, batch)
+        (pred * torch.linspace(-1, 1, 7, dtype=torch.float64)).sum().backward()
+        outs.append((pred.detach(), keys.grad))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
+    assert outs[0][1].abs().sum() > 0

@@ -363,3 +363,84 @@ def test_vmf_optimal_kappa_is_finite_and_solves_the_derivative(reg, expected_equ
     assert kappa_star < 30  # finite optimum (the plain loss does not reward unbounded kappa)
     if reg == "scale":
         assert kappa_star == pytest.approx(1.75, abs=0.01)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("epsilon, n_iter", [(0.05, 20), (0.05, 50), (0.2, 5), (0.02, 30)])
+def test_sinkhorn_scaling_form_equals_log_domain(dtype, epsilon, n_iter):
+    # The fast scaling form must reproduce the log-domain iterations (the reference):
+    # the plan, the loss and its gradient, on a batch shaped like training batches.
+    from embmap.losses import _sinkhorn_log_plan, _sinkhorn_scaling_plan
+
+    gen = torch.Generator().manual_seed(3)
+    pred = torch.randn(128, 50, generator=gen, dtype=torch.float64)
+    target = pred[torch.randperm(128, generator=gen)] + torch.randn(128, 50, generator=gen,
+                                                                      dtype=torch.float64)
+    cost = 1 - torch.nn.functional.normalize(pred, dim=1) @ torch.nn.functional.normalize(
+        target, dim=1).T
+    results = []
+    for plan_fn in (lambda c: _sinkhorn_log_plan(c, epsilon, n_iter).exp(),
+                    lambda c: _sinkhorn_scaling_plan(c, epsilon, n_iter)):
+        c = cost.to(dtype).clone().requires_grad_(True)
+        plan = plan_fn(c)
+        loss = (plan * c).sum()
+        loss.backward()
+        results.append((plan.detach().double(), float(loss.detach()), c.grad.double()))
+    (plan_log, loss_log, grad_log), (plan_fast, loss_fast, grad_fast) = results
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    assert loss_fast == pytest.approx(loss_log, abs=tol)
+    np.testing.assert_allclose(plan_fast * 128, plan_log * 128, atol=tol)  # entries ~1/128
+    np.testing.assert_allclose(grad_fast, grad_log, atol=tol * 10, rtol=tol)
+
+
+def test_sinkhorn_small_epsilon_falls_back_to_log_domain():
+    # cost range / epsilon = 2 / 1e-3 = 2000: the scaling form would underflow,
+    # the dispatcher must use the log domain and still give the exact OT plan.
+    pred = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+    target = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    plan = sinkhorn_plan(pred, target, epsilon=1e-3)
+    np.testing.assert_allclose(plan.numpy(), [[0, 0.5], [0.5, 0]], atol=1e-12)
+    assert float(sinkhorn_loss(pred, target, epsilon=1e-3)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_vmf_fast_bessel_path_equals_general_and_falls_back():
+    # The vMF loss's shortcut must give log_bessel_iv's values exactly where it applies
+    # (x >= 1, ive representable) and decline (None) elsewhere, leaving those to the general path.
+    from embmap.losses import _bessel_ratio_np, _log_iv_common, _log_vmf_normaliser_np
+
+    for v, low in ((0.0, 1.0), (24.0, 1.0), (149.0, 100.0)):
+        x = np.geomspace(low, 2000.0, 97)
+        np.testing.assert_array_equal(_log_iv_common(v, x), log_bessel_iv(v, x))
+    assert _log_iv_common(24.0, np.array([0.5, 3.0])) is None      # x < 1: series regime
+    assert _log_iv_common(149.0, np.array([1.0, 3.0])) is None     # ive underflows to 0
+    kappa = np.array([0.0, 0.3, 5.0, 40.0])                         # mixed regimes: general path
+    expected = [_mp_log_cm(50, k) if k > 0 else None for k in kappa]
+    got = _log_vmf_normaliser_np(kappa, 50)
+    np.testing.assert_allclose(got[1:], expected[1:], rtol=1e-12)
+    ratio = _bessel_ratio_np(np.array([0.3, 5.0, 40.0]), 50)
+    ref = [float(mpmath.besseli(25, k) / mpmath.besseli(24, k)) for k in (0.3, 5.0, 40.0)]
+    np.testing.assert_allclose(ratio, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_losses_refuse_non_finite_and_accept_huge_finite_values(loss):
+    # The per-batch finiteness test works on sums: it must still catch a single NaN or inf,
+    # and must not mistake finite values whose sum overflows float32 for inf.
+    fn = LOSSES[loss]
+    gen = torch.Generator().manual_seed(0)
+    pred, target = torch.randn(6, 4, generator=gen), torch.randn(6, 4, generator=gen)
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        for which in ("pred", "target"):
+            p, t = pred.clone(), target.clone()
+            (p if which == "pred" else t)[2, 1] = bad
+            with pytest.raises(ValueError, match=f"{which} contains NaN or inf"):
+                fn(p, t)
+    huge = torch.full((6, 4), 3e38)  # finite, but the sum overflows to inf
+    huge[::2] *= -1
+    huge[:, 1] = 3e38
+    assert not torch.isfinite(huge.sum())
+    # A finite-valued batch passes the check (the loss value itself may be inf or NaN).
+    try:
+        fn(huge, target)
+    except ValueError as err:
+        assert "NaN or inf" not in str(err)
