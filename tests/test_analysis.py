@@ -189,9 +189,9 @@ def test_graph_hits_matches_graph_hit_rate_and_handles_new_words():
     with pytest.raises(TypeError, match="sparse"):
         graph_hits(top, gold, edges)
     with pytest.raises(ValueError, match="one row per query"):
-        graph_hits(top, gold[:2], A)
+        graph_hits(top, gold[:2], A, k=2)
     with pytest.raises(ValueError, match="must lie in"):
-        graph_hits(top + 10, gold, A)
+        graph_hits(top + 10, gold, A, k=2)
     with pytest.raises(ValueError, match="at least k=3"):
         graph_hits(top, gold, A, k=3)
 
