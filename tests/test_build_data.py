@@ -11,10 +11,12 @@ from embmap.tools.build_data import (
     BuildConfig,
     build_pairs,
     parse_wndb_line,
+    pos_sense_counts,
     read_wordnet,
     sha256,
     word_graph,
     write_data,
+    write_pos_senses,
 )
 from embmap.tools.walks import node2vec_walks
 
@@ -29,7 +31,9 @@ DATA_NOUN = [
     "00000005 05 n 02 rock 0 stone 0 001 + 00000001 a 0000 | a mineral",
     "00000006 05 n 01 Paris 0 000 | a city (capitalised: not a lowercase lemma)",
 ]
-DATA_ADJ = ["00000001 00 s 02 big(a) 0 large 0 001 & 00000002 a 0000 | of size"]
+DATA_ADJ = ["00000001 00 s 02 big(a) 0 large 0 001 & 00000002 a 0000 | of size",
+            "00000002 00 a 01 big 0 000 | important"]
+DATA_VERB = ["00000001 29 v 02 dog 0 hound 0 000 | to chase"]
 VOCAB = ["the", "dog", "cat", "animal", "hound", "beast", "tom", "rock", "stone", "big", "large"]
 
 
@@ -39,8 +43,8 @@ def wndb(tmp_path):
     folder.mkdir()
     (folder / "data.noun").write_bytes(("\r\n".join(DATA_NOUN) + "\r\n").encode())
     (folder / "data.adj").write_bytes(("\r\n".join(DATA_ADJ) + "\r\n").encode())
-    for part in ("verb", "adv"):
-        (folder / f"data.{part}").write_text("  1 licence header\n")
+    (folder / "data.verb").write_bytes(("\r\n".join(DATA_VERB) + "\r\n").encode())
+    (folder / "data.adv").write_text("  1 licence header\n")
     return folder
 
 
@@ -111,3 +115,25 @@ def test_build_end_to_end(wndb, tmp_path):
     sums2 = write_data(out2, tmp_path / "data2", config, provenance={"test": "1"})
     assert sums2 == sums
     assert sha256(folder / "MANIFEST.json") == sums["MANIFEST.json"]
+
+
+def test_pos_sense_counts_known_answer(wndb, tmp_path):
+    synsets = read_wordnet(wndb)
+    words = ["dog", "big", "cat", "paris", "tom", "absent"]
+    counts = pos_sense_counts(synsets, words)
+    # columns noun, verb, adjective, adverb; satellites ("s") count as adjectives;
+    # "Paris" is capitalised in WordNet, so "paris" has no sense; "true_cat" is not "cat"'s twin
+    np.testing.assert_array_equal(counts, [[1, 1, 0, 0], [0, 0, 2, 0], [1, 0, 0, 0],
+                                           [0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    path = write_pos_senses(synsets, words, tmp_path)
+    from embmap.io import read_npz
+    back = read_npz(path)
+    assert back.words == words and back.extra["columns"].tolist() == ["noun", "verb", "adjective", "adverb"]
+    np.testing.assert_array_equal(back.vectors, counts)
+    first = path.read_bytes()
+    assert write_pos_senses(synsets, words, tmp_path).read_bytes() == first   # deterministic bytes
+
+
+def test_pos_sense_counts_rejects_a_string():
+    with pytest.raises(TypeError, match="words must be a list of strings"):
+        pos_sense_counts({}, "dog")

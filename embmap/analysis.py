@@ -1,0 +1,465 @@
+"""Where maps fail: learning curves, grouped scores, coverage and new-word checks.
+
+The analyses of notebook 08, as tested functions:
+
+* :func:`learning_curve` refits a set of maps on random subsets of the
+  training words of several sizes and collects their gold ranks;
+  :func:`curve_summary` turns them into P@k with a bootstrap interval over the
+  test words (pooled over subsets, resampled within each subset);
+* :func:`grouped_scores` gives P@k (or any per-query hit) per group of query
+  words (frequency band, part of speech, ...) with a bootstrap interval;
+* :func:`retrieval_coverage` counts how often each target is retrieved
+  (never-retrieved targets, hubs, the share of the graph reached at all);
+* :func:`remove_edges` and :func:`graph_hits` simulate words without a graph
+  vector: their edges leave everything a method sees, and a hit is a true
+  graph neighbour among the retrieved words;
+* :func:`nearest_training_neighbour` asks whether a word's nearest training
+  word in the source space is one of its graph neighbours;
+* :func:`load_pos_senses` reads WordNet parts of speech and sense counts
+  (``data/wordnet_pos_senses.npz``).
+
+Shown in notebook 08 ("Where maps fail").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from embmap._checks import as_indices, as_matrix, check_int, check_real
+from embmap.evaluation import _check_ranks
+
+__all__ = [
+    "POS_NAMES",
+    "curve_summary",
+    "graph_hits",
+    "grouped_scores",
+    "learning_curve",
+    "load_pos_senses",
+    "nearest_training_neighbour",
+    "remove_edges",
+    "retrieval_coverage",
+    "subset_sizes",
+]
+
+POS_NAMES = ("noun", "verb", "adjective", "adverb")
+
+
+def _check_bootstrap(n_boot, level, seed):
+    check_int(n_boot, "n_boot", minimum=1)
+    check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+    check_int(seed, "seed", minimum=0)
+
+
+def _check_hits(hits, name="hits") -> np.ndarray:
+    """Per-query outcomes: a non-empty 1-D array of finite numbers (booleans allowed)."""
+    if hits is None:
+        raise TypeError(f"{name} is required, got None")
+    arr = np.asarray(hits)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array (one value per query), got shape {arr.shape}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers or booleans, got dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return arr
+
+
+def _interval(values, strata, n_boot, level, rng):
+    """Mean of ``values`` and its percentile bootstrap interval, resampling within strata."""
+    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    idx = np.hstack([m[rng.integers(0, len(m), size=(n_boot, len(m)))] for m in members])
+    means = values[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+# ---------------------------------------------------------------------------
+# grouped scores
+# ---------------------------------------------------------------------------
+
+
+def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=0.95, seed=0):
+    """P@k (or the mean of any per-query hit) per group of queries, with bootstrap intervals.
+
+    Parameters
+    ----------
+    ranks : int array (q,), optional
+        Gold ranks (:func:`embmap.evaluation.gold_ranks`); a hit is ``rank <= k``.
+    groups : array-like (q,)
+        The group of each query (strings, numbers or a pandas Categorical;
+        missing values are refused: drop those queries first).
+    k : int
+        Cut-off of P@k.
+    hits : array (q,), optional
+        Per-query outcomes (0/1 or booleans) instead of ``ranks``, e.g.
+        :func:`graph_hits`. Give exactly one of ``ranks`` and ``hits``.
+    n_boot, level, seed
+        Percentile bootstrap over the queries of each group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by group (categories in their order, otherwise sorted), with
+        columns ``n`` (queries), ``value`` (P@k or mean hit), ``lo``, ``hi``.
+    """
+    if (ranks is None) == (hits is None):
+        raise ValueError("give exactly one of ranks and hits")
+    if ranks is not None:
+        k = check_int(k, "k", minimum=1)
+        values = (_check_ranks(ranks) <= k).astype(float)
+    else:
+        values = _check_hits(hits)
+    if groups is None:
+        raise TypeError("groups is required, got None")
+    labels = pd.Series(groups) if not isinstance(groups, pd.Series) else groups.reset_index(drop=True)
+    if labels.ndim != 1 or len(labels) != len(values):
+        raise ValueError(f"groups must hold one label per query ({len(values)}), got {len(labels)}")
+    if labels.isna().any():
+        raise ValueError(f"groups has {int(labels.isna().sum())} missing label(s); drop those queries first")
+    _check_bootstrap(n_boot, level, seed)
+    rng = np.random.default_rng(seed)
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        order = [c for c in labels.cat.categories if (labels == c).any()]
+    else:
+        order = sorted(labels.unique())
+    rows = []
+    for g in order:
+        v = values[(labels == g).to_numpy()]
+        value, lo, hi = _interval(v, np.zeros(len(v)), n_boot, level, rng)
+        rows.append({"group": g, "n": len(v), "value": value, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows).set_index("group")
+
+
+# ---------------------------------------------------------------------------
+# learning curves
+# ---------------------------------------------------------------------------
+
+
+def subset_sizes(n_train, sizes) -> list:
+    """The training-set sizes to try: each of ``sizes`` below ``n_train``, then ``n_train`` itself.
+
+    ``None`` in ``sizes`` (or any size >= ``n_train``) means all training pairs.
+    """
+    n_train = check_int(n_train, "n_train", minimum=1)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"sizes must be a sequence of integers, got {type(sizes).__name__}")
+    out = set()
+    for s in sizes:
+        out.add(n_train if s is None else min(check_int(s, "sizes", minimum=1), n_train))
+    if not out:
+        raise ValueError("sizes must hold at least one size")
+    return sorted(out)
+
+
+def learning_curve(run: Callable, train, sizes, n_repeats=3, seed=0, repeats_for=None) -> pd.DataFrame:
+    """Refit maps on random subsets of the training rows and collect their gold ranks.
+
+    Parameters
+    ----------
+    run : callable ``run(rows, repeat) -> dict``
+        Fits every method on the training rows ``rows`` (a random subset of
+        ``train``) and returns ``{method: gold ranks of the evaluation words}``
+        (the same words every call). ``repeat`` can seed a model.
+    train : int array
+        All training rows.
+    sizes : sequence of int or None
+        Subset sizes (see :func:`subset_sizes`; None = all).
+    n_repeats : int
+        Random subsets per size (the full set is drawn once: its subsets are identical).
+    seed : int
+        Seed of the subset draws; subsets are independent across repeats.
+    repeats_for : callable ``size -> int``, optional
+        Repeats per size instead of ``n_repeats`` (e.g. fewer for large sizes,
+        whose subsets overlap more).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (size, repeat, method): ``size``, ``repeat``, ``method``,
+        ``p@1``, ``p@10``, ``mrr`` and ``ranks`` (the array, for
+        :func:`curve_summary`).
+    """
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    train = as_indices(train, "train", np.iinfo(np.int64).max, min_len=1)
+    if len(np.unique(train)) != len(train):
+        raise ValueError("train must not repeat a row")
+    n_repeats = check_int(n_repeats, "n_repeats", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for size in subset_sizes(len(train), sizes):
+        repeats = n_repeats if repeats_for is None else check_int(repeats_for(size), "repeats_for(size)", minimum=1)
+        repeats = 1 if size == len(train) else repeats
+        for repeat in range(repeats):
+            subset = np.sort(rng.choice(train, size=size, replace=False))
+            result = run(subset, repeat)
+            if not isinstance(result, dict) or not result:
+                raise TypeError("run must return a non-empty dict {method: gold ranks}")
+            for method, ranks in result.items():
+                ranks = _check_ranks(ranks, f"ranks of {method!r}")
+                rows.append({"size": size, "repeat": repeat, "method": method,
+                             "p@1": float(np.mean(ranks <= 1)), "p@10": float(np.mean(ranks <= 10)),
+                             "mrr": float(np.mean(1.0 / ranks)), "ranks": ranks})
+    return pd.DataFrame(rows)
+
+
+def curve_summary(curve: pd.DataFrame, k=10, n_boot=1000, level=0.95, seed=0) -> pd.DataFrame:
+    """P@k per (method, size): mean over subsets and a bootstrap interval over test words.
+
+    The ranks of all subsets of one size are pooled; each bootstrap replicate
+    resamples test words within each subset, so the interval covers the
+    sampling of test words (and, through the pooled subsets, part of the
+    subset-to-subset variation); ``sd`` is the spread of P@k over subsets
+    (NaN with one subset).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method``, ``size``, ``subsets``, ``p@k``, ``lo``, ``hi``, ``sd``.
+    """
+    if not isinstance(curve, pd.DataFrame) or not {"size", "repeat", "method", "ranks"} <= set(curve.columns):
+        raise TypeError("curve must be the DataFrame returned by learning_curve")
+    if curve.empty:
+        raise ValueError("curve is empty")
+    k = check_int(k, "k", minimum=1)
+    _check_bootstrap(n_boot, level, seed)
+    rng = np.random.default_rng(seed)
+    out = []
+    for (method, size), part in curve.groupby(["method", "size"], sort=False):
+        hits = [(_check_ranks(r) <= k).astype(float) for r in part["ranks"]]
+        values = np.concatenate(hits)
+        strata = np.concatenate([np.full(len(h), i) for i, h in enumerate(hits)])
+        value, lo, hi = _interval(values, strata, n_boot, level, rng)
+        per_subset = [h.mean() for h in hits]
+        out.append({"method": method, "size": size, "subsets": len(hits), f"p@{k}": value, "lo": lo,
+                    "hi": hi, "sd": float(np.std(per_subset, ddof=1)) if len(hits) > 1 else np.nan})
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------
+# hubness and coverage
+# ---------------------------------------------------------------------------
+
+
+def retrieval_coverage(top, n_targets, k=10, hub_factor=10.0) -> dict:
+    """How the retrieved lists cover the targets: never-retrieved targets, hubs, reach.
+
+    Parameters
+    ----------
+    top : int array (q, >= k)
+        Each query's retrieved target rows, best first.
+    n_targets : int
+        Size of the candidate set.
+    k : int
+        List length counted (N_k occurrence).
+    hub_factor : float > 1
+        A *hub* is a target retrieved more than ``hub_factor`` times as often as
+        the average target (``N_k > hub_factor * q * k / n_targets``).
+
+    Returns
+    -------
+    dict
+        ``counts`` (N_k of every target), ``reached`` (share of targets in at
+        least one list), ``never_retrieved`` (1 - reached), ``max_count``,
+        ``hub_threshold``, ``n_hubs``, ``hub_share`` (share of all list slots
+        taken by hubs), ``hubs`` (hub rows, most retrieved first), and
+        ``reach_cap`` (the largest share ``q * k`` slots could reach).
+    """
+    n_targets = check_int(n_targets, "n_targets", minimum=1)
+    k = check_int(k, "k", minimum=1)
+    hub_factor = check_real(hub_factor, "hub_factor", low=1.0, low_open=True)
+    top = np.asarray(top)
+    if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
+        raise ValueError(f"top must be a 2-D array (queries x at least k={k} targets), got shape {top.shape}")
+    if not np.issubdtype(top.dtype, np.integer):
+        raise TypeError(f"top must hold integer target rows, got dtype {top.dtype}")
+    top = top[:, :k]
+    if top.min() < 0 or top.max() >= n_targets:
+        raise ValueError(f"top must lie in [0, {n_targets}), got values from {top.min()} to {top.max()}")
+    counts = np.bincount(top.ravel(), minlength=n_targets)
+    threshold = hub_factor * top.size / n_targets
+    hubs = np.flatnonzero(counts > threshold)
+    hubs = hubs[np.argsort(-counts[hubs], kind="stable")]
+    reached = float(np.mean(counts > 0))
+    return {"counts": counts, "reached": reached, "never_retrieved": 1.0 - reached,
+            "max_count": int(counts.max()), "hub_threshold": float(threshold), "n_hubs": len(hubs),
+            "hub_share": float(counts[hubs].sum() / top.size), "hubs": hubs,
+            "reach_cap": min(1.0, top.size / n_targets)}
+
+
+# ---------------------------------------------------------------------------
+# words without graph vectors
+# ---------------------------------------------------------------------------
+
+
+def _check_edges(edges, n=None) -> np.ndarray:
+    if edges is None:
+        raise TypeError("edges is required, got None")
+    arr = np.asarray(edges)
+    if arr.size == 0:
+        arr = arr.astype(np.int64).reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"edges must have shape (m, 2), got {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"edges must hold integer row indices, got dtype {arr.dtype}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"edges must hold row indices >= 0, got {arr.min()}")
+    if n is not None and arr.size and arr.max() >= n:
+        raise ValueError(f"edges must lie in [0, {n}), got {arr.max()}")
+    return arr.astype(np.int64, copy=False)
+
+
+def remove_edges(edges, rows) -> np.ndarray:
+    """The edges with neither end in ``rows``: the graph as a method may see it for new words.
+
+    Parameters
+    ----------
+    edges : int array (m, 2)
+    rows : int array
+        Words treated as new (no graph vector, no edges).
+
+    Returns
+    -------
+    int64 array (m', 2), the surviving edges in their original order.
+    """
+    edges = _check_edges(edges)
+    rows = as_indices(rows, "rows", np.iinfo(np.int64).max)
+    gone = np.isin(edges, rows).any(axis=1)
+    return edges[~gone]
+
+
+def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
+    """Per query: is the gold row or one of its graph neighbours among the top ``k``?
+
+    The per-query form of :func:`embmap.evaluation.graph_hit_rate`. For a
+    word treated as new, pass top lists over candidates without it (mapped
+    back to graph rows): a hit is then a true graph neighbour.
+
+    Parameters
+    ----------
+    top : int array (q, >= k)
+        Retrieved graph rows, best first.
+    gold : int array (q,)
+        The query's own graph row (scoring only: its edges come from ``adjacency``).
+    adjacency : scipy sparse matrix (n, n)
+        The full graph (:func:`embmap.evaluation.graph_adjacency`), used for scoring only.
+    k : int
+
+    Returns
+    -------
+    bool array (q,)
+    """
+    if not sparse.issparse(adjacency):
+        raise TypeError("adjacency must be a scipy sparse matrix (embmap.evaluation.graph_adjacency), "
+                        f"got {type(adjacency).__name__}")
+    n = adjacency.shape[0]
+    k = check_int(k, "k", minimum=1)
+    top = np.asarray(top)
+    if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
+        raise ValueError(f"top must be a 2-D array (queries x at least k={k} rows), got shape {top.shape}")
+    if not np.issubdtype(top.dtype, np.integer):
+        raise TypeError(f"top must hold integer rows, got dtype {top.dtype}")
+    if top.min() < 0 or top.max() >= n:
+        raise ValueError(f"top must lie in [0, {n}), got values from {top.min()} to {top.max()}")
+    gold = as_indices(gold, "gold", n, min_len=1)
+    if len(gold) != len(top):
+        raise ValueError(f"gold must hold one row per query ({len(top)}), got {len(gold)}")
+    A = sparse.csr_matrix(adjacency, dtype=bool)
+    top = top[:, :k].astype(np.int64)
+    linked = np.asarray(A[np.repeat(gold, k), top.ravel()]).reshape(top.shape)
+    return (top == gold[:, None]).any(axis=1) | linked.any(axis=1)
+
+
+def nearest_training_neighbour(X, train, queries, adjacency, chunk_size=1024):
+    """Each query's nearest training word in the source space, and whether it is a graph neighbour.
+
+    Parameters
+    ----------
+    X : array (n, d)
+        Source vectors of all words (cosine similarity).
+    train : int array
+        Rows a query may find (a query in ``train`` skips itself).
+    queries : int array
+        Rows to look up.
+    adjacency : scipy sparse matrix (n, n)
+        The graph (diagnosis only).
+
+    Returns
+    -------
+    nearest : int64 array (q,)
+        Row of the nearest training word.
+    linked : bool array (q,)
+        True where that word is a graph neighbour of the query.
+    """
+    from embmap.local import nearest_neighbours
+
+    X = as_matrix(X, "X")
+    train = as_indices(train, "train", len(X), min_len=2)
+    queries = as_indices(queries, "queries", len(X), min_len=1)
+    if not sparse.issparse(adjacency) or adjacency.shape != (len(X), len(X)):
+        raise TypeError(f"adjacency must be a scipy sparse ({len(X)}, {len(X)}) matrix "
+                        "(embmap.evaluation.graph_adjacency)")
+    position = np.full(len(X), -1, dtype=np.int64)
+    position[train] = np.arange(len(train))
+    idx, _ = nearest_neighbours(X[queries], X[train], 1, exclude=position[queries], chunk_size=chunk_size)
+    nearest = train[idx[:, 0]]
+    linked = np.asarray(sparse.csr_matrix(adjacency, dtype=bool)[queries, nearest]).ravel()
+    return nearest, linked
+
+
+# ---------------------------------------------------------------------------
+# parts of speech and senses
+# ---------------------------------------------------------------------------
+
+
+def load_pos_senses(words, data_dir=None) -> pd.DataFrame | None:
+    """WordNet part of speech and number of senses of each word (``data/wordnet_pos_senses.npz``).
+
+    Parameters
+    ----------
+    words : list of str
+        The words to describe (e.g. ``pair.words``).
+    data_dir : path, optional
+        Folder of the file (default: the bundled data folder).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per word: ``pos`` (the part of speech with the most senses;
+        ties go to noun, verb, adjective, adverb in that order), ``senses``
+        (all senses) and one column of sense counts per part of speech. None
+        when the file is absent or covers none of the words; words it lacks
+        get ``pos`` NaN and ``senses`` 0.
+    """
+    from embmap.datasets import default_data_dir
+    from embmap.io import read_npz
+
+    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
+        raise TypeError(f"words must be a list of strings, got {type(words).__name__}")
+    words = list(words)
+    path = Path(data_dir if data_dir is not None else default_data_dir()) / "wordnet_pos_senses.npz"
+    if not path.exists():
+        return None
+    data = read_npz(path)
+    counts = np.asarray(data.vectors)
+    if counts.shape[1] != len(POS_NAMES) or np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError(f"{path}: expected non-negative integer counts in {len(POS_NAMES)} columns")
+    row = {w: i for i, w in enumerate(data.words)}
+    found = np.array([row.get(w, -1) for w in words], dtype=np.int64)
+    if not np.any(found >= 0):
+        return None
+    table = np.zeros((len(words), len(POS_NAMES)), dtype=np.int64)
+    table[found >= 0] = counts[found[found >= 0]].astype(np.int64)
+    frame = pd.DataFrame(table, columns=list(POS_NAMES), index=pd.Index(words, name="word"))
+    frame["senses"] = table.sum(axis=1)
+    pos = np.array(POS_NAMES, dtype=object)[table.argmax(axis=1)]
+    pos[frame["senses"].to_numpy() == 0] = np.nan
+    frame["pos"] = pd.Categorical(pos, categories=list(POS_NAMES))
+    return frame
