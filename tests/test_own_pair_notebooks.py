@@ -1,4 +1,4 @@
-"""Every notebook 01-07 runs in quick mode on a reader's own pair, written on the fly.
+"""Every notebook runs in quick mode on a reader's own pair, written on the fly.
 
 The pair: 900 source words (50-d, word2vec text) and 750 target words (64-d, word2vec
 binary) sharing 600 words; the target is a noisy non-linear function of the source, so maps
@@ -19,7 +19,7 @@ from embmap.io import Embedding, write_word2vec_binary, write_word2vec_text
 from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("0[1-7]_*.ipynb"))
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 N_SHARED, N_SRC_ONLY, N_TRG_ONLY, D_SRC, D_TRG = 600, 300, 150, 50, 64
 PAIR_LINE = f"PairedEmbeddings({N_SHARED} pairs, X {D_SRC}d, Y {D_TRG}d"
 
