@@ -23,7 +23,7 @@ run: $(STAMP)
 
 ## test: unit tests + every notebook in quick mode
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 ## lab: JupyterLab on the notebooks (local only)
 lab: $(STAMP)
