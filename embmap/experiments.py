@@ -278,16 +278,11 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
                          split_seed, vectors=vectors[split_seed], space=space,
                          score_steps=score_steps, validation=validation, keep_ranks=keep_ranks)
 
-    bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
     if n_jobs == 1 or len(jobs) == 1:
-        results = (run(*job) for job in bar)
+        bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
+        results = [run(*job) for job in bar]
     else:
-        from joblib import Parallel, delayed
-
-        # max_nbytes=None: pickle arrays instead of sharing read-only memory maps, which
-        # torch.from_numpy would warn about (it needs writable arrays).
-        results = Parallel(n_jobs=n_jobs, return_as="generator", max_nbytes=None)(
-            delayed(_one_thread(run))(*job) for job in bar)
+        results = _run_in_workers(_one_thread(run), jobs, n_jobs, progress)
     normalisation_name = "-".join(normalisation) or "raw"
     rows = []
     for (split_seed, name, model_seed), row in zip(jobs, results):
@@ -297,6 +292,24 @@ def compare_maps(estimators: dict, pair, split_seeds=(0,), model_seeds=None,
         rows.append({"method": name, "estimator": type(estimator).__name__, "split": split_seed,
                      "seed": model_seed, "normalisation": normalisation_name, **row, **params})
     return pd.DataFrame(rows)
+
+
+def _run_in_workers(fn, jobs, n_jobs, progress):
+    """``[fn(*job) for job in jobs]`` in ``n_jobs`` worker processes, in order."""
+    from joblib.externals.loky import get_reusable_executor
+    from tqdm.std import tqdm
+
+    # A private executor (cloudpickle sends the closure; arrays arrive writable for torch),
+    # shut down before returning: loky's shared executor keeps idle workers for 300 s, and a
+    # later call that reaches one as that timeout ends warns "A worker stopped while some jobs
+    # were given to the executor".
+    executor = get_reusable_executor(max_workers=n_jobs, reuse=False)
+    try:
+        done = executor.map(fn, *zip(*jobs))
+        return list(tqdm(done, total=len(jobs), desc="fit + score", disable=not progress,
+                         mininterval=2.0))
+    finally:
+        executor.shutdown(wait=True)
 
 
 def _one_thread(fn):
