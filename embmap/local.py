@@ -606,7 +606,7 @@ class AttentionMap(_LocalMap):
         torch.manual_seed(self.seed)
         generator = torch.Generator().manual_seed(self.seed)
         encoder = MetricEncoder(X.shape[1], self.hidden)
-        optimiser = torch.optim.Adam(encoder.parameters(), lr=self.lr)
+        optimiser = torch.optim.Adam(encoder.parameters(), lr=self.lr, fused=True)  # see neural.py
         Xt, Yt = torch.from_numpy(safe_unit_rows(X)), torch.from_numpy(Y)
         Yt_unit = nn.functional.normalize(Yt, dim=1)
         self._store(X, Y)

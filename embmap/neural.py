@@ -365,7 +365,10 @@ def train_mapper(
             _cpu_threads(TRAIN_THREADS if device.type == "cpu" else None):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+        # fused: one kernel updates every parameter (the same Adam update); on these small
+        # networks the per-tensor path cost as much as the forward and backward passes
+        # (ReLU 512, batch 256, one thread: 0.42 -> 0.25 s per epoch).
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
         history = _fit_loop(
             model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
             generator, val_metric, progress,
