@@ -95,11 +95,18 @@ def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=1024):
         exclude = np.asarray(exclude, dtype=np.int64)
         if exclude.shape != (len(Q),) or exclude.max(initial=-1) >= len(K) or exclude.min(initial=0) < -1:
             raise ValueError(f"exclude must hold one key row (or -1) per query, shape ({len(Q)},)")
+    return _nearest_unit(Q, np.ascontiguousarray(K.T), k, exclude, chunk_size)
+
+
+def _nearest_unit(Q, K_T, k, exclude, chunk_size):
+    """:func:`nearest_neighbours` on checked unit rows; ``K_T`` is the keys transposed, (d, n)."""
     idx = np.empty((len(Q), k), dtype=np.int64)
     sims = np.empty((len(Q), k), dtype=np.float32)
     workers = n_workers()
+    # one similarity block, reused by every chunk (no 100 MB allocation per chunk)
+    block = np.empty((min(chunk_size, len(Q)), K_T.shape[1]), dtype=np.float32)
     for lo in range(0, len(Q), chunk_size):
-        S = Q[lo : lo + chunk_size] @ K.T
+        S = np.matmul(Q[lo : lo + chunk_size], K_T, out=block[: len(Q[lo : lo + chunk_size])])
         if exclude is not None:
             rows = np.flatnonzero(exclude[lo : lo + chunk_size] >= 0)
             S[rows, exclude[lo : lo + chunk_size][rows]] = -np.inf
@@ -152,6 +159,8 @@ class _LocalMap(RegressorMixin, BaseEstimator):
     def _store(self, X, Y):
         # a zero row has no direction: its "neighbours" would be arbitrary ties
         self.X_unit_ = safe_unit_rows(X, zero_rows="raise", name="X")
+        # transposed once, so every chunk's product reads the keys without a copy
+        self._keys_T = np.ascontiguousarray(self.X_unit_.T)
         self.Y_ = Y
         self.n_features_in_ = X.shape[1]
 
@@ -162,8 +171,10 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         return X
 
     def _neighbours(self, X, exclude=None):
-        idx, sims = nearest_neighbours(X, self.X_unit_, self.n_neighbors, exclude=exclude,
-                                       chunk_size=self.chunk_size)
+        # X was checked by predict; the keys were normalised (and checked) by fit.
+        k = check_int(self.n_neighbors, "n_neighbors", minimum=1,
+                      maximum=len(self.X_unit_) - (exclude is not None))
+        idx, sims = _nearest_unit(safe_unit_rows(X), self._keys_T, k, exclude, self.chunk_size)
         return idx, neighbour_weights(sims, self.weights, self.temperature)
 
     def predict(self, X) -> np.ndarray:
@@ -675,15 +686,16 @@ class AttentionMap(_LocalMap):
             return safe_unit_rows(self.encoder_(torch.from_numpy(safe_unit_rows(X))).numpy())
 
     def _predict(self, X, exclude):
-        keys = self._encode(self.X_unit_)
+        keys_T = np.ascontiguousarray(self._encode(self.X_unit_).T)
         queries = self._encode(X)
+        k = check_int(self.n_neighbors, "n_neighbors", minimum=1,
+                      maximum=len(self.X_unit_) - (exclude is not None))
+        idx, sims = _nearest_unit(queries, keys_T, k, exclude, self.chunk_size)
+        w = neighbour_weights(sims, "softmax", self.temperature)
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
-        for lo in range(0, len(X), self.chunk_size):
-            ex = None if exclude is None else exclude[lo : lo + self.chunk_size]
-            idx, sims = nearest_neighbours(queries[lo : lo + self.chunk_size], keys, self.n_neighbors,
-                                           exclude=ex, chunk_size=self.chunk_size)
-            w = neighbour_weights(sims, "softmax", self.temperature)
-            out[lo : lo + len(idx)] = np.einsum("qk,qkd->qd", w, self.Y_[idx])
+        for lo in range(0, len(X), self.chunk_size):  # (chunk, k, d) gathered at a time
+            sl = slice(lo, lo + self.chunk_size)
+            out[sl] = np.einsum("qk,qkd->qd", w[sl], self.Y_[idx[sl]])
         return out
 
 

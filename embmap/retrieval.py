@@ -136,11 +136,20 @@ def _best_candidates(S, rows, cols, r, k):
 _POOL: ThreadPoolExecutor | None = None
 
 
+_CONTROLLER = None
+
+
 def n_workers() -> int:
     """Threads for the top-k pass: as many as the BLAS pool has (threadpoolctl limits count)."""
-    from threadpoolctl import threadpool_info
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
 
-    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        # Finding the loaded libraries walks every shared object of the process
+        # (9 ms); do it once. info() still reads each pool's *current* thread
+        # count, so threadpool_limits set later are respected.
+        _CONTROLLER = ThreadpoolController()
+    blas = [p["num_threads"] for p in _CONTROLLER.info() if p.get("user_api") == "blas"]
     return max(1, min(max(blas, default=1), os.cpu_count() or 1))
 
 

@@ -89,6 +89,29 @@ def test_leave_one_out_equals_refit_without_the_row(data):
     np.testing.assert_allclose(src[len(X) :], model.predict(full[len(X) :]))
 
 
+def test_refit_replaces_the_stored_keys(data):
+    # fit keeps the keys transposed for speed: a second fit on other rows of the same
+    # shape must predict from the new rows, exactly as a fresh model does
+    X, Y = data
+    model = SoftmaxKNNMap(n_neighbors=5, temperature=0.1).fit(X[:150], Y[:150])
+    model.fit(X[150:], Y[150:])
+    fresh = SoftmaxKNNMap(n_neighbors=5, temperature=0.1).fit(X[150:], Y[150:])
+    np.testing.assert_array_equal(model.predict(X[:20]), fresh.predict(X[:20]))
+    np.testing.assert_allclose(model.predict(X[:20]),
+                               _dense_softmax_knn(X[:20], X[150:], Y[150:], 5, 0.1), atol=1e-5)
+
+
+def test_topk_threads_follow_threadpool_limits():
+    # n_workers finds the BLAS libraries once, but must read their thread count on every call
+    from threadpoolctl import threadpool_limits
+
+    from embmap.retrieval import n_workers
+
+    n_workers()
+    with threadpool_limits(1):
+        assert n_workers() == 1
+
+
 def test_weights_variants():
     sims = np.array([[0.9, 0.5, -0.1]], dtype=np.float32)
     np.testing.assert_allclose(neighbour_weights(sims, "uniform"), [[1 / 3] * 3])
