@@ -954,6 +954,17 @@ def neighbour_mean_oracle(Y, edges, rows) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
+def _weighted_mean(w, idx, Y):
+    """``sum_j w[q, j] Y[idx[q, j]]`` for every row q: ``einsum("qk,qkd->qd", w, Y[idx])``.
+
+    As a sparse (n, n_Y) matrix times ``Y``: the same sums without gathering an
+    (n, k, d) array (536 MB for 33,518 words, k = 80, d = 50), about 10x faster.
+    """
+    n, k = idx.shape
+    W = sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, len(Y)))
+    return np.asarray(W @ Y, dtype=np.float32)
+
+
 def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures=(0.03, 0.05, 0.1),
                         weights=("softmax",), retrieval="csls", chunk_size=1024):
     """Validation P@1/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
@@ -1003,7 +1014,7 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
         for k in ks:
             for T in temps if w_name == "softmax" else [np.nan]:
                 w = neighbour_weights(sims[:, :k], w_name, T if w_name == "softmax" else 1.0)
-                pred = np.einsum("qk,qkd->qd", w, Ytr[idx[:, :k]])
+                pred = _weighted_mean(w, idx[:, :k], Ytr)
                 ranks, _ = retrieve(pred[val], Y, val, retrieval, sources=pred)
                 rows.append({"weights": w_name, "k": k, "T": T, **rank_metrics(ranks)})
     return pd.DataFrame(rows)
