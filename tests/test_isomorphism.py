@@ -379,6 +379,19 @@ def test_rips_h0_deaths_are_minimum_spanning_tree_edges():
     np.testing.assert_allclose(rips_h0_deaths(X), expected, atol=1e-12)
 
 
+def test_rips_h0_deaths_with_ties_match_networkx_mst():
+    # dense Prim breaks ties its own way; the MST edge lengths must not depend on it
+    rng = np.random.default_rng(5)
+    X = np.vstack([np.repeat(rng.normal(size=(15, 4)), 3, axis=0),  # exact duplicates
+                   np.sign(rng.normal(size=(40, 4)))])                # many equal distances
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    complete = nx.Graph()
+    for i, j in itertools.combinations(range(len(X)), 2):
+        complete.add_edge(i, j, weight=float(np.linalg.norm(U[i] - U[j])))
+    expected = sorted(w for _, _, w in nx.minimum_spanning_tree(complete).edges(data="weight"))
+    np.testing.assert_allclose(rips_h0_deaths(X), expected, atol=1e-12)
+
+
 def test_rips_h0_deaths_keep_duplicated_and_near_duplicate_rows():
     # csgraph drops zero (and, for dense input, near-zero) entries; such rows
     # must still be joined, at their true tiny distance.
