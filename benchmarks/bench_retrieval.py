@@ -190,11 +190,12 @@ def row_400k(pair, repeats):
         # The floor for any exact method on this machine: the float32 products
         # CSLS needs (candidates x sources for r_S, queries x candidates), nothing else.
         P, T = safe_unit_rows(sources), safe_unit_rows(candidates)
-        P_T = np.ascontiguousarray(P.T)
-        block = np.empty((1000, len(P)), dtype=np.float32)
-        for lo in range(0, len(T), 1000):
-            np.matmul(T[lo : lo + 1000], P_T, out=block[: len(T[lo : lo + 1000])])
-        return P[test] @ T.T
+        for queries, keys in ((T, P), (P[test], T)):  # in blocks of 2**25 entries, as embmap
+            keys_T = np.ascontiguousarray(keys.T)
+            step = max(1, (1 << 25) // len(keys))
+            block = np.empty((step, len(keys)), dtype=np.float32)
+            for lo in range(0, len(queries), step):
+                np.matmul(queries[lo : lo + step], keys_T, out=block[: len(queries[lo : lo + step])])
 
     floor, _ = best_of(products_only, 1)
     return {
