@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 
 from embmap._checks import as_indices, as_matrix, check_int, check_real
-from embmap.evaluation import _check_ranks
+from embmap.evaluation import _check_ranks, bootstrap_indices
 
 __all__ = [
     "POS_NAMES",
@@ -72,9 +72,8 @@ def _check_hits(hits, name="hits") -> np.ndarray:
 
 def _interval(values, strata, n_boot, level, rng):
     """Mean of ``values`` and its percentile bootstrap interval, resampling within strata."""
-    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
-    idx = np.hstack([m[rng.integers(0, len(m), size=(n_boot, len(m)))] for m in members])
-    means = values[idx].mean(axis=1)
+    # embmap's one resampler; the shared generator continues its stream across calls
+    means = values[bootstrap_indices(len(values), n_boot, seed=rng, groups=strata)].mean(axis=1)
     alpha = (1 - level) / 2
     return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 

@@ -314,8 +314,10 @@ def bootstrap_indices(n: int, n_boot: int, seed=0, groups=None) -> np.ndarray:
     Returns an int array ``(n_boot, n)``.  With ``groups`` (one label per
     item) every resample draws within each group, so group sizes are kept
     (e.g. the test words of several splits pooled).  Used by
-    :func:`bootstrap_ci`, :func:`paired_bootstrap` and
-    :func:`embmap.diagnostics.mean_with_ci`, so one seed gives one resample.
+    :func:`bootstrap_ci`, :func:`paired_bootstrap`,
+    :func:`embmap.diagnostics.mean_with_ci` and :mod:`embmap.analysis`, so one
+    seed gives one resample.  ``seed`` may also be a ``numpy.random.Generator``,
+    which is drawn from (and advanced) in place.
     """
     n = check_int(n, "n", minimum=1)
     n_boot = check_int(n_boot, "n_boot", minimum=1)

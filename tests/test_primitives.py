@@ -95,3 +95,13 @@ def test_bootstrap_indices_are_shared_and_keep_group_sizes():
         bootstrap_indices(7, 5, groups=[0, 1])
     with pytest.raises(ValueError, match="n must be at least 1"):
         bootstrap_indices(0, 5)
+
+
+def test_bootstrap_indices_draws_from_a_given_generator():
+    # embmap.analysis passes one generator through many calls: the first call must
+    # equal the seeded draw, and the next must continue the stream (not repeat it)
+    rng = np.random.default_rng(0)
+    first = bootstrap_indices(7, 4, seed=rng)
+    second = bootstrap_indices(7, 4, seed=rng)
+    np.testing.assert_array_equal(first, bootstrap_indices(7, 4, seed=0))
+    assert not np.array_equal(first, second)
