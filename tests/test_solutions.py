@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from notebook_checks import assert_clean_full_run, assert_ran_in_quick_mode, code_cells
 
 from embmap.tools.run_notebooks import execute
 
@@ -17,12 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = ROOT / "notebooks" / "solutions"
 SOLUTIONS = sorted(SOLUTION_DIR.glob("[0-9][0-9]_*_solutions.ipynb"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-MACHINE_PATH = re.compile(r"(/work/|/home/|/root/|/tmp/|/Users/|C:\\\\)")
-
-
-def _code_cells(nb):
-    return [c for c in nb["cells"] if c["cell_type"] == "code"]
-
 
 def test_every_tutorial_notebook_has_a_solution_notebook():
     have = {p.name.removesuffix("_solutions.ipynb") for p in SOLUTIONS}
@@ -43,9 +38,7 @@ def _with_exercises():
 def test_solution_runs_in_quick_mode(notebook, tmp_path):
     # papermill raises PapermillExecutionError on the first failing cell
     execute(notebook, tmp_path / notebook.name, quick=True)
-    executed = json.loads((tmp_path / notebook.name).read_text())
-    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
-    assert injected and "quick = True" in "".join(injected[0]["source"])
+    executed = assert_ran_in_quick_mode(tmp_path / notebook.name)
     # Every exercise restated under a heading ("## Exercise N ...") is followed by code that
     # printed or displayed something (its computed answer) before the next heading.
     # (A notebook without such headings is only required to run.)
@@ -66,7 +59,7 @@ def test_solution_runs_in_quick_mode(notebook, tmp_path):
 def test_committed_solution_is_clean(notebook):
     nb = json.loads(notebook.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    code = _code_cells(nb)
+    code = code_cells(nb)
     assert code, "a solution notebook without code"
     params = [c for c in code if "parameters" in c["metadata"].get("tags", [])]
     assert len(params) == 1, "one papermill parameters cell"
@@ -78,14 +71,4 @@ def test_committed_solution_is_clean(notebook):
         assert all(not c["outputs"] for c in code), f"{notebook.name} has outputs without execution counts"
         return
     # Otherwise a full-mode run from top to bottom (make notebooks), not a quick one.
-    assert counts == list(range(1, len(code) + 1)), f"cells not executed in order: {counts}"
-    injected = [c for c in code if "injected-parameters" in c["metadata"].get("tags", [])]
-    assert all("quick = True" not in "".join(c["source"]) for c in injected), \
-        f"{notebook.name} was committed from a quick-mode run; run `make notebooks`"
-    for cell in code:
-        for output in cell["outputs"]:
-            assert output["output_type"] != "error", f"error output in {notebook.name}"
-            text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}).get("text/plain", ""))
-            assert "Warning" not in text, f"a warning is shown in {notebook.name}: {text[:200]}"
-            assert not MACHINE_PATH.search(text), f"machine path in {notebook.name}: {text[:200]}"
-    assert not MACHINE_PATH.search(json.dumps(nb["metadata"]))
+    assert_clean_full_run(nb, notebook.name)
