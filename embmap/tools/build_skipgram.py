@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from embmap.io import read_npz, write_npz
-from embmap.tools.build_data import _SINGLE_WORD, _stable_hash, sha256
+from embmap.tools.build_data import _SINGLE_WORD, _package_version, _stable_hash, sha256
 
 _TOKEN = re.compile(r"[a-z]+")
 _TAG = re.compile(r"<[^>]*>")
@@ -347,12 +347,6 @@ def update_manifest(folder: Path, section: dict) -> None:
     manifest = json.loads(path.read_text()) if path.exists() else {}
     manifest["skipgram"] = section
     path.write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def _package_version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 def _debian_version(package: str) -> str:
