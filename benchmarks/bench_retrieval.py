@@ -52,6 +52,7 @@ from embmap.evaluation import graph_adjacency, graph_hit_rate, retrieve_all
 from embmap.experiments import normalised_spaces
 from embmap.linear import OrthogonalProcrustes
 from embmap.neural import KNNRegressionMap
+from embmap.retrieval import iter_similarity_chunks
 
 N_CANDIDATES_400K = 400_000
 
@@ -190,12 +191,9 @@ def row_400k(pair, repeats):
         # The floor for any exact method on this machine: the float32 products
         # CSLS needs (candidates x sources for r_S, queries x candidates), nothing else.
         P, T = safe_unit_rows(sources), safe_unit_rows(candidates)
-        for queries, keys in ((T, P), (P[test], T)):  # in blocks of 2**25 entries, as embmap
-            keys_T = np.ascontiguousarray(keys.T)
-            step = max(1, (1 << 25) // len(keys))
-            block = np.empty((step, len(keys)), dtype=np.float32)
-            for lo in range(0, len(queries), step):
-                np.matmul(queries[lo : lo + step], keys_T, out=block[: len(queries[lo : lo + step])])
+        for queries, keys in ((T, P), (P[test], T)):  # in embmap's blocks
+            for _ in iter_similarity_chunks(queries, keys):
+                pass
 
     floor, _ = best_of(products_only, 1)
     return {

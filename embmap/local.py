@@ -44,7 +44,13 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
-from embmap.retrieval import csls_penalties, n_workers, topk_rows, topk_rows_threaded
+from embmap.retrieval import (
+    csls_penalties,
+    iter_similarity_chunks,
+    n_workers,
+    topk_rows,
+    topk_rows_threaded,
+)
 
 __all__ = [
     "AttentionMap",
@@ -95,21 +101,19 @@ def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=1024):
         exclude = np.asarray(exclude, dtype=np.int64)
         if exclude.shape != (len(Q),) or exclude.max(initial=-1) >= len(K) or exclude.min(initial=0) < -1:
             raise ValueError(f"exclude must hold one key row (or -1) per query, shape ({len(Q)},)")
-    return _nearest_unit(Q, np.ascontiguousarray(K.T), k, exclude, chunk_size)
+    return _nearest_unit(Q, K, k, exclude, chunk_size)
 
 
-def _nearest_unit(Q, K_T, k, exclude, chunk_size):
-    """:func:`nearest_neighbours` on checked unit rows; ``K_T`` is the keys transposed, (d, n)."""
+def _nearest_unit(Q, K, k, exclude, chunk_size):
+    """:func:`nearest_neighbours` on checked unit float32 rows (no checks)."""
     idx = np.empty((len(Q), k), dtype=np.int64)
     sims = np.empty((len(Q), k), dtype=np.float32)
     workers = n_workers()
-    # one similarity block, reused by every chunk (no 100 MB allocation per chunk)
-    block = np.empty((min(chunk_size, len(Q)), K_T.shape[1]), dtype=np.float32)
-    for lo in range(0, len(Q), chunk_size):
-        S = np.matmul(Q[lo : lo + chunk_size], K_T, out=block[: len(Q[lo : lo + chunk_size])])
+    for lo, S in iter_similarity_chunks(Q, K, chunk_size):  # one reused block
         if exclude is not None:
-            rows = np.flatnonzero(exclude[lo : lo + chunk_size] >= 0)
-            S[rows, exclude[lo : lo + chunk_size][rows]] = -np.inf
+            ex = exclude[lo : lo + len(S)]
+            rows = np.flatnonzero(ex >= 0)
+            S[rows, ex[rows]] = -np.inf
         # Exact top-k, sorted best first (ties to the lower column), so the first
         # k' columns are the k' nearest for any k' <= k; threshold pass on all cores.
         vals, cols = topk_rows_threaded(S, k, workers)
@@ -159,8 +163,6 @@ class _LocalMap(RegressorMixin, BaseEstimator):
     def _store(self, X, Y):
         # a zero row has no direction: its "neighbours" would be arbitrary ties
         self.X_unit_ = safe_unit_rows(X, zero_rows="raise", name="X")
-        # transposed once, so every chunk's product reads the keys without a copy
-        self._keys_T = np.ascontiguousarray(self.X_unit_.T)
         self.Y_ = Y
         self.n_features_in_ = X.shape[1]
 
@@ -172,10 +174,14 @@ class _LocalMap(RegressorMixin, BaseEstimator):
 
     def _neighbours(self, X, exclude=None):
         # X was checked by predict; the keys were normalised (and checked) by fit.
-        k = check_int(self.n_neighbors, "n_neighbors", minimum=1,
-                      maximum=len(self.X_unit_) - (exclude is not None))
-        idx, sims = _nearest_unit(safe_unit_rows(X), self._keys_T, k, exclude, self.chunk_size)
+        idx, sims = self._nearest(safe_unit_rows(X), self.X_unit_, exclude)
         return idx, neighbour_weights(sims, self.weights, self.temperature)
+
+    def _nearest(self, Q, K, exclude):
+        """The n_neighbors nearest of unit rows ``K`` for unit rows ``Q`` (leave-one-out rows excluded)."""
+        k = check_int(self.n_neighbors, "n_neighbors", minimum=1,
+                      maximum=len(K) - (exclude is not None))
+        return _nearest_unit(Q, K, k, exclude, self.chunk_size)
 
     def predict(self, X) -> np.ndarray:
         """Predicted target vectors of any source vectors (new words included).
@@ -686,11 +692,7 @@ class AttentionMap(_LocalMap):
             return safe_unit_rows(self.encoder_(torch.from_numpy(safe_unit_rows(X))).numpy())
 
     def _predict(self, X, exclude):
-        keys_T = np.ascontiguousarray(self._encode(self.X_unit_).T)
-        queries = self._encode(X)
-        k = check_int(self.n_neighbors, "n_neighbors", minimum=1,
-                      maximum=len(self.X_unit_) - (exclude is not None))
-        idx, sims = _nearest_unit(queries, keys_T, k, exclude, self.chunk_size)
+        idx, sims = self._nearest(self._encode(X), self._encode(self.X_unit_), exclude)
         w = neighbour_weights(sims, "softmax", self.temperature)
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
         for lo in range(0, len(X), self.chunk_size):  # (chunk, k, d) gathered at a time
