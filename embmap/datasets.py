@@ -399,6 +399,37 @@ def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
     return pairs, golds, sorted(dropped, key=s_rank.__getitem__)
 
 
+def dictionary_gold_sets(pairs, golds, dropped=()) -> tuple[list | None, dict]:
+    """Each row's gold rows from :func:`dictionary_pairs` output, and the coverage counts.
+
+    A gold target word that is some row's training target is that row; one
+    that is nobody's is not a candidate (counted). Returns ``(gold_sets,
+    counts)``, ``gold_sets`` None when no row has a second candidate gold.
+    """
+    row_of = {t: i for i, (_, t) in enumerate(pairs)}
+    sets = [sorted(row_of[t] for t in golds[s] if t in row_of) for s, _ in pairs]
+    counts = {
+        "source_words_with_several_targets": sum(len(golds[s]) > 1 for s, _ in pairs),
+        "gold_targets_not_candidates": sum(t not in row_of for s, _ in pairs for t in golds[s]),
+        "dictionary_words_dropped": len(dropped),
+    }
+    several = any(len(g) > 1 for g in sets)
+    return ([np.array(g, dtype=np.int64) for g in sets] if several else None), counts
+
+
+def several_golds_message(n_rows: int, counts: dict) -> str:
+    """The one line said when a dictionary gives some source words several targets."""
+    extra = ""
+    if counts["gold_targets_not_candidates"]:
+        extra += (f"; {counts['gold_targets_not_candidates']:,} gold targets are no word's "
+                  "training target, so not candidates")
+    if counts["dictionary_words_dropped"]:
+        extra += f"; {counts['dictionary_words_dropped']:,} words dropped (all their targets taken)"
+    return (f"dictionary: {counts['source_words_with_several_targets']:,} of {n_rows:,} source "
+            "words have several gold targets (a hit on any counts; each word trains on one "
+            f"target: the first in the target file's order that no other word trains on){extra}")
+
+
 def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
     """Pair two embeddings row by row and report coverage.
 
@@ -458,25 +489,10 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     if dictionary is not None:
         coverage["dictionary_entries"] = len(entries)
         coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
-        row_of = {t: i for i, (_, t) in enumerate(pairs)}
-        sets = [sorted(row_of[t] for t in golds[s] if t in row_of) for s, _ in pairs]
-        several = sum(len(golds[s]) > 1 for s, _ in pairs)
-        not_candidates = sum(t not in row_of for s, _ in pairs for t in golds[s])
-        coverage["source_words_with_several_targets"] = several
-        coverage["gold_targets_not_candidates"] = not_candidates
-        coverage["dictionary_words_dropped"] = len(dropped)
-        if any(len(g) > 1 for g in sets):
-            gold_sets = [np.array(g, dtype=np.int64) for g in sets]
-        if several:
-            extra = ""
-            if not_candidates:
-                extra += (f"; {not_candidates:,} gold targets are no word's training target, so "
-                          "not candidates")
-            if dropped:
-                extra += f"; {len(dropped):,} words dropped (all their targets taken)"
-            print(f"dictionary: {several:,} of {len(pairs):,} source words have several gold "
-                  "targets (a hit on any counts; each word trains on one target: the first in "
-                  f"the target file's order that no other word trains on){extra}")
+        gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
+        coverage.update(counts)
+        if counts["source_words_with_several_targets"]:
+            print(several_golds_message(len(pairs), counts))
     _check_split_sizes(len(pairs), val_fraction, test_fraction, source="shared")
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
     return PairedEmbeddings(

@@ -63,7 +63,8 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     T chosen on validation, :func:`embmap.local.knn_validation_grid`) and that kNN with
     two-direction retrieval (reverse k, T and beta chosen on validation). Every method
     retrieves the validation and test words among *all* targets of the pair by CSLS
-    (training words mapped leave-one-out as CSLS sources).
+    (training words mapped leave-one-out as CSLS sources); a word with several gold
+    targets (``pair.gold_sets``) is a hit when any of them is retrieved.
 
     Returns
     -------
@@ -91,6 +92,7 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     if len(val) == 0:
         raise ValueError("the pair has no validation words: settings cannot be chosen")
     rows_all, n_val = np.r_[val, test], len(val)
+    gold_all = pair.gold(rows_all)  # several golds per word when the dictionary gives them
     runs = {}
 
     def add(name, settings, ranks, cli):
@@ -100,23 +102,24 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     linear = {}
     for name, est in (("least squares", LeastSquares()), ("Procrustes", OrthogonalProcrustes())):
         pred = est.fit(X[train], Y[train]).predict(X)
-        linear[name] = retrieve(pred[rows_all], Y, rows_all, "csls", sources=pred)[0]
+        linear[name] = retrieve(pred[rows_all], Y, gold_all, "csls", sources=pred)[0]
     best_linear = max(linear, key=lambda n: np.mean(linear[n][:n_val] <= 10))
     add(f"{best_linear} (best linear)", "least squares or Procrustes", linear[best_linear],
         "lstsq" if best_linear == "least squares" else "procrustes")
     ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
-    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",))
+    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",),
+                               gold=pair.gold(val))
     best = grid.loc[grid["p@10"].idxmax()]
     k, T = int(best["k"]), float(best["T"])
     knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
     src = mapped_sources(knn, X, train)
     # `embmap fit --method best` makes the same choices (beta = 0 is plain tuned kNN)
-    add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, rows_all, "csls",
+    add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, gold_all, "csls",
                                                  sources=src)[0], "best")
     chosen = None
     for rk, rT in BEST_GRID["reverse"]:
         scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
-        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], rows_all,
+        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], gold_all,
                                                      forward_sources=src, betas=BEST_GRID["beta"])
         for b, r in ranks.items():
             score = np.mean(r[:n_val] <= 10)
