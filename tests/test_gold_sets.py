@@ -184,3 +184,78 @@ def test_gold_sets_slicing_and_subsets():
     assert len(g[2:2]) == 0
     with pytest.raises(ValueError, match="query 1 has no gold"):
         GoldSets(np.array([0, 2, 2]), np.array([1, 2]))
+
+
+def _pair_with_second_golds(capsys=None):
+    """A dictionary pair where words s0..s29 also list the target of word s(i+30)."""
+    from embmap.datasets import pair_embeddings
+    from embmap.io import Embedding
+
+    rng = np.random.default_rng(7)
+    n = 120
+    src = Embedding([f"s{i}" for i in range(n)], rng.normal(size=(n, 6)))
+    trg = Embedding([f"T_s{i}" for i in range(n)], rng.normal(size=(n, 6)))
+    entries = [(f"s{i}", f"T_s{i}") for i in range(n)] + [(f"s{i}", f"T_s{i + 30}")
+                                                           for i in range(30)]
+    pair = pair_embeddings(src, trg, dictionary=entries, test_fraction=0.5, seed=3)
+    # every word's prediction lies near its SECOND gold when it has one, else near its own
+    near = np.array([i + 30 if i < 30 else i for i in range(n)])
+    pred_all = pair.Y[near] + 0.05 * rng.normal(size=pair.Y.shape).astype(np.float32)
+    return pair, pred_all.astype(np.float32)
+
+
+def test_score_predictions_counts_a_hit_on_any_gold_of_the_pair():
+    from embmap.experiments import score_predictions
+
+    pair, pred_all = _pair_with_second_golds()
+    test = pair.test
+    assert pair.gold_sets is not None and np.any(test < 30)
+    row = score_predictions(pred_all, pair.Y, pair, keep_ranks=True, n_boot=10)
+    for method in ("nn", "csls"):
+        expected = gold_ranks(pred_all[test], pair.Y, pair.gold(test), method, sources=pred_all)
+        np.testing.assert_array_equal(row[f"ranks {method}"], expected)
+        rows_only = gold_ranks(pred_all[test], pair.Y, test, method, sources=pred_all)
+        assert np.all(expected <= rows_only) and np.any(expected < rows_only)
+        assert row[f"p@1 {method}"] == 1.0  # every word's prediction sits on one of its golds
+    assert row["mean_cos"] == pytest.approx(mean_cosine(pred_all[test], pair.Y, pair.gold(test)))
+
+
+@pytest.mark.parametrize("beta", [0.0, 2.0])
+def test_two_direction_retrieval_ranks_the_best_gold_like_the_reference(beta):
+    from embmap.local import TwoDirectionRetrieval
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(70, 5)).astype(np.float32)
+    Y = rng.normal(size=(70, 7)).astype(np.float32)
+    train, queries = np.arange(50), np.arange(50, 70)
+    preds = Y[queries] + 0.8 * rng.normal(size=(20, 7)).astype(np.float32)
+    golds = [list(rng.choice(70, size=rng.integers(1, 4), replace=False)) for _ in queries]
+    scheme = TwoDirectionRetrieval(n_neighbors=5, beta=beta, chunk_size=6).fit(X, Y, train)
+    blocks = [fwd + np.float32(beta) * rev if beta else fwd
+              for _, fwd, rev in scheme._blocks(X[queries], preds, None)]
+    S = np.vstack(blocks)
+    expected = _reference_ranks(S, Y, golds, "separate")
+    ranks, _ = scheme.retrieve(X[queries], preds, golds)
+    np.testing.assert_array_equal(ranks, expected)
+    single, _ = scheme.retrieve(X[queries], preds, [g[:1] for g in golds])
+    np.testing.assert_array_equal(single, scheme.retrieve(X[queries], preds,
+                                                          [g[0] for g in golds])[0])
+    assert np.all(ranks <= single)
+    with pytest.raises(ValueError, match="gold"):
+        scheme.retrieve(X[queries], preds, golds[:-1])
+
+
+def test_select_best_scores_validation_words_on_any_gold():
+    from embmap.model_file import select_best
+
+    pair, _ = _pair_with_second_golds()
+    X, Y = pair.X, pair.Y
+    plain = select_best(X, Y, seed=0)
+    several = select_best(X, Y, seed=0, gold_sets=pair.gold_sets)
+    same = select_best(X, Y, seed=0, gold_sets=[np.array([i]) for i in range(len(X))])
+    assert same == plain  # one gold per word: the plain rows' choice, exactly
+    # a hit on any gold can only add hits at the chosen setting
+    sel, sel_plain = several["selection"], plain["selection"]
+    assert sel["validation_p@10_knn_csls"] >= sel_plain["validation_p@10_knn_csls"]
+    with pytest.raises(ValueError, match="gold_sets"):
+        select_best(X, Y, seed=0, gold_sets=pair.gold_sets[:3])
