@@ -259,3 +259,16 @@ def test_select_best_scores_validation_words_on_any_gold():
     assert sel["validation_p@10_knn_csls"] >= sel_plain["validation_p@10_knn_csls"]
     with pytest.raises(ValueError, match="gold_sets"):
         select_best(X, Y, seed=0, gold_sets=pair.gold_sets[:3])
+
+
+def test_graph_hits_per_query_with_several_golds():
+    from embmap.analysis import graph_hits
+    from embmap.evaluation import graph_adjacency
+
+    adjacency = graph_adjacency(np.array([[9, 15], [19, 12]]), 20)
+    top = np.tile(np.arange(10, 20), (4, 1))
+    golds = [[0, 3], [7, 8, 9], [2, 19], [1]]
+    np.testing.assert_array_equal(graph_hits(top, golds, adjacency), [False, True, True, False])
+    np.testing.assert_array_equal(graph_hits(top, [g[0] for g in golds], adjacency),
+                                  [False, False, False, False])
+    assert graph_hit_rate(top, golds, adjacency) == np.mean(graph_hits(top, golds, adjacency))
