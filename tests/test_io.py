@@ -83,7 +83,6 @@ def _write(tmp_path, text, name="bad.txt"):
         ("2 3\na 1 2 3\nb 1 2\n", 3, "has 2 values, expected 3"),  # wrong column count
         ("a 1 2 3\nb 1 x 3\n", 2, "non-numeric value 'x'"),
         ("3 3\na 1 2 3\nb 1 2 3\n", 1, "header says 3 words but the file has 2"),
-        ("2 3\na 1 2 3\na 4 5 6\n", 3, "duplicate word 'a' (first on line 2)"),
         ("a 1 2 3\nb 1 nan 3\n", 2, "NaN or inf"),
         ("a 1 2 3\nb 1 inf 3\n", 2, "NaN or inf"),
         ("2 4\na 1 2 3\nb 1 2 3\n", 2, "has 3 values, expected 4"),  # header dim disagrees
