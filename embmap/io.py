@@ -11,6 +11,13 @@ for reasons that have nothing to do with the model. So:
   header followed by raw float32 bytes (word2vec binary) or by text
   (word2vec / fastText ``.vec``), or no header at all (GloVe's ``.txt``);
 * a UTF-8 byte-order mark is stripped; words are decoded strictly as UTF-8;
+* in text files the word is everything before a row's last ``dim`` values,
+  so tokens with spaces (``". . ."`` in GloVe 840B) read whole; ``dim`` is
+  the header's, or the field count most of the first lines share, never one
+  line's guess;
+* a word repeated in a text file keeps its first vector (gensim's rule) and
+  one printed line names the repeats; ``duplicates="error"`` refuses them,
+  and binary and ``.npz`` files always do;
 * values are checked for finiteness *after* the cast to float32, so a value
   beyond the float32 range (``1e39``) is an error, not a silent ``inf``;
 * anything that cannot be decoded raises :class:`EmbeddingFormatError`,
