@@ -343,3 +343,21 @@ def test_binary_and_npz_still_refuse_repeated_words(tmp_path):
     np.savez(path, words=np.array(["a", "a"]), vectors=vectors)
     with pytest.raises(EmbeddingFormatError, match="duplicate words: 'a' at rows 0 and 1"):
         load_embedding(path)
+
+
+def test_load_pair_reads_text_files_with_spaced_and_repeated_words(tmp_path, capsys):
+    """load_pair on a reader's text files: a spaced word pairs like any other, and a repeated
+    word pairs with its first vector (the report goes to stdout, the pairing is unaffected)."""
+    from embmap.datasets import load_pair
+
+    words = [f"w{i}" for i in range(8)] + ["new york"]
+    src = _write(tmp_path, "".join(f"{w} {i} 1 0\n" for i, w in enumerate(words))
+                 + "w3 99 99 99\n", name="src.txt")
+    trg = _write(tmp_path, "".join(f"{w} {i} 2\n" for i, w in enumerate(reversed(words))),
+                 name="trg.txt")
+    pair = load_pair(src, trg)
+    assert sorted(pair.words) == sorted(words)
+    row = pair.words.index("w3")
+    np.testing.assert_array_equal(pair.X[row], [3, 1, 0])
+    np.testing.assert_array_equal(pair.Y[pair.words.index("new york")], [0, 2])
+    assert "1 repeated word kept its first vector: 'w3' (lines 4, 10)" in capsys.readouterr().out
