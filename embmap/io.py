@@ -429,9 +429,9 @@ class _TextRows:
         if self.header and self.n != self.header[0]:
             raise EmbeddingFormatError(
                 self.path, 1, f"header says {self.header[0]} words but the file has {self.n}")
-        vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
         dup = _first_duplicate(self.words)
         if dup is None:
+            vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
             return _checked_embedding(self.words, vectors)
         if self.duplicates == "error":
             i, j = dup
@@ -440,7 +440,7 @@ class _TextRows:
                 f"duplicate word {self.words[j]!r} (first on line {self.lines[i]})")
         keep, repeats, dropped = _first_copies(self.words, self.lines)
         print(_repeats_message(self.path, repeats, dropped))
-        return _checked_embedding([self.words[i] for i in keep], vectors[keep])
+        return _checked_embedding([self.words[i] for i in keep], self.out[keep])
 
 
 def _first_copies(words, lines):
