@@ -124,14 +124,16 @@ def describe_failure(error: BaseException, executed: Path | None = None) -> str:
             f"failed: {type(error).__name__}"
     index = error.cell_index
     if executed is not None and executed.exists():
-        cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
-        injected = [i for i, c in enumerate(cells)
-                    if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+        # the cells as papermill ran them: without the error banner and anchor it adds on failure
+        tags = [c.get("metadata", {}).get("tags", [])
+                for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]]
+        tags = [t for t in tags if "papermill-error-cell-tag" not in t]
+        injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
         if injected and injected[0] < index:
             index -= 1
     message = " ".join(_ANSI.sub("", str(error.evalue)).split())
-    where = f"cell {index}" + (f" (In [{error.exec_count}] in the executed copy)"
-                               if error.exec_count is not None else "")
+    where = f"cell {index} (counting from 0" + (f"; In [{error.exec_count}] in the executed copy"
+                                                if error.exec_count is not None else "") + ")"
     return f"failed in {where}: {ename}: {message}" if message else f"failed in {where}: {ename}"
 
 
