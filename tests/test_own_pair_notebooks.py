@@ -1,4 +1,4 @@
-"""Every notebook runs in quick mode on the pair shapes readers bring, written on the fly.
+"""Every notebook and ``embmap report`` run in quick mode on the pair shapes readers bring.
 
 The shapes (``tests/pair_shapes.py``): ``twins`` has groups of identical rows in both
 spaces, every source word paired, no graph file, 50 -> 64 dimensions and words with
@@ -20,7 +20,6 @@ from embmap.diagnostics import duplicate_rows
 from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.fixture(scope="module")
@@ -47,32 +46,40 @@ def printed(executed: Path) -> str:
 EXPECTED = {
     ("02", "twins"): ["control (b) is a noised copy of E2"],
     ("06", "twins"): ["no graph given", "no graph edges in this pair: the ORACLE is skipped"],
-    ("07", "twins"): ["notebook 07 compares the bundled GloVe and skipgram sources only"],
-    ("07", "nearly_complete"): ["notebook 07 compares the bundled GloVe and skipgram sources"],
     ("08", "nearly_complete"): ["None of the 3 unpaired source words is longer than 6 characters"],
 }
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem[:2] for nb in NOTEBOOKS])
-def test_notebook_runs_on_a_readers_pair_shape(notebook, shape, shapes, tmp_path):
-    number = notebook.stem[:2]
+def test_report_runs_every_pair_notebook_on_a_readers_pair_shape(shape, shapes, tmp_path):
+    """``embmap report`` (notebooks 01-06 and 08, then the summary) on each shape."""
+    from embmap.report import run_report
+
     params, pair = shapes[shape]
-    # n_jobs=1: the suite already runs one notebook per core.
-    extra = {"n_jobs": 1} if number in ("04", "05", "07") else {}
-    execute(notebook, tmp_path / notebook.name, quick=True, parameters={**params, **extra})
+    result = run_report(**params, out=tmp_path, quick=True, progress=False)
+    statuses = {r["notebook"][:2]: r["status"] for r in result["notebooks"]}
+    assert statuses == dict.fromkeys(("01", "02", "03", "04", "05", "06", "08"), "ok"), statuses
+    for executed in sorted(tmp_path.glob("[0-9][0-9]_*.ipynb")):
+        number, text = executed.name[:2], printed(executed)
+        for line in EXPECTED.get((number, shape), []):
+            assert line in text, f"{executed.name} on {shape} did not print {line!r}"
+        head = f"PairedEmbeddings({len(pair)} pairs, X {pair.X.shape[1]}d, Y {pair.Y.shape[1]}d"
+        assert head in text, f"{executed.name} did not print the reader's pair {head!r}"
+        if number == "01":
+            cap = duplicate_rows(pair.Y, gold=pair.test)
+            assert f"no map can exceed P@1 {cap['p@1_cap']:.2%}" in text
+            if shape == "twins":
+                assert cap["p@1_cap"] < 1 and f"{cap['rows_shared']} of {len(pair)}" in text
+    summary = (tmp_path / "summary.md").read_text()
+    target = duplicate_rows(pair.Y)
+    assert Path(params["target_path"]).name in summary
+    assert f"{target['rows_shared']:,}" in summary and "capped at" in summary
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_notebook_07_says_it_skips_a_readers_pair(shape, shapes, tmp_path):
+    notebook = NOTEBOOK_DIR / "07_a_real_skipgram_source.ipynb"
+    execute(notebook, tmp_path / notebook.name, quick=True, parameters=shapes[shape][0])
     text = printed(tmp_path / notebook.name)
-    for line in EXPECTED.get((number, shape), []):
-        assert line in text, f"{notebook.name} on {shape} did not print {line!r}"
-    if number == "07":
-        assert "PairedEmbeddings" not in text  # skipped: nothing after the notice ran
-        return
-    head = f"PairedEmbeddings({len(pair)} pairs, X {pair.X.shape[1]}d, Y {pair.Y.shape[1]}d"
-    if len(pair) > 3000 and number in ("04", "05", "06", "08"):
-        head = "PairedEmbeddings(3000 pairs"       # quick mode's head of the pair
-    assert head in text, f"{notebook.name} did not print the reader's pair {head!r}"
-    if number == "01":
-        cap = duplicate_rows(pair.Y, gold=pair.test)
-        assert f"no map can exceed P@1 {cap['p@1_cap']:.2%}" in text
-        if shape == "twins":
-            assert cap["p@1_cap"] < 1 and f"{cap['rows_shared']} of {len(pair)}" in text
+    assert "notebook 07 compares the bundled GloVe and skipgram sources only" in text
+    assert "PairedEmbeddings" not in text  # skipped: nothing after the notice ran
