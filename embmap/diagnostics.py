@@ -117,3 +117,50 @@ def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0)
     idx = bootstrap_indices(len(values), n_boot, check_int(seed, "seed", minimum=0))
     means = values[idx].mean(axis=1)
     return (float(values.mean()), *_percentile_interval(means, level))
+
+
+def duplicate_rows(M, gold=None) -> dict:
+    """Rows that share their exact vector with another row, and what that does to P@k.
+
+    Matrix-factorisation and random-walk graph embeddings often give
+    structurally equivalent nodes (leaves of one hub) the same vector. Under
+    embmap's tie rule (ties count against the prediction) a word whose gold
+    vector is shared by ``g`` rows in all ranks at best ``g``: it can never be
+    a hit at ``k < g``.
+
+    Parameters
+    ----------
+    M : array (n, d)
+        The candidate vectors (usually the target space).
+    gold : int array, optional
+        Rows of ``M`` that are gold answers (e.g. the test words); the caps are
+        computed over them. Default: every row.
+
+    Returns
+    -------
+    dict
+        ``rows``; ``rows_shared`` (rows whose vector appears more than once);
+        ``groups`` (distinct vectors that appear more than once);
+        ``largest_group``; ``zero_rows`` (all-zero rows); ``group_size``
+        (int array (n,), the number of rows with each row's vector); and
+        ``p@1_cap``, ``p@10_cap``: the share of gold rows whose group has at most
+        1 (10) rows, the best P@1 (P@10) any map can reach on them.
+    """
+    M = as_matrix(M, "M")
+    # np.unique over rows compares exact values: only bit-identical vectors (and 0.0 == -0.0,
+    # which score the same) form a group.
+    _, inverse, counts = np.unique(M, axis=0, return_inverse=True, return_counts=True)
+    size = counts[inverse.ravel()]
+    gold = np.arange(len(M)) if gold is None else as_indices(gold, "gold", len(M))
+    if len(gold) == 0:
+        raise ValueError("gold must hold at least one row")
+    return {
+        "rows": len(M),
+        "rows_shared": int(np.sum(size > 1)),
+        "groups": int(np.sum(counts > 1)),
+        "largest_group": int(counts.max()),
+        "zero_rows": int(np.sum(~M.any(axis=1))),
+        "group_size": size,
+        "p@1_cap": float(np.mean(size[gold] <= 1)),
+        "p@10_cap": float(np.mean(size[gold] <= 10)),
+    }

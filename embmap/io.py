@@ -11,6 +11,13 @@ for reasons that have nothing to do with the model. So:
   header followed by raw float32 bytes (word2vec binary) or by text
   (word2vec / fastText ``.vec``), or no header at all (GloVe's ``.txt``);
 * a UTF-8 byte-order mark is stripped; words are decoded strictly as UTF-8;
+* in text files the word is everything before a row's last ``dim`` values,
+  so tokens with spaces (``". . ."`` in GloVe 840B) read whole; ``dim`` is
+  the header's, or the field count most of the first lines share, never one
+  line's guess;
+* a word repeated in a text file keeps its first vector (gensim's rule) and
+  one printed line names the repeats; ``duplicates="error"`` refuses them,
+  and binary and ``.npz`` files always do;
 * values are checked for finiteness *after* the cast to float32, so a value
   beyond the float32 range (``1e39``) is an error, not a silent ``inf``;
 * anything that cannot be decoded raises :class:`EmbeddingFormatError`,
@@ -24,6 +31,7 @@ so reading needs little more memory than the result itself
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import gzip
 import io
@@ -35,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from embmap._checks import check_choice
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with entries; an empty zip
@@ -53,8 +63,11 @@ OTHER_MAGICS = {
     b"\x80\x05": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
 }
 FORMATS = ("text", "binary", "npz")
+DUPLICATES = ("first", "error")  # a repeated word in a text file: keep its first vector, or raise
 _BLOCK_VALUES = 200_000  # values parsed per block of text rows (~2 MB of float64)
 _SNIFF_BYTES = 1 << 16
+_SNIFF_LINES = 1000  # lines of a header-less text file whose field counts settle its dimension
+_SIGNED_HEADER_RE = re.compile(r"[+-]?\d+[ \t]+[+-]?\d+")
 # Bytes that never occur in a text line: C0 controls except tab, LF, CR; and DEL.
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
 _CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL) + b"]")
@@ -243,12 +256,29 @@ def _decode_line(path, raw: bytes, line_no: int, offset: int) -> str:
 
 
 class _TextRows:
-    """Collects rows of a text file and parses them a block at a time into float32."""
+    """Collects rows of a text file and parses them a block at a time into float32.
 
-    def __init__(self, path, header):
-        self.path, self.header = path, header
+    A row is a word followed by ``dim`` values, and the word is everything
+    before the last ``dim`` fields, so tokens holding spaces (GloVe 840B has
+    ``". . ."`` and ``"at name@domain.com"``) read whole. ``dim`` comes from
+    the header or, without one, from the most common field count of the
+    first :data:`_SNIFF_LINES` lines: one line alone cannot tell a spaced
+    token from a stray extra value. Spaced words are read only where those
+    first lines agree with ``dim``; elsewhere every line must have exactly
+    ``dim`` values, and the exact parser names the first that does not.
+    """
+
+    def __init__(self, path, header, duplicates="first"):
+        if header is not None and header[1] == 0:
+            raise EmbeddingFormatError(
+                path, 1, f"header says {header[0]} words of dimension 0: a vector needs at "
+                "least one value (is the header '<count> <dim>'?)")
+        self.path, self.header, self.duplicates = path, header, duplicates
         self.dim = header[1] if header else None
         self.dim_line = 1 if header else None
+        # Words may hold spaces only where the first lines agree with ``dim`` (_settle_dim).
+        self.spaced_words = False
+        self.pending = []
         self.block_rows = max(64, _BLOCK_VALUES // max(self.dim or 50, 1))
         capacity = header[0] if header else 1024
         self.out = np.empty((capacity, self.dim or 0), dtype=np.float32) if header else None
@@ -256,15 +286,20 @@ class _TextRows:
         self.words, self.lines = [], array("q")
         self.n = 0
         self.block_words, self.block_bodies, self.block_lines = [], [], []
+        self.block_regular = True  # every body so far: dim fields, single spaces
 
-    def add(self, word, body, line_no):
-        if self.dim is None:
-            self.dim = len(body.split())
-            self.dim_line = line_no
-            if self.dim == 0:
-                raise EmbeddingFormatError(self.path, line_no, f"word {word!r} has no values")
-            self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
-            self.block_rows = max(64, _BLOCK_VALUES // self.dim)
+    def add(self, line: str, line_no: int) -> None:
+        """One non-blank line, already stripped of surrounding whitespace."""
+        if self.pending is not None:
+            self.pending.append((line, line_no))
+            if len(self.pending) >= _SNIFF_LINES:
+                self._settle_dim()
+            return
+        word, _, body = line.replace("\t", " ").partition(" ")
+        body = body.strip(" ")
+        if body.count(" ") != self.dim - 1:  # a spaced word, tabs, repeated spaces, or wrong
+            word, body = self._split(line, word, body)
+            self.block_regular = self.block_regular and body.count(" ") == self.dim - 1
         if self.header and self.n + len(self.block_words) >= self.header[0]:
             raise EmbeddingFormatError(
                 self.path, line_no, f"header says {self.header[0]} words but more follow "
@@ -274,6 +309,50 @@ class _TextRows:
         self.block_lines.append(line_no)
         if len(self.block_words) >= self.block_rows:
             self.flush()
+
+    def _split(self, line: str, word: str, body: str):
+        """``(word, body)`` of a line whose values are not ``dim`` single-spaced fields.
+
+        The word is the exact text before the last ``dim`` fields (spaces kept
+        as in the file). A line with too few fields, or a spaced word where
+        ``dim`` is not settled by agreeing lines, is returned unchanged: the
+        exact parser then names the line and its field count.
+        """
+        parts = line.rsplit(None, self.dim)
+        if len(parts) == self.dim + 1 and (self.spaced_words or len(parts[0].split()) == 1):
+            return parts[0], " ".join(parts[1:])
+        return word, body
+
+    def _settle_dim(self) -> None:
+        """Decide ``dim`` (header-less) and whether words may hold spaces, then add the lines."""
+        pending, self.pending = self.pending, None
+        counts = [len(line.split()) for line, _ in pending]
+        if self.header:
+            # Most lines longer than the header says: the header's dimension is wrong, and
+            # reading "word v1" as a spaced word would shift every vector. Refuse them instead.
+            longer = sum(count > self.dim + 1 for count in counts)
+            self.spaced_words = 2 * longer <= len(counts)
+        else:
+            self._dim_from_counts(pending, counts)
+        for line, line_no in pending:
+            self.add(line, line_no)
+
+    def _dim_from_counts(self, pending, counts) -> None:
+        """``dim`` of a header-less file: the field count most lines share, less the word."""
+        fields, agreeing = collections.Counter(counts).most_common(1)[0]
+        # A count shared by most lines (two at least) is the layout; else the first line's,
+        # and every line must match it exactly, as without spaced words.
+        self.spaced_words = agreeing >= 2 and 2 * agreeing > len(counts)
+        if not self.spaced_words:
+            fields = counts[0]
+        first = counts.index(fields)
+        self.dim, self.dim_line = fields - 1, pending[first][1]
+        if self.dim == 0:
+            word = pending[first][0]
+            raise EmbeddingFormatError(self.path, self.dim_line, f"word {word!r} has no values")
+        _refuse_signed_header(self.path, pending[0][0], self.dim)
+        self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
+        self.block_rows = max(64, _BLOCK_VALUES // self.dim)
 
     def flush(self):
         if not self.block_words:
@@ -299,6 +378,7 @@ class _TextRows:
         self.lines.extend(self.block_lines)
         self.n += k
         self.block_words, self.block_bodies, self.block_lines = [], [], []
+        self.block_regular = True
 
     def _parse_block(self) -> np.ndarray:
         bodies = self.block_bodies
@@ -306,8 +386,7 @@ class _TextRows:
         # Fast path (pandas' C parser) only for plain numbers, single-space separated, with
         # exactly dim fields per row; anything else takes the exact per-line path below,
         # which either reads it (tabs, nan, ...) or names the line that is wrong.
-        if (all(b.count(" ") == self.dim - 1 for b in bodies)
-                and not text.translate(_NUMERIC_CHARS)):
+        if self.block_regular and not text.translate(_NUMERIC_CHARS):
             try:
                 import pandas as pd
 
@@ -340,40 +419,103 @@ class _TextRows:
         return values
 
     def result(self) -> Embedding:
+        if self.pending:  # fewer lines than one sniff: settle dim on what there is
+            self._settle_dim()
         self.flush()
+        if self.header and self.header[0] == 0:
+            raise EmbeddingFormatError(self.path, 1, "header says 0 words: no vectors")
         if self.n == 0:
             raise EmbeddingFormatError(self.path, None, "empty file: no vectors found")
         if self.header and self.n != self.header[0]:
             raise EmbeddingFormatError(
                 self.path, 1, f"header says {self.header[0]} words but the file has {self.n}")
         dup = _first_duplicate(self.words)
-        if dup is not None:
+        if dup is None:
+            vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
+            return _checked_embedding(self.words, vectors)
+        if self.duplicates == "error":
             i, j = dup
             raise EmbeddingFormatError(
                 self.path, self.lines[j],
                 f"duplicate word {self.words[j]!r} (first on line {self.lines[i]})")
-        vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
-        return _checked_embedding(self.words, vectors)
+        keep, repeats, dropped = _first_copies(self.words, self.lines)
+        print(_repeats_message(self.path, repeats, dropped))
+        return _checked_embedding([self.words[i] for i in keep], self.out[keep])
 
 
-def read_word2vec_text(path) -> Embedding:
+def _first_copies(words, lines):
+    """Rows to keep (each word's first), the repeated words, and how many rows are dropped.
+
+    ``repeats`` lists ``(word, first line, line of its first repeat)`` in the
+    order the repeats occur.
+    """
+    first, keep, repeats, dropped = {}, [], {}, 0
+    for row, word in enumerate(words):
+        if word not in first:
+            first[word] = row
+            keep.append(row)
+            continue
+        dropped += 1
+        if word not in repeats:
+            repeats[word] = (word, lines[first[word]], lines[row])
+    return np.array(keep, dtype=np.intp), list(repeats.values()), dropped
+
+
+def _repeats_message(path, repeats, dropped, shown=5) -> str:
+    """One line naming the repeated words (the first ``shown``) and their lines."""
+    n = len(repeats)
+    names = ", ".join(f"{w!r} (lines {a}, {b})" for w, a, b in repeats[:shown])
+    more = f", and {n - shown} more" if n > shown else ""
+    copies = f" ({dropped} later lines skipped)" if dropped != n else ""
+    verb = "word kept its" if n == 1 else "words kept their"
+    return f"{path}: {n} repeated {verb} first vector{copies}: {names}{more}"
+
+
+def _refuse_signed_header(path, line: str, dim: int) -> None:
+    """A first line ``"3 -300"`` is a broken header, not the word "3" with one value.
+
+    Only refused when the other lines have more than one value, so that a
+    one-dimensional file whose first word is ``"-3"`` still reads.
+    """
+    if dim > 1 and _SIGNED_HEADER_RE.fullmatch(line) and "-" in line:
+        raise EmbeddingFormatError(
+            path, 1, f"header {line[:50]!r} has a negative number; expected '<count> <dim>' "
+            "with a positive word count and dimension")
+
+
+def read_word2vec_text(path, duplicates: str = "first") -> Embedding:
     """Read the word2vec text format (also fastText ``.vec`` and GloVe ``.txt``), gzip or not.
 
     The first line may be a ``"<count> <dim>"`` header (word2vec, fastText)
     or absent (GloVe's own files); each further line is a word followed by
     its values, separated by spaces (tabs and repeated spaces are accepted).
-    Blank lines are skipped, ``\\r\\n`` line ends and a UTF-8 byte-order
-    mark are handled. With a header, rows are parsed a block at a time into
-    a preallocated float32 array.
+    The word is everything before the last ``dim`` fields, kept exactly as
+    in the file, so tokens with spaces (``". . ."``, ``"at name@domain.com"``
+    in GloVe 840B) read whole; ``dim`` is the header's or, without a header,
+    the field count most of the first lines share. Blank lines are skipped,
+    ``\\r\\n`` line ends and a UTF-8 byte-order mark are handled. With a
+    header, rows are parsed a block at a time into a preallocated float32
+    array.
+
+    Parameters
+    ----------
+    path : str or path
+        The file, gzipped or not.
+    duplicates : {"first", "error"}
+        A word on several lines: ``"first"`` keeps the vector of its first
+        line (as gensim does) and prints one line naming the repeated words
+        and their lines; ``"error"`` raises instead.
 
     Raises
     ------
     EmbeddingFormatError
         Naming the file and the line: invalid UTF-8, a wrong number of values
-        (against the header's dimension or the first row's), a non-numeric,
-        NaN, inf or beyond-float32 value, a duplicate word, or a header whose
-        word count disagrees with the body.
+        (against the header's dimension or the one the lines agree on), a
+        non-numeric, NaN, inf or beyond-float32 value, a duplicate word (with
+        ``duplicates="error"``), a header of dimension 0 or a negative number,
+        or a header whose word count disagrees with the body.
     """
+    check_choice(duplicates, "duplicates", DUPLICATES)
     path = Path(path)
     rows = None
     offset = 0
@@ -392,13 +534,12 @@ def read_word2vec_text(path) -> Embedding:
                 line = _decode_line(path, raw, line_no, start).rstrip("\r\n").strip(" \t")
                 if rows is None:
                     header = _parse_header(line.encode()) if line_no == 1 else None
-                    rows = _TextRows(path, header)
+                    rows = _TextRows(path, header, duplicates)
                     if header is not None:
                         continue
                 if not line:
                     continue
-                word, _, body = line.replace("\t", " ").partition(" ")
-                rows.add(word, body.strip(" "), line_no)
+                rows.add(line, line_no)
     except (EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
         raise EmbeddingFormatError(path, None, f"cannot decompress ({error})") from None
     if rows is None:
@@ -667,6 +808,15 @@ def _npz_words(path, words: np.ndarray) -> list:
     raise EmbeddingFormatError(path, None, f"'words' must hold strings, got dtype {words.dtype}")
 
 
+def _refuse_blank_words(path, words: list) -> None:
+    """An empty or whitespace-only word cannot be looked up, printed or written as text."""
+    for row, word in enumerate(words):
+        if not word or word.isspace():
+            raise EmbeddingFormatError(
+                path, None, f"word at row {row} is {'empty' if not word else repr(word)}: "
+                "every word needs a non-whitespace character")
+
+
 def read_npz(path) -> Embedding:
     """Read an ``.npz`` with arrays ``words`` (str, bytes or int) and ``vectors``.
 
@@ -701,6 +851,7 @@ def read_npz(path) -> Embedding:
         raise EmbeddingFormatError(path, None, what) from None
     if len(words) == 0:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
+    _refuse_blank_words(path, words)
     if raw.dtype.kind not in "fiu" or raw.ndim != 2 or len(raw) != len(words):
         raise EmbeddingFormatError(
             path, None, f"{len(words)} words but vectors of shape {raw.shape} and dtype "
@@ -726,7 +877,7 @@ def read_npz(path) -> Embedding:
 _READERS = {"text": read_word2vec_text, "binary": read_word2vec_binary, "npz": read_npz}
 
 
-def load_embedding(path, format: str | None = None) -> Embedding:
+def load_embedding(path, format: str | None = None, duplicates: str = "first") -> Embedding:
     """Read any supported file; the format is detected from its content.
 
     Parameters
@@ -737,6 +888,10 @@ def load_embedding(path, format: str | None = None) -> Embedding:
         matter (``.BIN``, ``.w2v`` and ``.emb`` all work).
     format : {"text", "binary", "npz"}, optional
         Skip detection and use this reader.
+    duplicates : {"first", "error"}
+        Text formats: a repeated word keeps its first vector (and one line
+        printed names the repeats), or raises with ``"error"``. Binary and
+        ``.npz`` files always refuse a repeated word.
     """
     path = Path(path)
     if not path.is_file():
@@ -745,6 +900,9 @@ def load_embedding(path, format: str | None = None) -> Embedding:
         format = sniff_format(path)
     elif format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)} or None, got {format!r}")
+    check_choice(duplicates, "duplicates", DUPLICATES)
+    if format == "text":
+        return read_word2vec_text(path, duplicates=duplicates)
     return _READERS[format](path)
 
 

@@ -24,6 +24,7 @@ import torch
 
 from embmap.datasets import PairedEmbeddings, load_dataset, read_edges, split_indices
 from embmap.diagnostics import (
+    duplicate_rows,
     mean_with_ci,
     nearest_words,
     neighbour_overlap,
@@ -723,6 +724,17 @@ DIAG_CASES = [
      "level must be < 1"),
     ("mean_with_ci-seed", lambda: mean_with_ci([0.1, 0.2], seed=1.5), TypeError,
      "seed must be an integer"),
+    ("duplicate_rows-nan", lambda: duplicate_rows(nan(Y)), ValueError, "M contains a non-finite"),
+    ("duplicate_rows-inf", lambda: duplicate_rows(np.full((3, 2), np.inf)), ValueError,
+     "M contains a non-finite"),
+    ("duplicate_rows-empty", lambda: duplicate_rows(Y[:0]), ValueError, "M must have at least 1"),
+    ("duplicate_rows-1d", lambda: duplicate_rows(Y[:, 0]), ValueError, "M must be a 2-D array"),
+    ("duplicate_rows-gold-range", lambda: duplicate_rows(Y, gold=[0, 30]), ValueError,
+     r"gold must lie in \[0, 30\)"),
+    ("duplicate_rows-gold-float", lambda: duplicate_rows(Y, gold=[0.5]), TypeError,
+     "gold must hold integer row indices"),
+    ("duplicate_rows-gold-empty", lambda: duplicate_rows(Y, gold=[]), ValueError,
+     "gold must hold at least one row"),
 ]
 
 

@@ -194,6 +194,18 @@ BAD = {
         "e.npz", lambda t, e: _npz_bytes(t, words=np.array(["a", "b"]),
                                          vectors=np.array([[1.0, 2.0], [1e39, 0.0]])),
         load_embedding, "word 'b' has a value beyond the float32 range"),
+    "npz empty word": (
+        "e.npz", lambda t, e: _npz_bytes(t, words=np.array(["a", "", "c"]),
+                                         vectors=np.zeros((3, 2))),
+        load_embedding, "word at row 1 is empty"),
+    "npz whitespace-only word": (
+        "e.npz", lambda t, e: _npz_bytes(t, words=np.array(["a", "b", " "]),
+                                         vectors=np.zeros((3, 2))),
+        read_npz, "word at row 2 is ' '"),
+    "npz tab-only bytes word": (
+        "e.npz", lambda t, e: _npz_bytes(t, words=np.array([b"\t", b"b"]),
+                                         vectors=np.zeros((2, 2))),
+        load_embedding, "word at row 0 is '\\t'"),
     "npz string vectors": (
         "e.npz", lambda t, e: _npz_bytes(t, words=np.array(["a"]), vectors=np.array([["x"]])),
         load_embedding, "need a numeric"),
@@ -208,6 +220,23 @@ BAD = {
     "text header: too many words": (
         "e.txt", lambda t, e: b"1 2\na 1 2\nb 3 4\n", load_embedding,
         "line 3: header says 1 words but more follow (word 'b' is number 2)"),
+    "text header: dimension 0": (
+        "e.txt", lambda t, e: b"3 0\na\nb\nc\n", load_embedding,
+        "line 1: header says 3 words of dimension 0"),
+    "text header: dimension 0, read as text": (
+        "e.txt", lambda t, e: b"3 0\na\nb\nc\n", read_word2vec_text,
+        "line 1: header says 3 words of dimension 0"),
+    "text header: 0 words": (
+        "e.txt", lambda t, e: b"0 3\n", load_embedding, "line 1: header says 0 words: no vectors"),
+    "text header: 0 words, rows follow": (
+        "e.txt", lambda t, e: b"0 2\na 1 2\n", load_embedding,
+        "line 2: header says 0 words but more follow"),
+    "text header: negative dimension": (
+        "e.txt", lambda t, e: b"2 -3\na 1 2 3\nb 1 2 3\nc 1 2 3\n", load_embedding,
+        "line 1: header '2 -3' has a negative number"),
+    "text header: negative count": (
+        "e.txt", lambda t, e: b"-2 3\na 1 2 3\nb 1 2 3\nc 1 2 3\n", load_embedding,
+        "line 1: header '-2 3' has a negative number"),
     "no header: ragged rows": (
         "e.txt", lambda t, e: b"a 1 2\nb 3 4 5\n", load_embedding,
         "line 2: word 'b' has 3 values, expected 2 (as on line 1)"),

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from embmap.diagnostics import (
+    duplicate_rows,
     mean_with_ci,
     nearest_words,
     neighbour_overlap,
@@ -46,3 +47,33 @@ def test_mean_with_ci_covers_mean():
     mean, low, high = mean_with_ci(x)
     assert low < mean < high
     assert high - low == pytest.approx(2 * 1.96 / np.sqrt(400), rel=0.2)
+
+
+def test_duplicate_rows_counts_groups_and_caps_against_a_brute_force_count():
+    rng = np.random.default_rng(5)
+    Y = rng.normal(size=(40, 3))
+    Y[[3, 7, 11]] = Y[2]                # a group of 4 identical rows
+    Y[[20, 21]] = 0.0                   # two all-zero rows: a group of 2
+    Y[30:42] = Y[29]                    # a group of 11 (rows 29..39)
+    result = duplicate_rows(Y)
+    sizes = np.array([sum(np.array_equal(a, b) for b in Y) for a in Y])  # brute force
+    np.testing.assert_array_equal(result["group_size"], sizes)
+    assert result["rows_shared"] == 4 + 2 + 11
+    assert result["groups"] == 3 and result["largest_group"] == 11 and result["zero_rows"] == 2
+    assert result["p@1_cap"] == pytest.approx(np.mean(sizes == 1))
+    assert result["p@10_cap"] == pytest.approx(np.mean(sizes <= 10))
+    # Over chosen gold rows: two singletons and one member of the 4-group.
+    sub = duplicate_rows(Y, gold=[0, 1, 3])
+    assert sub["p@1_cap"] == pytest.approx(2 / 3) and sub["p@10_cap"] == 1.0
+
+
+def test_duplicate_rows_cap_is_what_the_tie_rule_allows():
+    """A perfect prediction (the gold vector itself) reaches exactly the cap."""
+    from embmap.evaluation import evaluate
+
+    rng = np.random.default_rng(6)
+    Y = rng.normal(size=(30, 4))
+    Y[5:8] = Y[4]
+    gold = np.arange(30)
+    caps = duplicate_rows(Y, gold=gold)
+    assert evaluate(Y[gold], Y, gold)["p@1"] == pytest.approx(caps["p@1_cap"])
