@@ -347,7 +347,7 @@ def quick_mode_line(cuts: dict, ran: list, n_pairs: int, n_table: int) -> str:
 QUICK_EPOCHS = ((("04", "05"), ("notebooks 04 and 05 at most 5 epochs and one seed per model "
                                 "(full mode: up to 150 epochs, three seeds)")),
                 (("06",), "notebook 06's attention map 2 epochs (full mode: 10)"),
-                (("08",), "notebook 08's MLPs at most 5 epochs (full mode: 15)"))
+                (("08",), "notebook 08's MLPs at most 5 epochs (full mode: until early stopping)"))
 
 
 _COVERAGE = (("source_words", "words in {source}"), ("target_words", "words in {target}"),

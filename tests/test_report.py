@@ -157,7 +157,7 @@ def test_quick_mode_statements_match_the_notebooks():
         assert "model_seeds, max_epochs = model_seeds[:1], 5" in source[number]
         assert "max_epochs = 150" in source[number] and "model_seeds = [0, 1, 2]" in source[number]
     assert "max_epochs=2 if quick else 10" in source["06"]
-    assert "max_epochs = 5 if quick else 15" in source["08"]
+    assert "max_epochs = 5 if quick else 150" in source["08"]
     assert [nbs for nbs, _ in QUICK_EPOCHS] == [("04", "05"), ("06",), ("08",)]
 
 
