@@ -32,6 +32,7 @@ from scipy import sparse
 
 from embmap._checks import as_indices, as_matrix, check_int, check_real
 from embmap.evaluation import _check_ranks, bootstrap_indices
+from embmap.gold import GoldSets, as_gold
 
 __all__ = [
     "POS_NAMES",
@@ -345,8 +346,10 @@ def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
     ----------
     top : int array (q, >= k)
         Retrieved graph rows, best first.
-    gold : int array (q,)
-        The query's own graph row (scoring only: its edges come from ``adjacency``).
+    gold : int array (q,), or q int sequences
+        The query's own graph row (scoring only: its edges come from ``adjacency``);
+        with several gold rows per query (``pair.gold(rows)``) a hit is any of
+        them or a neighbour of any of them.
     adjacency : scipy sparse matrix (n, n)
         The full graph (:func:`embmap.evaluation.graph_adjacency`), used for scoring only.
     k : int
@@ -367,13 +370,17 @@ def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
         raise TypeError(f"top must hold integer rows, got dtype {top.dtype}")
     if top.min() < 0 or top.max() >= n:
         raise ValueError(f"top must lie in [0, {n}), got values from {top.min()} to {top.max()}")
-    gold = as_indices(gold, "gold", n, min_len=1)
+    gold = as_gold(gold, n)
     if len(gold) != len(top):
         raise ValueError(f"gold must hold one row per query ({len(top)}), got {len(gold)}")
     A = sparse.csr_matrix(adjacency, dtype=bool)
     top = top[:, :k].astype(np.int64)
+    starts = None
+    if isinstance(gold, GoldSets):  # one row per (query, gold row); any of them is a hit
+        starts, top, gold = gold.indptr[:-1], top[gold.query_of_entry()], gold.indices
     linked = np.asarray(A[np.repeat(gold, k), top.ravel()]).reshape(top.shape)
-    return (top == gold[:, None]).any(axis=1) | linked.any(axis=1)
+    hits = (top == gold[:, None]).any(axis=1) | linked.any(axis=1)
+    return hits if starts is None else np.logical_or.reduceat(hits, starts)
 
 
 def nearest_training_neighbour(X, train, queries, adjacency, chunk_size=1024):

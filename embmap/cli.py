@@ -131,21 +131,32 @@ def _source_vectors(args, model, path):
 
 
 def cmd_fit(args) -> int:
-    from embmap.datasets import read_dictionary
+    from embmap.datasets import (
+        dictionary_gold_sets,
+        dictionary_pairs,
+        read_dictionary,
+        several_golds_message,
+    )
     from embmap.model_file import fit_model, save_model
 
     src, trg = _load(args.src, "source"), _load(args.trg, "target")
+    gold_sets = None
     if args.dictionary:
-        entries = read_dictionary(args.dictionary)
+        # Grouped by source word, as embmap.pair_embeddings does: rows in the source file's
+        # order, one training target each, all listed targets gold; line order is irrelevant.
+        pairs, golds, dropped = dictionary_pairs(src.words, trg.words,
+                                                 read_dictionary(args.dictionary))
+        gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
+        if counts["source_words_with_several_targets"]:
+            _say(args, f"embmap: {several_golds_message(len(pairs), counts)}")
     else:
-        entries = [(w, w) for w in src.words]
-    s_index, t_index = src.index, trg.index
-    pairs, used_s, used_t = [], set(), set()
-    for s, t in entries:
-        if s in s_index and t in t_index and s not in used_s and t not in used_t:
-            pairs.append((s, t))
-            used_s.add(s)
-            used_t.add(t)
+        s_index, t_index = src.index, trg.index
+        pairs, used_s, used_t = [], set(), set()
+        for s, t in ((w, w) for w in src.words):
+            if s in s_index and t in t_index and s not in used_s and t not in used_t:
+                pairs.append((s, t))
+                used_s.add(s)
+                used_t.add(t)
     what = f"dictionary {args.dictionary}" if args.dictionary else "shared words"
     if len(pairs) < 2:
         raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {args.src} and "
@@ -154,7 +165,7 @@ def cmd_fit(args) -> int:
                f"{src.dim}d -> {trg.dim}d)")
     model = fit_model(src, trg, pairs, args.method, seed=args.seed,
                       progress=_progress_enabled(args), source_path=args.src,
-                      target_path=args.trg)
+                      target_path=args.trg, gold_sets=gold_sets)
     save_model(args.out, model)
     if args.method == "best":
         p, sel = model.header["params"], model.header["params"]["selection"]
@@ -215,21 +226,29 @@ def cmd_evaluate(args) -> int:
         targets = _normalise(trg.vectors, _unit_mean(trg.vectors))
         how = "unit-center-unit with the mean of all target words"
     p_index, t_index = pred_emb.index, trg.index
-    gold, rows, seen = [], [], set()
     entries = read_dictionary(args.dictionary)
+    # One query per source word, in the predictions file's order; its golds are all its
+    # listed target words in the target file (a hit on any counts), so line order is irrelevant.
+    grouped = {}
     for s, t in entries:
-        if s in p_index and t in t_index and s not in seen:
-            rows.append(p_index[s])
-            gold.append(t_index[t])
-            seen.add(s)
-    if not rows:
+        if s in p_index and t in t_index:
+            grouped.setdefault(s, set()).add(t_index[t])
+    if not grouped:
         raise CliError(f"{args.dictionary}: no pair has its source word in {args.pred} and its "
                        f"target word in {args.trg}")
-    pred, gold = pred_emb.vectors[rows], np.array(gold)
-    result = evaluate(pred, targets, gold, retrieval=args.retrieval)
-    ranks = gold_ranks(pred, targets, gold, retrieval=args.retrieval)
+    words = sorted(grouped, key=p_index.__getitem__)
+    golds = [sorted(grouped[w]) for w in words]
+    several = sum(len(g) > 1 for g in golds)
+    gold = golds if several else np.array([g[0] for g in golds])
+    pred = pred_emb.vectors[[p_index[w] for w in words]]
+    result = evaluate(pred, targets, gold, retrieval=args.retrieval,
+                      identical_targets=args.identical_targets)
+    ranks = gold_ranks(pred, targets, gold, retrieval=args.retrieval,
+                       identical_targets=args.identical_targets)
     _, low, high = bootstrap_ci(ranks, "p@10", seed=0)
     result.update({"p@10_ci95": [low, high], "retrieval": args.retrieval,
+                   "identical_targets": args.identical_targets,
+                   "queries_with_several_golds": several,
                    "dictionary_entries": len(entries),
                    "dictionary_source_words": len({s for s, _ in entries}),
                    "targets": how})
@@ -239,6 +258,12 @@ def cmd_evaluate(args) -> int:
         print(f"{result['n_queries']} queries of {result['dictionary_source_words']} dictionary "
               f"source words; {result['n_candidates']} candidates (all target words, {how}); "
               f"retrieval {args.retrieval}")
+        if several:
+            print(f"{several} of {result['n_queries']} queries have several gold targets "
+                  "(a hit on any counts; the rank is the best gold's)")
+        if args.identical_targets == "one":
+            print(f"identical target vectors count as one candidate "
+                  f"({result['n_distinct_candidates']} distinct)")
         for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
             print(f"{key:9s} {result[key]:.4f}")
         print(f"p@10 95% bootstrap CI over queries: {low:.4f} - {high:.4f}")
@@ -320,9 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
             cmd_evaluate)
     p.add_argument("pred", help="mapped vectors (output of `embmap map`)")
     p.add_argument("trg", help="target embedding file (all its words are candidates)")
-    p.add_argument("--dictionary", required=True, help="gold pairs 'source_word target_word'")
+    p.add_argument("--dictionary", required=True, help="gold pairs 'source_word target_word'; "
+                   "a source word listed with several targets is a hit when any is retrieved")
     p.add_argument("--retrieval", choices=("nn", "csls"), default="csls")
     p.add_argument("--model", help="normalise the targets as this model does (recommended)")
+    p.add_argument("--identical-targets", choices=("separate", "one"), default="separate",
+                   help="'separate' (default): every target row is its own candidate; 'one': "
+                        "exactly equal target vectors count as one candidate")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     p = add("report", "run the notebooks that accept a pair (parameters cell defines "

@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 
 from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
+from embmap.gold import GoldSets
 from embmap.io import Embedding, load_embedding, read_npz
 
 DATA_FILES = {
@@ -66,6 +67,12 @@ class PairedEmbeddings:
     target_words : list of str or None
         The target word of each row when it may differ from ``words`` (a
         pairing through a dictionary); None means the same words.
+    gold_sets : list of int arrays, or None
+        The rows of ``Y`` that are right answers for each row, when a
+        dictionary gives a word several targets: one sorted int array per
+        row, always holding the row itself. None (the bundled data, and any
+        one-to-one pairing): each row's only gold is itself. Score with
+        :meth:`gold`, not with the bare row indices.
     coverage : dict
         How many items each side had and how many were paired.
     """
@@ -84,6 +91,7 @@ class PairedEmbeddings:
     coverage: dict = field(default_factory=dict)
     seed: int = 0
     target_words: list | None = None
+    gold_sets: list | None = None
 
     def __post_init__(self):
         # Validate once, here, so every split, head and graph below can trust the fields.
@@ -133,12 +141,28 @@ class PairedEmbeddings:
                 raise ValueError(
                     f"X_oog must have X's {self.X.shape[1]} columns, got {self.X_oog.shape[1]}"
                 )
+        if self.gold_sets is not None:
+            self.gold_sets = _check_gold_sets(self.gold_sets, n)
         if not isinstance(self.coverage, dict):
             raise TypeError(f"coverage must be a dict, got {type(self.coverage).__name__}")
         self.seed = check_int(self.seed, "seed", minimum=0)
 
     def __len__(self):
         return len(self.words)
+
+    def gold(self, rows):
+        """The gold answers of ``rows`` as :func:`embmap.evaluation.evaluate` takes them.
+
+        ``rows`` itself (an int array) when every row's only gold is itself
+        (``gold_sets`` is None); otherwise a :class:`embmap.gold.GoldSets`
+        holding, for each of ``rows``, the rows of ``Y`` that are gold for it.
+        Pass it wherever the rows would be passed as ``gold``:
+        ``evaluate(pred[pair.test], Y, pair.gold(pair.test))``.
+        """
+        rows = as_indices(rows, "rows", len(self))
+        if self.gold_sets is None:
+            return rows
+        return GoldSets.from_lists([self.gold_sets[r] for r in rows])
 
     @property
     def index(self) -> dict:
@@ -170,7 +194,8 @@ class PairedEmbeddings:
         """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
 
         Used by the notebooks' quick mode: the same code on a smaller problem.
-        Edges are kept where both ends survive; the candidate set shrinks to ``n``.
+        Edges are kept where both ends survive; the candidate set shrinks to ``n``,
+        and so do ``gold_sets`` (golds at rows >= ``n`` are dropped; a row keeps itself).
         """
         n = check_int(n, "n", minimum=10, maximum=len(self))
         edges = None
@@ -180,6 +205,11 @@ class PairedEmbeddings:
         frac_val = len(self.val) / len(self)
         frac_test = len(self.test) / len(self)
         train, val, test = split_indices(n, self.seed, frac_val, frac_test)
+        gold_sets = None
+        if self.gold_sets is not None:
+            gold_sets = [g[g < n] for g in self.gold_sets[:n]]
+            if all(len(g) == 1 for g in gold_sets):
+                gold_sets = None
         return _replace(
             self,
             words=self.words[:n],
@@ -188,6 +218,7 @@ class PairedEmbeddings:
             Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
             freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
             target_words=None if self.target_words is None else self.target_words[:n],
+            gold_sets=gold_sets,
             edges=edges,
             train=train,
             val=val,
@@ -209,6 +240,23 @@ def _float_matrix(M, name: str, n_rows: int, min_rows: int = 1) -> np.ndarray:
     out = as_matrix(raw, name, dtype=dtype, min_rows=min_rows)
     if len(out) != n_rows:
         raise ValueError(f"{name} must have one row per word ({n_rows}), got {len(out)}")
+    return out
+
+
+def _check_gold_sets(gold_sets, n: int) -> list:
+    """One sorted int array per row, in ``[0, n)``, each holding its own row."""
+    if isinstance(gold_sets, (str, bytes)) or not hasattr(gold_sets, "__len__"):
+        raise TypeError(f"gold_sets must be a list of int arrays (one per row) or None, got "
+                        f"{type(gold_sets).__name__}")
+    if len(gold_sets) != n:
+        raise ValueError(f"gold_sets must have one entry per word ({n}), got {len(gold_sets)}")
+    out = []
+    for i, g in enumerate(gold_sets):
+        arr = as_indices(np.atleast_1d(np.asarray(g)), f"gold_sets[{i}]", n, min_len=1)
+        if not np.any(arr == i):
+            raise ValueError(f"gold_sets[{i}] must hold row {i} itself (each row is a gold "
+                             f"answer for its own word), got {arr.tolist()}")
+        out.append(np.unique(arr))
     return out
 
 
@@ -314,6 +362,74 @@ def read_dictionary(path) -> list:
     return pairs
 
 
+def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
+    """Group dictionary entries by source word; one training target per word.
+
+    A source word's gold targets are all its listed target words found in
+    ``trg_words`` (deduplicated, in target-file order). Rows are one per
+    source word, in ``src_words`` order. Each row's training target (its
+    "primary") is the first of its golds in target-file order that is not
+    already the primary of another row; words with a single gold are served
+    first, then the others, each in source-file order. A word whose golds are
+    all taken is dropped. Nothing depends on the order of ``entries``.
+
+    Returns
+    -------
+    pairs : list of (source word, primary target word), in source-file order
+    golds : dict source word -> list of its gold target words (target-file order)
+    dropped : list of source words with no free gold target
+    """
+    s_rank = {w: i for i, w in reversed(list(enumerate(src_words)))}  # first occurrence wins
+    t_rank = {w: i for i, w in reversed(list(enumerate(trg_words)))}
+    grouped = {}
+    for s_word, t_word in entries:
+        if s_word in s_rank and t_word in t_rank:
+            grouped.setdefault(s_word, set()).add(t_word)
+    golds = {s: sorted(ts, key=t_rank.__getitem__) for s, ts in grouped.items()}
+    order = sorted(golds, key=s_rank.__getitem__)
+    taken, primary, dropped = set(), {}, []
+    for s in [w for w in order if len(golds[w]) == 1] + [w for w in order if len(golds[w]) > 1]:
+        t = next((t for t in golds[s] if t not in taken), None)
+        if t is None:
+            dropped.append(s)
+            continue
+        primary[s] = t
+        taken.add(t)
+    pairs = [(s, primary[s]) for s in order if s in primary]
+    return pairs, golds, sorted(dropped, key=s_rank.__getitem__)
+
+
+def dictionary_gold_sets(pairs, golds, dropped=()) -> tuple[list | None, dict]:
+    """Each row's gold rows from :func:`dictionary_pairs` output, and the coverage counts.
+
+    A gold target word that is some row's training target is that row; one
+    that is nobody's is not a candidate (counted). Returns ``(gold_sets,
+    counts)``, ``gold_sets`` None when no row has a second candidate gold.
+    """
+    row_of = {t: i for i, (_, t) in enumerate(pairs)}
+    sets = [sorted(row_of[t] for t in golds[s] if t in row_of) for s, _ in pairs]
+    counts = {
+        "source_words_with_several_targets": sum(len(golds[s]) > 1 for s, _ in pairs),
+        "gold_targets_not_candidates": sum(t not in row_of for s, _ in pairs for t in golds[s]),
+        "dictionary_words_dropped": len(dropped),
+    }
+    several = any(len(g) > 1 for g in sets)
+    return ([np.array(g, dtype=np.int64) for g in sets] if several else None), counts
+
+
+def several_golds_message(n_rows: int, counts: dict) -> str:
+    """The one line said when a dictionary gives some source words several targets."""
+    extra = ""
+    if counts["gold_targets_not_candidates"]:
+        extra += (f"; {counts['gold_targets_not_candidates']:,} gold targets are no word's "
+                  "training target, so not candidates")
+    if counts["dictionary_words_dropped"]:
+        extra += f"; {counts['dictionary_words_dropped']:,} words dropped (all their targets taken)"
+    return (f"dictionary: {counts['source_words_with_several_targets']:,} of {n_rows:,} source "
+            "words have several gold targets (a hit on any counts; each word trains on one "
+            f"target: the first in the target file's order that no other word trains on){extra}")
+
+
 def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
     """Pair two embeddings row by row and report coverage.
 
@@ -323,29 +439,42 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         The two spaces; their dimensions may differ.
     dictionary : path or list of (src_word, trg_word), optional
         Which source word goes with which target word. Default: the words
-        the two share, in the source's order. A source word listed twice
-        keeps its first translation (rows must be one-to-one for retrieval).
+        the two share, in the source's order. With a dictionary, entries are
+        grouped by source word (:func:`dictionary_pairs`): one row per source
+        word, in the source file's order; its gold targets are all its
+        listed target words present in ``trg``; it trains on one of them (the
+        first in the target file's order that no other row trains on, rows
+        staying one-to-one on targets). When some word has several golds
+        that are candidates, ``gold_sets`` records them (see
+        :meth:`PairedEmbeddings.gold`) and one line is printed. Nothing
+        depends on the order of the dictionary's lines.
 
     Returns
     -------
     PairedEmbeddings
-        ``words`` are the source words; ``coverage`` says how much was lost.
+        ``words`` are the source words; ``coverage`` says how much was lost
+        (with a dictionary also ``source_words_with_several_targets``,
+        ``gold_targets_not_candidates``: golds that are no row's training
+        target, so not among the candidates, and ``dictionary_words_dropped``:
+        words whose golds were all taken by other words).
     """
     val_fraction = check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
     test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
                                high_open=True)
     src, trg = _as_embedding(src, "src"), _as_embedding(trg, "trg")
     s_index, t_index = src.index, trg.index
+    gold_sets, golds, dropped = None, {}, []
     if dictionary is None:
         entries = [(w, w) for w in src.words]
+        pairs, used_src, used_trg = [], set(), set()
+        for s_word, t_word in entries:
+            if s_word in s_index and t_word in t_index and s_word not in used_src and t_word not in used_trg:
+                pairs.append((s_word, t_word))
+                used_src.add(s_word)
+                used_trg.add(t_word)
     else:
         entries = read_dictionary(dictionary) if isinstance(dictionary, (str, os.PathLike)) else list(dictionary)
-    pairs, used_src, used_trg = [], set(), set()
-    for s_word, t_word in entries:
-        if s_word in s_index and t_word in t_index and s_word not in used_src and t_word not in used_trg:
-            pairs.append((s_word, t_word))
-            used_src.add(s_word)
-            used_trg.add(t_word)
+        pairs, golds, dropped = dictionary_pairs(src.words, trg.words, entries)
     if not pairs:
         raise ValueError("the two embeddings share no words (check the dictionary and casing)")
     rows_src = [s_index[s] for s, _ in pairs]
@@ -360,6 +489,10 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     if dictionary is not None:
         coverage["dictionary_entries"] = len(entries)
         coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
+        gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
+        coverage.update(counts)
+        if counts["source_words_with_several_targets"]:
+            print(several_golds_message(len(pairs), counts))
     _check_split_sizes(len(pairs), val_fraction, test_fraction, source="shared")
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
     return PairedEmbeddings(
@@ -372,6 +505,7 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         coverage=coverage,
         seed=seed,
         target_words=[t for _, t in pairs],
+        gold_sets=gold_sets,
     )
 
 

@@ -6,6 +6,10 @@ the other test words: a small candidate set inflates P@1 (with 3,000 test
 targets instead of 33,518, chance alone is 11x higher). :func:`evaluate`
 always ranks against the full ``targets`` array it is given and reports
 that size as ``n_candidates``.
+
+A query may have several gold rows (``gold`` as a sequence of int sequences
+or a :class:`~embmap.gold.GoldSets`): it is a hit at k when ANY of them is
+within the top k, and its rank is that of its best-scoring gold row.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import numpy as np
 from scipy import sparse
 
 from embmap._checks import (
-    as_indices,
     as_matrix,
     check_choice,
     check_int,
@@ -23,6 +26,7 @@ from embmap._checks import (
     check_same_cols,
     safe_unit_rows,
 )
+from embmap.gold import GoldSets, as_gold, count_at_least, gold_scores, gold_slice, twin_rows
 from embmap.retrieval import (
     _RETRIEVALS,
     _check_chunk_size,
@@ -62,14 +66,18 @@ def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
     return adjacency
 
 
+IDENTICAL_TARGETS = ("separate", "one")
+
+
 def _check_inputs(pred, targets, gold):
     pred = as_matrix(pred, "pred")
     targets = as_matrix(targets, "targets")
     check_same_cols(pred, targets, "pred", "targets")
-    gold = as_indices(gold, "gold", len(targets))
+    gold = as_gold(gold, len(targets))
     if len(gold) != len(pred):
         raise ValueError(
-            f"gold must have one index per pred row ({len(pred)}), got {len(gold)}"
+            f"gold must have one index per pred row ({len(pred)}), got {len(gold)} "
+            "(or one sequence of gold rows per pred row, for several golds)"
         )
     return pred, targets, gold
 
@@ -83,6 +91,7 @@ def evaluate(
     sources=None,
     graph=None,
     chunk_size: int | None = None,
+    identical_targets: str = "separate",
 ) -> dict:
     """Score predicted vectors by retrieving their gold rows among all targets.
 
@@ -92,8 +101,12 @@ def evaluate(
         Mapped source vectors, one per query word (at least one).
     targets : array (n_targets, d)
         Every candidate target vector (the candidate set is all of them).
-    gold : int array (n_queries,)
-        Row of ``targets`` that is the right answer for each query.
+    gold : int array (n_queries,), or n_queries int sequences
+        Row of ``targets`` that is the right answer for each query; or, for
+        queries with several right answers, a sequence of ``n_queries`` int
+        sequences (ragged allowed) or a :class:`~embmap.gold.GoldSets`. A
+        query then counts as a hit at k when ANY of its gold rows is in the
+        top k, and its rank is the rank of its best-scoring gold row.
     retrieval : {"nn", "csls"}
         Cosine nearest neighbour, or CSLS with neighbourhood size ``csls_k``.
     csls_k : int
@@ -105,15 +118,25 @@ def evaluate(
         term ``r_S``. Default: ``pred``. Must be finite.
     graph : edge array (m, 2), networkx Graph or sparse matrix, optional
         A graph over target rows; adds ``"graph_hit@10"``, the share of
-        queries whose top 10 holds the gold row or one of its neighbours.
+        queries whose top 10 holds the gold row or one of its neighbours
+        (with several golds: any gold row or a neighbour of any of them).
     chunk_size : int, optional
         Queries per block; by default chosen so a block is ~128 MB.
+    identical_targets : {"separate", "one"}
+        ``"separate"`` (default): every target row is its own candidate.
+        ``"one"``: target rows that are exactly equal count as one candidate
+        (as bilingual lexicon induction counts several gold translations that
+        share a vector): the rank is the number of *distinct* target vectors
+        scoring at least as high as the best gold row. Adds
+        ``"n_distinct_candidates"``.
 
     Returns
     -------
     dict
         ``"p@1"``, ``"p@5"``, ``"p@10"``, ``"mrr"`` and ``"mean_cos"`` (mean
-        cosine between each prediction and its gold target), all fractions
+        cosine between each prediction and its gold target; with several
+        golds, the mean over queries of the largest cosine to any of
+        its gold targets), all fractions
         in [0, 1] (``mean_cos`` in [-1, 1]); ``"graph_hit@10"`` when
         ``graph`` is given; ``"n_queries"`` and ``"n_candidates"``.
 
@@ -134,24 +157,31 @@ def evaluate(
     row has cosine 0 to everything.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
+    check_choice(identical_targets, "identical_targets", IDENTICAL_TARGETS)
     adjacency = graph_adjacency(graph, len(targets)) if graph is not None else None
-    ranks, top = retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size)
+    ranks, top = retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size,
+                          identical_targets=identical_targets)
     result = rank_metrics(ranks)
     result["mean_cos"] = mean_cosine(pred, targets, gold)
     if adjacency is not None:
         result["graph_hit@10"] = graph_hit_rate(top, gold, adjacency)
     result["n_queries"] = len(pred)
     result["n_candidates"] = len(targets)
+    if identical_targets == "one":
+        result["n_distinct_candidates"] = len(targets) - len(twin_rows(targets))
     return result
 
 
 def retrieve(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None,
-             n_top=10, r_S=None):
+             n_top=10, r_S=None, identical_targets="separate"):
     """One chunked pass: the rank of each gold row and each query's ``n_top`` best targets.
 
     The rank is the number of targets scoring at least as high as the gold
-    row (ties count against the prediction). Everything :func:`evaluate`
-    reports derives from these two. ``r_S`` (CSLS only) may be given, from
+    row (ties count against the prediction); with several gold rows per
+    query (see :func:`evaluate` for the forms of ``gold``), as high as the
+    best-scoring one. With ``identical_targets="one"`` exactly equal target
+    rows count once. Everything :func:`evaluate` reports derives from these
+    two. ``r_S`` (CSLS only) may be given, from
     :func:`embmap.retrieval.target_penalty`, to reuse it across calls.
 
     Returns
@@ -160,18 +190,20 @@ def retrieve(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk
     top : int64 array (n_queries, min(n_top, n_targets)), best first
     """
     check_choice(retrieval, "retrieval", _RETRIEVALS)
-    out = retrieve_all(pred, targets, gold, (retrieval,), csls_k, sources, chunk_size, n_top, r_S)
+    out = retrieve_all(pred, targets, gold, (retrieval,), csls_k, sources, chunk_size, n_top, r_S,
+                       identical_targets)
     return out[retrieval]
 
 
 def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), csls_k=10, sources=None,
-                 chunk_size=None, n_top=10, r_S=None) -> dict:
+                 chunk_size=None, n_top=10, r_S=None, identical_targets="separate") -> dict:
     """NN and CSLS gold ranks and top lists from ONE similarity pass over the queries.
 
     Each block of cosines ``S`` (queries x all targets) serves every
     retrieval: NN ranks and top list from ``S``; the CSLS query term
     ``r_T`` from the top ``csls_k`` of the same rows; then ``S`` becomes the CSLS
     block in place. The target term ``r_S`` is computed once (or passed).
+    ``gold`` and ``identical_targets`` as in :func:`evaluate`.
 
     Returns
     -------
@@ -183,6 +215,8 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), csls_k=10, sour
     for method in retrievals:
         check_choice(method, "retrievals", _RETRIEVALS)
     pred, targets, gold = _check_inputs(pred, targets, gold)
+    check_choice(identical_targets, "identical_targets", IDENTICAL_TARGETS)
+    twins = twin_rows(targets) if identical_targets == "one" else None
     csls_k = check_int(csls_k, "csls_k", minimum=1)
     n_top = check_int(n_top, "n_top", minimum=1)
     _check_chunk_size(chunk_size)
@@ -202,18 +236,17 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), csls_k=10, sour
     workers = n_workers()
     for start, S in iter_similarity_chunks(P, T, chunk_size):
         stop = start + len(S)
-        rows = np.arange(len(S))
-        g = gold[start:stop]
+        g = gold_slice(gold, start, stop)
         vals, idx = topk_rows_threaded(S, need, workers)
         if "nn" in results:
             ranks, top = results["nn"]
-            ranks[start:stop] = np.count_nonzero(S >= S[rows, g][:, None], axis=1)
+            ranks[start:stop] = count_at_least(S, gold_scores(S, g), twins)
             top[start:stop] = idx[:, :n_top]
         if use_csls:
             r_T = vals[:, :kk].astype(np.float64).mean(axis=1)
             C = csls_block(S, r_T, r_S)
             ranks, top = results["csls"]
-            ranks[start:stop] = np.count_nonzero(C >= C[rows, g][:, None], axis=1)
+            ranks[start:stop] = count_at_least(C, gold_scores(C, g), twins)
             top[start:stop] = topk_rows_threaded(C, n_top, workers)[1]
     return results
 
@@ -260,14 +293,26 @@ def rank_metrics(ranks) -> dict:
 
 
 def mean_cosine(pred, targets, gold) -> float:
-    """Mean cosine between each prediction and its gold target (the regression view)."""
+    """Mean cosine between each prediction and its gold target (the regression view).
+
+    With several gold rows per query: the mean over queries of the largest
+    cosine between the prediction and any of its gold targets.
+    """
     pred, targets, gold = _check_inputs(pred, targets, gold)
+    if isinstance(gold, GoldSets):
+        P, G = safe_unit_rows(pred), safe_unit_rows(targets[gold.indices])
+        cos = np.einsum("ij,ij->i", P[gold.query_of_entry()], G)
+        return float(np.mean(np.maximum.reduceat(cos, gold.indptr[:-1])))
     P, G = safe_unit_rows(pred), safe_unit_rows(targets[gold])
     return float(np.mean(np.einsum("ij,ij->i", P, G)))
 
 
 def graph_hit_rate(top, gold, adjacency) -> float:
-    """Share of queries whose top list holds the gold row or one of its graph neighbours."""
+    """Share of queries whose top list holds the gold row or one of its graph neighbours.
+
+    With several gold rows per query: the top 10 holds any gold row or a
+    graph neighbour of any of them.
+    """
     if not sparse.issparse(adjacency):
         raise TypeError(f"adjacency must be a scipy sparse matrix (see graph_adjacency), "
                         f"got {type(adjacency).__name__}")
@@ -277,12 +322,17 @@ def graph_hit_rate(top, gold, adjacency) -> float:
         raise ValueError(f"top must be a 2-D array of target rows (queries x list), got {top.shape}")
     if not np.issubdtype(top.dtype, np.integer):
         raise TypeError(f"top must hold integer target rows, got dtype {top.dtype}")
-    gold = as_indices(gold, "gold", n, min_len=1)
+    gold = as_gold(gold, n)
+    if len(gold) == 0:
+        raise ValueError("gold must hold at least 1 index(es), got 0")
     if len(gold) != len(top):
         raise ValueError(f"gold must have one index per row of top ({len(top)}), got {len(gold)}")
     if top.min() < 0 or top.max() >= n:
         raise ValueError(f"top must lie in [0, {n})")
     top10 = top[:, :10].astype(np.int64)
+    starts = None
+    if isinstance(gold, GoldSets):  # one row per (query, gold row); a query hits if any does
+        starts, top10, gold = gold.indptr[:-1], top10[gold.query_of_entry()], gold.indices
     # Edge membership by binary search in the sorted keys row * n + column.
     coo = sparse.csr_matrix(adjacency).tocoo()
     keys = np.sort(coo.row.astype(np.int64) * n + coo.col)
@@ -290,17 +340,24 @@ def graph_hit_rate(top, gold, adjacency) -> float:
     pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)
     hits = (top10 == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
+    if starts is not None:
+        hits = np.logical_or.reduceat(hits, starts)
     return float(np.mean(hits))
 
 
-def gold_ranks(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
+def gold_ranks(pred, targets, gold, retrieval="nn", csls_k=10, sources=None, chunk_size=None,
+               identical_targets="separate"):
     """Rank (1 = best) of each query's gold row; the basis of every metric above.
 
     Shown in notebook 01, section 5 (written out and checked against this function).
 
+    With several gold rows per query, the rank of the best-scoring one;
+    ``gold`` and ``identical_targets`` as in :func:`evaluate`.
+
     Useful for bootstrap confidence intervals: resample the ranks, not the map.
     """
-    return retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size)[0]
+    return retrieve(pred, targets, gold, retrieval, csls_k, sources, chunk_size,
+                    identical_targets=identical_targets)[0]
 
 
 def _check_bootstrap(n_boot, level):

@@ -88,6 +88,8 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     test queries), ``"p@10 {retrieval} lo"``/``"hi"`` (bootstrap 95% interval
     over test words), and ``"mean_cos"``; with ``keep_ranks`` also ``"ranks {retrieval}"``,
     the gold rank of every test word (for paired bootstraps between maps).
+    A test word with several gold targets (``pair.gold_sets``) is a hit when
+    any of them is retrieved (:meth:`~embmap.datasets.PairedEmbeddings.gold`).
     ``r_S`` (optional) is CSLS's target term against ``pred_all``, when the
     caller has it already (:func:`embmap.retrieval.target_penalty`).
     """
@@ -104,8 +106,9 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
     if len(test) == 0:
         raise ValueError("pair has no test words to score (pair.test is empty)")
     adjacency = graph_adjacency(pair.edges, len(Y)) if pair.edges is not None else None
+    gold = pair.gold(test)  # the test rows, or their gold sets when a word has several golds
     # One similarity pass for every retrieval; CSLS's r_S over all mapped words, computed once.
-    passes = retrieve_all(pred_all[test], Y, test, retrieval, sources=pred_all, r_S=r_S)
+    passes = retrieve_all(pred_all[test], Y, gold, retrieval, sources=pred_all, r_S=r_S)
     row = {}
     for method in retrieval:
         ranks, top = passes[method]
@@ -118,12 +121,12 @@ def score_predictions(pred_all, Y, pair, retrieval=("nn", "csls"), n_boot=1000, 
             f"p@10 {method} lo": low,
             f"p@10 {method} hi": high,
             f"mrr {method}": metrics["mrr"],
-            f"graph_hit@10 {method}": graph_hit_rate(top, test, adjacency) if adjacency is not None else np.nan,
+            f"graph_hit@10 {method}": graph_hit_rate(top, gold, adjacency) if adjacency is not None else np.nan,
             f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y)))),
         })
         if keep_ranks:
             row[f"ranks {method}"] = ranks
-    row["mean_cos"] = mean_cosine(pred_all[test], Y, test)
+    row["mean_cos"] = mean_cosine(pred_all[test], Y, gold)
     row["n_test"] = len(test)
     row["n_candidates"] = len(Y)
     return row
@@ -185,8 +188,8 @@ def score_map(estimator, pair, retrieval=("nn", "csls"), n_boot=1000, seed=0, ve
     row = {"space": "shared" if shared else "target"}
     row.update(score_predictions(pred_all, Y, pair, retrieval, n_boot, seed, keep_ranks, r_S=r_S))
     if validation:
-        ranks, _ = retrieve(pred_all[pair.val], Y, pair.val, retrieval="csls", sources=pred_all,
-                            r_S=r_S)
+        ranks, _ = retrieve(pred_all[pair.val], Y, pair.gold(pair.val), retrieval="csls",
+                            sources=pred_all, r_S=r_S)
         row.update({f"val {m} csls": v for m, v in rank_metrics(ranks).items() if m != "p@5"})
     row["fit_s"] = fit_seconds
     if hasattr(model, "history_") and isinstance(model.history_, dict) and "epoch" in model.history_:

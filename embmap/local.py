@@ -44,6 +44,7 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
+from embmap.gold import as_gold, count_at_least, gold_scores, gold_slice
 from embmap.retrieval import (
     csls_penalties,
     iter_similarity_chunks,
@@ -856,8 +857,10 @@ class TwoDirectionRetrieval(BaseEstimator):
             The queries' source vectors.
         query_preds : array (q, d_out)
             The queries' mapped vectors (any map).
-        gold : int array (q,)
-            Candidate row of the right answer (as for :func:`embmap.evaluation.retrieve`).
+        gold : int array (q,), or q int sequences
+            Candidate row of the right answer, or several rows per query (any
+            of them is a hit; the rank is the best one's), as for
+            :func:`embmap.evaluation.retrieve`.
         forward_sources : array (n_sources, d_out), optional
             All mapped source vectors, for the forward ``r_S`` (default ``query_preds``);
             pass :func:`mapped_sources` output.
@@ -874,7 +877,7 @@ class TwoDirectionRetrieval(BaseEstimator):
             Best candidates, best first.
         """
         check_is_fitted(self, "source_estimates_")
-        gold = as_indices(gold, "gold", len(self.targets_))
+        gold = as_gold(gold, len(self.targets_))
         if len(gold) != len(np.asarray(query_sources)):
             raise ValueError(f"gold must hold one row per query ({len(np.asarray(query_sources))}), "
                              f"got {len(gold)}")
@@ -884,11 +887,10 @@ class TwoDirectionRetrieval(BaseEstimator):
         ranks = {b: np.empty(len(gold), dtype=np.int64) for b in betas}
         tops = {b: np.empty((len(gold), n_top), dtype=np.int64) for b in betas}
         for lo, forward, reverse in self._blocks(query_sources, query_preds, forward_sources):
-            g = gold[lo : lo + len(forward)]
-            rows = np.arange(len(forward))
+            g = gold_slice(gold, lo, lo + len(forward))
             for b in betas:
                 S = forward + np.float32(b) * reverse if b else forward
-                ranks[b][lo : lo + len(S)] = np.sum(S >= S[rows, g][:, None], axis=1)
+                ranks[b][lo : lo + len(S)] = count_at_least(S, gold_scores(S, g))
                 tops[b][lo : lo + len(S)] = topk_rows(S, n_top)[1]
         if single:
             return ranks[betas[0]], tops[betas[0]]
@@ -968,7 +970,7 @@ def _weighted_mean(w, idx, Y):
 
 
 def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures=(0.03, 0.05, 0.1),
-                        weights=("softmax",), retrieval="csls", chunk_size=1024):
+                        weights=("softmax",), retrieval="csls", chunk_size=1024, gold=None):
     """Validation P@1/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
 
     The neighbour search runs once (for the largest k); every setting then
@@ -986,6 +988,10 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
         Grid values (temperatures apply to ``"softmax"`` only).
     weights : sequence of {"softmax", "similarity", "uniform"}
     retrieval : {"csls", "nn"}
+    gold : optional
+        The validation words' gold rows (default: ``val`` itself); several
+        per word as for :func:`embmap.evaluation.evaluate`
+        (``pair.gold(pair.val)``).
 
     Returns
     -------
@@ -1002,6 +1008,7 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
     check_same_rows(X, Y, "X", "Y")
     train = as_indices(train, "train", len(X), min_len=2)
     val = as_indices(val, "val", len(X), min_len=1)
+    gold = val if gold is None else as_gold(gold, len(Y), len(val))
     check_choice(retrieval, "retrieval", ("csls", "nn"))
     ks = [check_int(k, "n_neighbors", minimum=1, maximum=len(train) - 1) for k in n_neighbors]
     temps = [check_real(t, "temperatures", low=0, low_open=True) for t in temperatures]
@@ -1017,6 +1024,6 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
             for T in temps if w_name == "softmax" else [np.nan]:
                 w = neighbour_weights(sims[:, :k], w_name, T if w_name == "softmax" else 1.0)
                 pred = _weighted_mean(w, idx[:, :k], Ytr)
-                ranks, _ = retrieve(pred[val], Y, val, retrieval, sources=pred)
+                ranks, _ = retrieve(pred[val], Y, gold, retrieval, sources=pred)
                 rows.append({"weights": w_name, "k": k, "T": T, **rank_metrics(ranks)})
     return pd.DataFrame(rows)

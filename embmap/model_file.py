@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from embmap._checks import safe_unit_rows
+from embmap.gold import as_gold
 from embmap.io import Embedding
 from embmap.retrieval import topk_rows
 
@@ -209,11 +210,15 @@ def _progress(iterable, enabled, desc, total_items, step):
 
 
 def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed: int = 0,
-              progress: bool = False, source_path=None, target_path=None) -> MapModel:
+              progress: bool = False, source_path=None, target_path=None,
+              gold_sets=None) -> MapModel:
     """Fit ``method`` on the given ``(source word, target word)`` pairs.
 
     Both sides are normalised unit -> center -> unit with means of the paired
     rows; the map is fitted in that space. ``best`` is :func:`select_best` (notebook 06).
+    ``gold_sets`` (optional, one int array per pair: the pairs whose target is
+    also right for it, :func:`embmap.datasets.dictionary_gold_sets`) lets the
+    validation scoring of ``best`` count a hit on any gold.
     """
     from embmap import __version__
 
@@ -224,7 +229,7 @@ def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed:
     Y_raw = trg.vectors[[t_index[t] for _, t in pairs]]
     arrays = {"source_mean": _unit_mean(X_raw), "target_mean": _unit_mean(Y_raw)}
     X, Y = _normalise(X_raw, arrays["source_mean"]), _normalise(Y_raw, arrays["target_mean"])
-    params, fitted = _fit_arrays(method, X, Y, seed, progress)
+    params, fitted = _fit_arrays(method, X, Y, seed, progress, gold_sets)
     arrays.update(fitted)
     header = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "embmap_version": __version__,
@@ -268,7 +273,7 @@ def _reverse_arrays(model: MapModel, train_rows: np.ndarray) -> dict:
     return {"reverse_source_estimates": est, "reverse_csls_r": r_S}
 
 
-def select_best(X, Y, seed: int = 0) -> dict:
+def select_best(X, Y, seed: int = 0, gold_sets=None) -> dict:
     """Notebook 06's recipe on normalised pairs: choose k, T, reverse k, T and beta on validation.
 
     A seeded :data:`BEST_VAL_FRACTION` of the pairs are validation words; the others are the
@@ -276,6 +281,8 @@ def select_best(X, Y, seed: int = 0) -> dict:
     of softmax kNN (:func:`embmap.local.knn_validation_grid`); then reverse k, T and beta:
     best validation P@10 of two-direction retrieval on top of that kNN (ties: the first
     grid value, the smaller beta). Returns the chosen parameters and a ``selection`` record.
+    With ``gold_sets`` (one int array of pair rows per pair, as
+    ``PairedEmbeddings.gold_sets``) a validation word is a hit when any of its golds is.
     """
     from embmap.datasets import split_indices
     from embmap.local import (
@@ -290,9 +297,14 @@ def select_best(X, Y, seed: int = 0) -> dict:
         raise ValueError(f"method 'best' chooses its settings on validation words and needs at "
                          f"least {BEST_MIN_PAIRS} word pairs, got {n}")
     train, _, val = split_indices(n, seed, 0.0, BEST_VAL_FRACTION)  # the "test" part validates
+    gold = val
+    if gold_sets is not None:
+        if len(gold_sets) != n:
+            raise ValueError(f"gold_sets must have one entry per pair ({n}), got {len(gold_sets)}")
+        gold = as_gold([gold_sets[v] for v in val], n, name="gold_sets")
     ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
     grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"],
-                               weights=("softmax",))
+                               weights=("softmax",), gold=gold)
     best = grid.loc[grid["p@10"].idxmax()]
     k, T = int(best["k"]), float(best["T"])
     knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
@@ -301,7 +313,7 @@ def select_best(X, Y, seed: int = 0) -> dict:
     for rk, rT in BEST_GRID["reverse"]:
         scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
         scheme.fit(X, Y, train)
-        scores = scheme.select_beta(X[val], mapped[val], val, forward_sources=mapped,
+        scores = scheme.select_beta(X[val], mapped[val], gold, forward_sources=mapped,
                                     betas=BEST_GRID["beta"])
         if chosen is None or scores[scheme.beta] > chosen[0]:
             chosen = (scores[scheme.beta], scheme.n_neighbors, rT, scheme.beta, scores[0])
@@ -315,7 +327,7 @@ def select_best(X, Y, seed: int = 0) -> dict:
                           "validation_p@10_beta0": float(p10_fwd)}}
 
 
-def _fit_arrays(method, X, Y, seed, progress):
+def _fit_arrays(method, X, Y, seed, progress, gold_sets=None):
     from embmap.linear import LeastSquares, OrthogonalProcrustes, VecMapMultiStep
 
     if method in ("procrustes", "lstsq", "vecmap"):
@@ -325,7 +337,7 @@ def _fit_arrays(method, X, Y, seed, progress):
         return params, {"coef": estimator.coef_.astype(np.float32),
                         "intercept": estimator.intercept_.astype(np.float32)}
     if method in ("knn", "best"):
-        params = (select_best(X, Y, seed) if method == "best"
+        params = (select_best(X, Y, seed, gold_sets) if method == "best"
                   else {"n_neighbors": 10, "weights": "softmax", "temperature": 0.05})
         if len(X) < params["n_neighbors"]:
             raise ValueError(f"method {method!r} averages {params['n_neighbors']} neighbours but "

@@ -2,16 +2,27 @@
 
 Which notebooks run is decided by the notebooks themselves: every
 ``notebooks/NN_*.ipynb`` whose ``parameters`` cell defines ``source_path``
-(01-06; notebook 07 compares the two *bundled* source spaces and is left out,
+(01-06 and 08; notebook 07 compares the two *bundled* source spaces and is left out,
 :data:`BUNDLED_ONLY`). Each runs through papermill with the pair's paths
 injected; the executed notebook and its HTML go to the output folder, with a
-one-page summary (``summary.md`` and ``summary.html``): the pairing coverage,
-the table of maps (:func:`table_of_maps`: the best linear map, tuned softmax
-kNN and kNN with two-direction retrieval, all settings chosen on validation
-words, P@1 and P@10 with a bootstrap interval on the test words, all targets
-as candidates), the recommended map with its expected P@10, which notebooks
-ran and how long they took, and every ``Observation:`` line they printed
-(numbers the notebooks computed, nothing typed in).
+one-page summary (``summary.md`` and ``summary.html``):
+
+* in quick mode, a first line saying what quick mode cuts (the first pairs, fewer
+  epochs; :func:`quick_mode_line`) and that its lines are not findings about the pair;
+* the pairing coverage as a table of labelled figures (:func:`coverage_table`);
+* duplicate vectors in each space (:func:`embmap.diagnostics.duplicate_rows`) and the
+  P@1 cap the tie rule puts on the test words (:func:`duplicates_section`);
+* the table of maps (:func:`table_of_maps`: the best linear map, tuned softmax
+  kNN and kNN with two-direction retrieval, all settings chosen on validation
+  words, P@1 and P@10 with a bootstrap interval on the test words, all targets
+  as candidates) and one recommended map with the validation P@10 that chose it; where
+  notebook 03 or 06 names a different best map, one line says why (:func:`other_bests`);
+* which notebooks ran and how long they took; a failed one with its cell, exception type
+  and message (:func:`describe_failure`);
+* every ``Observation:`` line the notebooks printed (numbers the notebooks computed,
+  nothing typed in), with the bundled data's names replaced by the reader's file names
+  and notebook 02's control (b) named for what it is on a reader's pair
+  (:func:`name_for_reader`).
 """
 
 from __future__ import annotations
@@ -46,13 +57,99 @@ def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
     return chosen
 
 
-def _observations(executed: Path) -> list:
+def _printed_lines(executed: Path) -> list:
+    """Every line the notebook printed (stream outputs), stripped, in order."""
     lines = []
     for cell in json.loads(executed.read_text(encoding="utf-8"))["cells"]:
         for output in cell.get("outputs", []):
             text = "".join(output.get("text", ""))
-            lines += [ln.strip() for ln in text.splitlines() if ln.strip().startswith("Observation")]
+            lines += [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines
+
+
+def _observations(executed: Path) -> list:
+    return [ln for ln in _printed_lines(executed) if ln.startswith("Observation")]
+
+
+# What a notebook prints when it stands in for something a reader's pair lacks (notebook 02's
+# control (b), notebook 06 without a graph): quoted in the summary next to the observations.
+_SUBSTITUTE = re.compile(r"^no (second target run|graph given|graph edges)")
+NOISED_CONTROL = "control (b) is a noised copy"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def reader_names(paths: dict) -> dict:
+    """Markdown names of the reader's files: ``source``, ``target`` and ``graph`` (or None)."""
+    return {role: (f"`{Path(paths[f'{role}_path']).name}`" if paths.get(f"{role}_path") else None)
+            for role in ("source", "target", "graph", "dictionary")}
+
+
+def name_for_reader(line: str, names: dict, noised_control: bool) -> str:
+    """A notebook's printed line with the bundled data's names replaced by the reader's files.
+
+    The notebooks call the spaces E1 (the source: GloVe on the bundled pair) and E2 (the
+    target: node2vec); on a reader's pair those are the reader's files. Notebook 02's control
+    (b), "two node2vec runs" on the bundled pair, is a noised copy of the reader's target when
+    the notebook printed so (``noised_control``). A reader's pair has no word frequencies, so
+    notebook 08's frequency bands are bands of the pairing's row order.
+    """
+    src, trg = names["source"], names["target"]
+    control_b = (f"a noised copy of {trg} (control (b))" if noised_control
+                 else f"two runs of {trg}")
+    for old, new in (("two node2vec runs", control_b),
+                     ("a second node2vec seed", f"a second run of {trg}"),
+                     ("E1 source", src), ("E2 target", trg),
+                     ("graph vectors", f"{trg} vectors"), ("graph space", f"{trg} space"),
+                     ("WordNet", names["graph"] or "the graph"),
+                     # a reader's pair has no word frequencies: the bands are of the row order
+                     ("most frequent 25%", "first 25% of rows"),
+                     ("rarest 25%", "last 25% of rows")):
+        line = line.replace(old, new)
+    line = re.sub(r"\bfrequency\b", "row order", line)
+    line = re.sub(r"\b(E1|GloVe)\b", src, line)
+    return re.sub(r"\b(E2|node2vec)\b", trg, line)
+
+
+def describe_failure(error: BaseException, executed: Path | None = None) -> str:
+    """One line naming where and how a notebook failed: cell, exception type and message.
+
+    For papermill's ``PapermillExecutionError`` the cell is counted from 0 in the notebook
+    as stored (papermill's ``cell_index`` counts the injected-parameters cell too), with the
+    ``In [n]`` label the executed copy shows; the message is the exception's whole message.
+    """
+    ename = getattr(error, "ename", None)
+    if ename is None:
+        message = " ".join(str(error).split())
+        return f"failed: {type(error).__name__}: {message}" if message else \
+            f"failed: {type(error).__name__}"
+    index = error.cell_index
+    if executed is not None and executed.exists():
+        # the cells as papermill ran them: without the error banner and anchor it adds on failure
+        tags = [c.get("metadata", {}).get("tags", [])
+                for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]]
+        tags = [t for t in tags if "papermill-error-cell-tag" not in t]
+        injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
+        if injected and injected[0] < index:
+            index -= 1
+    message = " ".join(_ANSI.sub("", str(error.evalue)).split())
+    where = f"cell {index} (counting from 0" + (f"; In [{error.exec_count}] in the executed copy"
+                                                if error.exec_count is not None else "") + ")"
+    return f"failed in {where}: {ename}: {message}" if message else f"failed in {where}: {ename}"
+
+
+def quick_cuts(notebooks) -> dict:
+    """How many pairs each notebook keeps in quick mode (``pair.head(min(N, ...))``), by name."""
+    cuts = {}
+    for path in notebooks:
+        for cell in json.loads(Path(path).read_text(encoding="utf-8"))["cells"]:
+            found = _HEAD.search("".join(cell["source"])) if cell["cell_type"] == "code" else None
+            if found:
+                cuts[Path(path).name] = int(found.group(1).replace("_", ""))
+                break
+    return cuts
+
+
+_HEAD = re.compile(r"if quick:\s*\n\s*pair = pair\.head\(min\(([\d_]+)")
 
 
 def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
@@ -63,7 +160,8 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     T chosen on validation, :func:`embmap.local.knn_validation_grid`) and that kNN with
     two-direction retrieval (reverse k, T and beta chosen on validation). Every method
     retrieves the validation and test words among *all* targets of the pair by CSLS
-    (training words mapped leave-one-out as CSLS sources).
+    (training words mapped leave-one-out as CSLS sources); a word with several gold
+    targets (``pair.gold_sets``) is a hit when any of them is retrieved.
 
     Returns
     -------
@@ -91,6 +189,7 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     if len(val) == 0:
         raise ValueError("the pair has no validation words: settings cannot be chosen")
     rows_all, n_val = np.r_[val, test], len(val)
+    gold_all = pair.gold(rows_all)  # several golds per word when the dictionary gives them
     runs = {}
 
     def add(name, settings, ranks, cli):
@@ -100,23 +199,24 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     linear = {}
     for name, est in (("least squares", LeastSquares()), ("Procrustes", OrthogonalProcrustes())):
         pred = est.fit(X[train], Y[train]).predict(X)
-        linear[name] = retrieve(pred[rows_all], Y, rows_all, "csls", sources=pred)[0]
+        linear[name] = retrieve(pred[rows_all], Y, gold_all, "csls", sources=pred)[0]
     best_linear = max(linear, key=lambda n: np.mean(linear[n][:n_val] <= 10))
     add(f"{best_linear} (best linear)", "least squares or Procrustes", linear[best_linear],
         "lstsq" if best_linear == "least squares" else "procrustes")
     ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
-    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",))
+    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",),
+                               gold=pair.gold(val))
     best = grid.loc[grid["p@10"].idxmax()]
     k, T = int(best["k"]), float(best["T"])
     knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
     src = mapped_sources(knn, X, train)
     # `embmap fit --method best` makes the same choices (beta = 0 is plain tuned kNN)
-    add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, rows_all, "csls",
+    add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, gold_all, "csls",
                                                  sources=src)[0], "best")
     chosen = None
     for rk, rT in BEST_GRID["reverse"]:
         scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
-        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], rows_all,
+        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], gold_all,
                                                      forward_sources=src, betas=BEST_GRID["beta"])
         for b, r in ranks.items():
             score = np.mean(r[:n_val] <= 10)
@@ -151,6 +251,7 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
     import papermill
 
     from embmap.datasets import load_pair
+    from embmap.diagnostics import duplicate_rows
     from embmap.tools.run_notebooks import KERNEL, clean_metadata, to_html
 
     out = Path(out)
@@ -179,8 +280,9 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
                 str(notebook), str(executed), parameters={"quick": quick, "seed": seed, **paths},
                 kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False)
         except (papermill.PapermillExecutionError, RuntimeError, OSError, ValueError) as error:
-            # keep going: the summary says which notebook failed and why
-            status = f"failed: {' '.join(str(error).split())[:300]}"
+            # keep going: the summary says which notebook failed, in which cell and why
+            status = describe_failure(error, executed)
+        printed = []
         if executed.exists():
             import nbformat
 
@@ -188,30 +290,168 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
             clean_metadata(nb)
             nbformat.write(nb, executed)
             to_html(executed)
+            printed = _printed_lines(executed)
         results.append({"notebook": notebook.name, "seconds": time.perf_counter() - start,
                         "status": status,
-                        "observations": _observations(executed) if executed.exists() else []})
+                        "observations": [ln for ln in printed if ln.startswith("Observation")],
+                        "substitutes": [ln for ln in printed if _SUBSTITUTE.match(ln)]})
+    data = {"source": duplicate_rows(pair.X), "target": duplicate_rows(pair.Y),
+            "cap": duplicate_rows(table_pair.Y, gold=table_pair.test),
+            "test_words": len(table_pair.test)}
     summary = _write_summary(out, paths, pair, results, quick, seed, maps, recommended,
-                             len(table_pair))
+                             len(table_pair), data, quick_cuts(chosen))
     return {"coverage": pair.coverage, "notebooks": results, "summary": str(summary),
-            "maps": maps, "recommended": recommended}
+            "maps": maps, "recommended": recommended, "duplicates": data}
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.2f}%"
 
 
+def _count(x) -> str:
+    return f"{x:,}"
+
+
+def _and(items: list) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _cell(text: str) -> str:
+    """Text for a markdown table cell (a ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
+
+
+def quick_mode_line(cuts: dict, ran: list, n_pairs: int, n_table: int) -> str:
+    """The summary's first line in quick mode: what quick mode cuts, and what that means."""
+    by_size = {}
+    for name in ran:
+        if name in cuts:
+            by_size.setdefault(cuts[name], []).append(name[:2])
+    by_size.setdefault(QUICK_WORDS, []).append("the table of maps")
+    parts = [f"{_count(n)} in {_and(nbs)}" for n, nbs in sorted(by_size.items(), reverse=True)]
+    dropped = ", so none are dropped" if min(by_size) >= n_pairs else ""
+    numbers = {name[:2] for name in ran}
+    epochs = [text for nbs, text in QUICK_EPOCHS if numbers & set(nbs)]
+    cuts_text = [f"trains for fewer epochs: {', '.join(epochs)}"] if epochs else []
+    return ("**Quick mode: the lines below check that the notebooks run on this pair; they are "
+            "not findings about the pair.** Quick mode keeps only the first pairs of the "
+            f"pairing, in the dictionary's order or else the source file's: {'; '.join(parts)} "
+            f"(this pair has {_count(n_pairs)}{dropped}); "
+            + "; ".join([*cuts_text, ("uses fewer splits, smaller samples and grids and fewer "
+                                      "bootstrap replicates")])
+            + ". Run without `--quick` for findings.")
+
+
+# What quick mode does to training, by notebook (the notebooks' `if quick` lines; a test
+# checks these against the notebooks' sources).
+QUICK_EPOCHS = ((("04", "05"), ("notebooks 04 and 05 at most 5 epochs and one seed per model "
+                                "(full mode: up to 150 epochs, three seeds)")),
+                (("06",), "notebook 06's attention map 2 epochs (full mode: 10)"),
+                (("08",), "notebook 08's MLPs at most 5 epochs (full mode: 15)"))
+
+
+_COVERAGE = (("source_words", "words in {source}"), ("target_words", "words in {target}"),
+             ("pairs", "pairs (a {source} word with its {target} word)"),
+             ("source_coverage", "share of {source} words paired"),
+             ("target_coverage", "share of {target} words paired"),
+             ("dictionary_entries", "entries in {dictionary}"),
+             ("dictionary_coverage", "share of {dictionary} entries paired"),
+             ("graph_edges_read", "edges read from {graph}"),
+             ("graph_edges_kept", "edges kept (both ends paired)"))
+
+
+def coverage_table(pair, names: dict) -> list:
+    """The pairing coverage as markdown table lines, one labelled figure per row."""
+    labels = dict(_COVERAGE)
+    rows = []
+    for key, value in pair.coverage.items():
+        if key in ("source", "head"):
+            continue  # "reader" for every reader's pair; quick mode's cut is stated elsewhere
+        label = labels.get(key, key.replace("_", " ")).format(**{k: v or "-" for k, v in
+                                                                   names.items()})
+        text = _pct(value) if isinstance(value, float) else _count(value)
+        rows.append(f"| {label} | {text} |")
+    rows.append(f"| dimensions ({names['source']}, {names['target']}) | "
+                f"{pair.X.shape[1]}, {pair.Y.shape[1]} |")
+    rows.append(f"| training / validation / test words (seed {pair.seed}) | "
+                f"{len(pair.train)} / {len(pair.val)} / {len(pair.test)} |")
+    return ["| figure | value |", "|---|---|", *rows]
+
+
+def duplicates_section(data: dict, names: dict, n_table: int, n_pairs: int) -> list:
+    """Rows sharing a vector in each space, and the P@1 cap the tie rule puts on the test words."""
+    src, trg, cap = data["source"], data["target"], data["cap"]
+    lines = [f"| figure | {names['source']} (source) | {names['target']} (target) |",
+             "|---|---|---|"]
+    for label, key in (("paired rows", "rows"),
+                       ("rows that share their vector with another row", "rows_shared"),
+                       ("distinct vectors shared by several rows", "groups"),
+                       ("largest group of rows with one vector", "largest_group"),
+                       ("all-zero rows", "zero_rows")):
+        lines.append(f"| {label} | {_count(src[key])} | {_count(trg[key])} |")
+    over = (f"the {data['test_words']} test words of the table of maps"
+            + (f" (its first {_count(n_table)} pairs)" if n_table < n_pairs else ""))
+    lines += ["", ("Ties count against the prediction: a word whose gold vector is shared by g "
+                   f"rows ranks at best g, so P@1 is capped at {_pct(cap['p@1_cap'])} "
+                   f"(P@10 at {_pct(cap['p@10_cap'])}) over {over}.")]
+    return lines
+
+
+_NB03_BEST = re.compile(r"the best map is (.+?): test P@10")
+_NB03_PREDICTOR = re.compile(r"the best \*predictor of graph vectors\* .*? is (.+?): ")
+_NB06_CHOSEN = re.compile(r"the method chosen on validation P@10 is '(.+?)'")
+_NB06_NAMES = {"kNN (tuned)": "softmax kNN",
+               "kNN (tuned) + two-direction": "softmax kNN + two-direction retrieval"}
+
+
+def other_bests(results: list, maps: list, recommended: dict, names: dict, quick: bool) -> list:
+    """One line per notebook whose own "best" map differs from the table's, saying why."""
+    lines = []
+    linear = maps[0]["method"].removesuffix(" (best linear)")
+    observations = {r["notebook"][:2]: " ".join(r["observations"]) for r in results}
+    best = _NB03_BEST.search(observations.get("03", ""))
+    if best and best.group(1) != linear:
+        predictor = _NB03_PREDICTOR.search(observations["03"])
+        if predictor and predictor.group(1) != best.group(1):
+            lines.append(
+                f"Notebook 03's best linear map, {best.group(1)}, is scored in its own shared "
+                f"space (both spaces mapped into it), so it predicts no {names['target']} "
+                f"vectors; the table scores maps that predict {names['target']} vectors, among "
+                f"all targets (notebook 03's best of those: {predictor.group(1)}).")
+        else:
+            lines.append(
+                f"Notebook 03's best linear map, {best.group(1)}, is chosen among more linear "
+                "maps (ridge, CCA, VecMap) and averaged over several splits; the table compares "
+                "least squares and Procrustes on the report's one split.")
+    chosen = _NB06_CHOSEN.search(observations.get("06", ""))
+    if chosen:
+        name = _NB06_NAMES.get(chosen.group(1), chosen.group(1))
+        if name not in (recommended["method"], recommended["method"].removesuffix(
+                " (best linear)")):
+            lines.append(
+                f"Notebook 06 chose '{chosen.group(1)}' among more maps and settings (kNN "
+                "weightings, graph diffusion, residual and attention maps"
+                + ("; smaller grids and 2 attention epochs in quick mode" if quick else "")
+                + "); the table keeps the maps `embmap fit` can save, on `embmap fit`'s grids.")
+    return lines
+
+
 def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, seed: int,
-                   maps: list, recommended: dict, n_table: int) -> Path:
+                   maps: list, recommended: dict, n_table: int, data: dict,
+                   cuts: dict) -> Path:
     from embmap import __version__
 
-    lines = ["# embmap report", "",
-             f"embmap {__version__}; {'quick' if quick else 'full'} mode; seed {seed}.", "",
-             "## The pair", ""]
+    names = reader_names(paths)
+    lines = []
+    if quick:
+        lines += [quick_mode_line(cuts, [r["notebook"] for r in results], len(pair), n_table),
+                  ""]
+    lines += ["# embmap report", "",
+              f"embmap {__version__}; {'quick' if quick else 'full'} mode; seed {seed}.", "",
+              "## The pair", ""]
     lines += [f"* {k.replace('_path', '')}: `{Path(v).name}`" for k, v in paths.items() if v]
-    lines += [f"* {pair!r}", ""]
-    lines += [f"* {k}: {v:.3f}" if isinstance(v, float) else f"* {k}: {v}"
-              for k, v in pair.coverage.items()]
+    lines += ["", *coverage_table(pair, names), "",
+              "## Duplicate vectors", "", *duplicates_section(data, names, n_table, len(pair))]
     r = recommended
     where = (f"the first {n_table} pairs (quick mode)" if n_table < len(pair) else "all pairs")
     lines += ["", "## The maps", "",
@@ -224,18 +464,33 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += [f"| {m['method']} | {m['settings']} | {_pct(m['val_p10'])} | {_pct(m['p1'])} | "
               f"{_pct(m['p10'])} [{_pct(m['p10_lo'])}, {_pct(m['p10_hi'])}] | "
               f"all {m['candidates']} targets |" for m in maps]
-    lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), the best validation "
-              f"P@10. Expected P@10 on new words of this pair: {_pct(r['p10'])} "
+    lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), chosen by its "
+              f"validation P@10 of {_pct(r['val_p10'])} on {r['n_val']} validation words, the "
+              "best in the table. Expected P@10 on new words of this pair: "
+              f"{_pct(r['p10'])} "
               f"(95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, {r['n_test']} test "
               f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs "
               "with "
               f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
+    differ = other_bests(results, maps, recommended, names, quick)
+    if differ:
+        lines += ["", *differ]
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     lines += [f"| [{r['notebook']}]({Path(r['notebook']).with_suffix('.html').name}) | "
-              f"{r['status']} | {r['seconds']:.0f} |" for r in results]
+              f"{_cell(r['status'])} | {r['seconds']:.0f} |" for r in results]
+    lines += ["", ("The lines below are the notebooks' own printed lines (numbers they computed). "
+                   f"The notebooks' names for the bundled data are replaced by your files: E1 / "
+                   f"GloVe / source is {names['source']}, E2 / node2vec / target is "
+                   f"{names['target']}; frequency bands are of the pairing's row order (your "
+                   "files carry no word frequencies).")]
     for r in results:
+        noised = any(NOISED_CONTROL in line for line in r["substitutes"])
         lines += ["", f"### {r['notebook']}", ""]
-        lines += [f"* {o}" for o in r["observations"]] or ["(no observation lines)"]
+        if r["status"] != "ok":
+            lines += [f"**{r['status'][0].upper()}{r['status'][1:]}**", ""]
+        lines += [f"* Note: {name_for_reader(s, names, noised)}" for s in r["substitutes"]]
+        lines += ([f"* {name_for_reader(o, names, noised)}" for o in r["observations"]]
+                  or ["(no observation lines)"])
     lines += ["", (f"Not run: {', '.join(BUNDLED_ONLY)} (it compares the bundled GloVe and "
                    "skipgram sources; a reader's pair has no second source)."), ""]
     md = out / "summary.md"

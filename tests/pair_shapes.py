@@ -36,6 +36,14 @@ def _related(rng, n, d_src, d_trg, noise=0.3):
     return X.astype(np.float32), Y.astype(np.float32)
 
 
+def _write_text(path: Path, words, M, header: bool) -> None:
+    """word2vec text (header) or GloVe text (no header), written by hand: embmap's writer
+    refuses words with spaces, which readers' files (glove.840B) do contain."""
+    lines = [f"{len(words)} {M.shape[1]}\n"] if header else []
+    lines += [w + " " + " ".join(f"{v:.6g}" for v in row) + "\n" for w, row in zip(words, M)]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def _ring_edges(words, extra=()):
     return [(words[i], words[(i + 1) % len(words)]) for i in range(len(words))] + list(extra)
 
@@ -57,8 +65,8 @@ def write_twins(folder: Path, seed: int = 0, spaced_token: bool = True) -> dict:
     words = [f"word{i:04d}" for i in range(n)]
     if spaced_token:
         words[5] = "at name@domain.com"      # a token with spaces, as in glove.840B.300d.txt
-    write_word2vec_text(folder / "words.txt", Embedding(words, X), header=False)  # GloVe style
-    write_word2vec_text(folder / "graph.vec", Embedding(words, Y))                # with header
+    _write_text(folder / "words.txt", words, X, header=False)   # GloVe style
+    _write_text(folder / "graph.vec", words, Y, header=True)    # word2vec text
     return {"source_path": str(folder / "words.txt"), "target_path": str(folder / "graph.vec")}
 
 

@@ -246,3 +246,60 @@ def test_best_needs_enough_pairs_for_validation():
     trg = Embedding(words, rng.normal(size=(60, 5)))
     with pytest.raises(ValueError, match="needs at least 100 word pairs, got 60"):
         fit_model(src, trg, [(w, w) for w in words], "best")
+
+
+@pytest.fixture(scope="module")
+def several_gold_files(tmp_path_factory):
+    """Target words T_w0..T_w119 (+ a twin of T_w0); predictions for w80..w119.
+
+    Predictions w80..w99 lie near their own target T_w<i>; w100..w119 lie near
+    another word's target T_w<i-100>, listed as their second gold.
+    """
+    d = tmp_path_factory.mktemp("golds")
+    rng = np.random.default_rng(4)
+    Y = rng.normal(size=(120, 12)).astype(np.float32)
+    trg = Embedding([f"T_w{i}" for i in range(120)] + ["T_twin"], np.vstack([Y, Y[:1]]))
+    near = [i if i < 100 else i - 100 for i in range(80, 120)]
+    pred = Y[near] + 0.6 * rng.normal(size=(40, 12)).astype(np.float32)
+    write_word2vec_text(d / "trg.txt", trg)
+    write_word2vec_text(d / "pred.vec", Embedding([f"w{i}" for i in range(80, 120)], pred))
+    own = [f"w{i} T_w{i}\n" for i in range(80, 120)]
+    second = [f"w{i} T_w{i - 100}\n" for i in range(100, 120)]
+    (d / "own_first.txt").write_text("".join(own + second))
+    (d / "second_first.txt").write_text("".join(second[::-1] + own[::-1]))
+    (d / "own_only.txt").write_text("".join(own))
+    return d
+
+
+def test_evaluate_counts_a_hit_on_any_gold_whatever_the_line_order(several_gold_files):
+    d = several_gold_files
+
+    def scores(dictionary, *extra):
+        out = run("evaluate", d / "pred.vec", d / "trg.txt", "--dictionary", d / dictionary,
+                  "--retrieval", "nn", "--json", *extra)
+        return json.loads(out.stdout)
+
+    a, b, own = scores("own_first.txt"), scores("second_first.txt"), scores("own_only.txt")
+    assert a["queries_with_several_golds"] == 20 and own["queries_with_several_golds"] == 0
+    assert a["n_queries"] == b["n_queries"] == 40
+    for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos", "p@10_ci95"):
+        assert a[key] == b[key]  # listing the golds in either order gives the same scores
+    # the second golds are where w100..w119 point: the first-gold-only score misses them
+    assert a["p@10"] > own["p@10"] and a["p@10"] >= 0.9 and own["p@10"] <= 0.6
+    assert a["mean_cos"] > own["mean_cos"]
+    text = run("evaluate", d / "pred.vec", d / "trg.txt", "--dictionary",
+               d / "second_first.txt", "--retrieval", "nn").stdout
+    assert "20 of 40 queries have several gold targets" in text
+
+
+def test_evaluate_identical_targets_one_counts_twin_vectors_once(several_gold_files):
+    d = several_gold_files
+    base = ["evaluate", d / "pred.vec", d / "trg.txt", "--dictionary", d / "own_only.txt",
+            "--retrieval", "csls", "--json"]
+    sep = json.loads(run(*base).stdout)
+    one = json.loads(run(*base, "--identical-targets", "one").stdout)
+    assert sep["identical_targets"] == "separate" and "n_distinct_candidates" not in sep
+    assert one["n_candidates"] == 121 and one["n_distinct_candidates"] == 120
+    assert one["mrr"] > sep["mrr"]  # T_twin no longer counts against queries that rank T_w0
+    bad = run(*base, "--identical-targets", "merged", check_rc=2)
+    assert "--identical-targets" in bad.stderr

@@ -160,3 +160,102 @@ def test_bundled_skipgram_pair_is_aligned_with_the_graph_pair():
         return float(unit[index[a]] @ unit[index[b]])
     assert cos("king", "queen") > cos("king", "carrot")
     assert cos("river", "water") > cos("river", "sword")
+
+
+def _several_gold_pair_inputs(seed=0, n=60):
+    """Source words s0..s(n-1); target words T_s0.. in a shuffled file order, then two spares.
+
+    Every source word lists its own T_ word; a third of them also list a second
+    target word (another word's, or a spare target nobody trains on).
+    """
+    rng = np.random.default_rng(seed)
+    src = Embedding([f"s{i}" for i in range(n)], rng.normal(size=(n, 4)))
+    trg_words = [f"T_s{i}" for i in rng.permutation(n)] + ["T_spare0", "T_spare1"]
+    trg = Embedding(trg_words, rng.normal(size=(len(trg_words), 5)))
+    entries = [(f"s{i}", f"T_s{i}") for i in range(n)]
+    for i in range(0, n, 3):
+        other = f"T_spare{i % 2}" if i % 6 == 0 else f"T_s{(i + 1) % n}"
+        entries.append((f"s{i}", other))
+    entries += [("s1", "T_s1"), ("unknown", "T_s2"), ("s2", "T_unknown")]  # repeat and misses
+    return src, trg, entries
+
+
+def test_dictionary_pairing_does_not_depend_on_line_order(capsys):
+    from embmap.evaluation import evaluate
+
+    src, trg, entries = _several_gold_pair_inputs()
+    pairs = []
+    for seed in range(4):
+        shuffled = [entries[i] for i in np.random.default_rng(seed).permutation(len(entries))]
+        pairs.append(pair_embeddings(src, trg, dictionary=shuffled, seed=2))
+    first = pairs[0]
+    out = capsys.readouterr().out
+    assert out.count("dictionary: 20 of 60 source words have several gold targets") == 4
+    assert first.words == [f"s{i}" for i in range(60)]  # source-file order
+    for other in pairs[1:]:
+        assert other.words == first.words and other.target_words == first.target_words
+        for a, b in zip((first.train, first.val, first.test), (other.train, other.val, other.test)):
+            np.testing.assert_array_equal(a, b)
+        assert all(np.array_equal(a, b) for a, b in zip(first.gold_sets, other.gold_sets))
+        np.testing.assert_array_equal(first.Y, other.Y)
+        pred = first.X @ np.random.default_rng(0).normal(size=(4, 5))
+        assert (evaluate(pred[first.test], first.Y, first.gold(first.test), "csls")
+                == evaluate(pred[other.test], other.Y, other.gold(other.test), "csls"))
+    # every word trains on its own T_ word (single-gold words first keep theirs)
+    assert first.target_words == [f"T_s{i}" for i in range(60)]
+    index = first.index
+    # s3 also lists T_s4 (row 4): both rows are gold for s3; s0 also lists a spare (no row)
+    np.testing.assert_array_equal(first.gold_sets[index["s3"]], [3, 4])
+    np.testing.assert_array_equal(first.gold_sets[index["s0"]], [0])
+    assert first.coverage["source_words_with_several_targets"] == 20
+    assert first.coverage["gold_targets_not_candidates"] == 10  # s0, s6, ..., s54: spares
+    assert first.coverage["dictionary_words_dropped"] == 0
+
+
+def test_primary_target_rule_and_dropped_words(capsys):
+    src = (["a", "b", "c", "d"], np.eye(4))
+    trg = (["y", "x", "z"], np.eye(3))  # target-file order: y, x, z
+    # a lists x and y; b lists only y; c lists x and y; d lists only z
+    entries = [("a", "x"), ("a", "y"), ("b", "y"), ("c", "y"), ("c", "x"), ("d", "z")]
+    pair = pair_embeddings(src, trg, dictionary=entries, test_fraction=0.25, val_fraction=0.0)
+    # b and d (one gold each) are served first: b gets y; then a: y taken -> x; c: both taken
+    assert pair.words == ["a", "b", "d"] and pair.target_words == ["x", "y", "z"]
+    assert [g.tolist() for g in pair.gold_sets] == [[0, 1], [1], [2]]
+    assert pair.coverage["dictionary_words_dropped"] == 1
+    assert "1 words dropped" in capsys.readouterr().out
+    gold = pair.gold(np.array([0, 2]))
+    assert [s.tolist() for s in gold.sets()] == [[0, 1], [2]]
+
+
+def test_one_gold_per_word_keeps_the_plain_rows_and_prints_nothing(capsys):
+    src, trg, entries = _several_gold_pair_inputs()
+    one = [(s, t) for s, t in entries if t == f"T_{s}"]
+    pair = pair_embeddings(src, trg, dictionary=one[::-1])
+    assert pair.gold_sets is None and capsys.readouterr().out == ""
+    assert pair.gold(pair.test) is not None
+    np.testing.assert_array_equal(pair.gold(pair.test), pair.test)
+    assert pair.coverage["source_words_with_several_targets"] == 0
+    shared = pair_embeddings(src, (src.words, trg.vectors[:60]))  # no dictionary: no new keys
+    assert "source_words_with_several_targets" not in shared.coverage
+    assert shared.gold_sets is None and capsys.readouterr().out == ""
+
+
+def test_head_and_resplit_carry_the_gold_sets(capsys):
+    src, trg, entries = _several_gold_pair_inputs()
+    pair = pair_embeddings(src, trg, dictionary=entries, seed=1)
+    other = pair.resplit(5)
+    assert all(np.array_equal(a, b) for a, b in zip(pair.gold_sets, other.gold_sets))
+    assert not np.array_equal(other.test, pair.test)
+    small = pair.head(28)
+    assert len(small.gold_sets) == 28
+    assert all(g.max() < 28 and i in g for i, g in enumerate(small.gold_sets))
+    # s27 also lists T_s28, a row the head drops: only itself is left
+    np.testing.assert_array_equal(pair.gold_sets[27], [27, 28])
+    np.testing.assert_array_equal(small.gold_sets[27], [27])
+    np.testing.assert_array_equal(small.gold_sets[21], [21, 22])
+    with pytest.raises(ValueError, match="gold_sets"):
+        pair.__class__(**{**pair.__dict__, "gold_sets": pair.gold_sets[:5]})
+    bad = [g.copy() for g in pair.gold_sets]
+    bad[3] = np.array([4])
+    with pytest.raises(ValueError, match=r"gold_sets\[3\] must hold row 3"):
+        pair.__class__(**{**pair.__dict__, "gold_sets": bad})

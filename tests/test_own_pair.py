@@ -104,7 +104,8 @@ def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
     assert "graph: 300 nodes, 299 edges" in text
     assert executed.with_suffix(".html").exists() and (out / "summary.html").exists()
     summary = (out / "summary.md").read_text()
-    assert "pairs: 300" in summary and "graph_edges_kept: 299" in summary
+    assert "| pairs (a `src.txt.gz` word with its `trg.bin` word) | 300 |" in summary
+    assert "| edges kept (both ends paired) | 299 |" in summary
     assert "| ok |" in summary and "Observation:" in summary
     # The table of maps: three methods, each with P@1, P@10 and its interval, all 300 targets.
     rows = [line.split(" | ") for line in summary.splitlines()

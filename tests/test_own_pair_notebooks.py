@@ -1,85 +1,85 @@
-"""Every notebook runs in quick mode on a reader's own pair, written on the fly.
+"""Every notebook and ``embmap report`` run in quick mode on the pair shapes readers bring.
 
-The pair: 900 source words (50-d, word2vec text) and 750 target words (64-d, word2vec
-binary) sharing 600 words; the target is a noisy non-linear function of the source, so maps
-have something to learn. An edge list over target words (a ring over the shared words plus
-edges naming target-only and unknown words). Notebook 06 runs without the graph, so its
-no-graph substitutes run too; notebook 02 has no second target run (control (b) becomes a
-noised copy). Each executed notebook must print the reader's pair (600 pairs, 50d -> 64d)
-and the substitute lines, so a notebook that silently used the bundled pair fails.
+The shapes (``tests/pair_shapes.py``): ``twins`` has groups of identical rows in both
+spaces, every source word paired, no graph file, 50 -> 64 dimensions and words with
+spaces; ``nearly_complete`` is a small pair (500 pairs) with 3 unpaired source words, a
+gzipped word2vec binary target under other names, a dictionary that gives some words two
+gold targets, and a graph file. Each executed notebook must have no error output, print
+the reader's pair (so a notebook that silently used the bundled pair fails), and print
+the lines that say what it substituted or skipped on that shape.
 """
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+from pair_shapes import SHAPES
 
-from embmap.io import Embedding, write_word2vec_binary, write_word2vec_text
+from embmap import load_pair
+from embmap.diagnostics import duplicate_rows
 from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-N_SHARED, N_SRC_ONLY, N_TRG_ONLY, D_SRC, D_TRG = 600, 300, 150, 50, 64
-PAIR_LINE = f"PairedEmbeddings({N_SHARED} pairs, X {D_SRC}d, Y {D_TRG}d"
-
-
-def write_pair(folder: Path, seed: int = 0) -> dict:
-    """Write the small pair into ``folder``; return the notebook parameters naming its files."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(N_SHARED + N_SRC_ONLY, D_SRC)).astype(np.float32)
-    A, B = rng.normal(size=(D_SRC, 80)) / np.sqrt(D_SRC), rng.normal(size=(80, D_TRG))
-    Y_shared = np.tanh(X[:N_SHARED] @ A) @ B + 0.3 * rng.normal(size=(N_SHARED, D_TRG))
-    Y = np.vstack([Y_shared, rng.normal(size=(N_TRG_ONLY, D_TRG))]).astype(np.float32)
-    shared = [f"word{i:05d}" for i in range(N_SHARED)]
-    src = Embedding(shared + [f"srconly{i:04d}" for i in range(N_SRC_ONLY)], X)
-    trg = Embedding(shared + [f"trgonly{i:04d}" for i in range(N_TRG_ONLY)], Y)
-    write_word2vec_text(folder / "src.txt", src)
-    write_word2vec_binary(folder / "trg.bin", trg)
-    ring = [(shared[i], shared[(i + 1) % N_SHARED]) for i in range(N_SHARED)]
-    extra = [(shared[i], f"trgonly{i:04d}") for i in range(N_TRG_ONLY)] + [("word00001", "nowhere")]
-    (folder / "edges.txt").write_text("".join(f"{a} {b}\n" for a, b in ring + extra))
-    return {"source_path": str(folder / "src.txt"), "target_path": str(folder / "trg.bin"),
-            "graph_path": str(folder / "edges.txt")}
 
 
 @pytest.fixture(scope="module")
-def pair_params(tmp_path_factory):
-    return write_pair(tmp_path_factory.mktemp("own_pair"))
+def shapes(tmp_path_factory):
+    """Each shape's notebook parameters and its pair as load_pair reads it."""
+    out = {}
+    for name, write in SHAPES.items():
+        params = write(tmp_path_factory.mktemp(name))
+        out[name] = (params, load_pair(**params))
+    return out
 
 
 def printed(executed: Path) -> str:
     text = []
     for cell in json.loads(executed.read_text())["cells"]:
         for output in cell.get("outputs", []):
-            assert output["output_type"] != "error"
+            assert output["output_type"] != "error", "".join(output.get("traceback", []))[-2000:]
             text.append("".join(output.get("text", "")))
             text.append("".join(output.get("data", {}).get("text/plain", "")))
     return "\n".join(text)
 
 
-# What each notebook must print on this pair besides the pair itself.
+# What each notebook must print on each shape besides the pair itself.
 EXPECTED = {
-    "02": ["control (b) is a noised copy of E2"],
-    "06": ["no graph given", "no graph edges in this pair: the ORACLE is skipped"],
-    "07": ["notebook 07 compares the bundled GloVe and skipgram sources only, so it is skipped"],
+    ("02", "twins"): ["control (b) is a noised copy of E2"],
+    ("06", "twins"): ["no graph given", "no graph edges in this pair: the ORACLE is skipped"],
+    ("08", "nearly_complete"): ["None of the 3 unpaired source words is longer than 6 characters"],
 }
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem[:2] for nb in NOTEBOOKS])
-def test_notebook_runs_on_a_readers_pair(notebook, pair_params, tmp_path):
-    number = notebook.stem[:2]
-    params = dict(pair_params)
-    if number == "06":
-        params.pop("graph_path")  # exercise the no-graph substitutes
-    execute(notebook, tmp_path / notebook.name, quick=True, parameters=params)
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_report_runs_every_pair_notebook_on_a_readers_pair_shape(shape, shapes, tmp_path):
+    """``embmap report`` (notebooks 01-06 and 08, then the summary) on each shape."""
+    from embmap.report import run_report
+
+    params, pair = shapes[shape]
+    result = run_report(**params, out=tmp_path, quick=True, progress=False)
+    statuses = {r["notebook"][:2]: r["status"] for r in result["notebooks"]}
+    assert statuses == dict.fromkeys(("01", "02", "03", "04", "05", "06", "08"), "ok"), statuses
+    for executed in sorted(tmp_path.glob("[0-9][0-9]_*.ipynb")):
+        number, text = executed.name[:2], printed(executed)
+        for line in EXPECTED.get((number, shape), []):
+            assert line in text, f"{executed.name} on {shape} did not print {line!r}"
+        head = f"PairedEmbeddings({len(pair)} pairs, X {pair.X.shape[1]}d, Y {pair.Y.shape[1]}d"
+        assert head in text, f"{executed.name} did not print the reader's pair {head!r}"
+        if number == "01":
+            cap = duplicate_rows(pair.Y, gold=pair.test)
+            assert f"no map can exceed P@1 {cap['p@1_cap']:.2%}" in text
+            if shape == "twins":
+                assert cap["p@1_cap"] < 1 and f"{cap['rows_shared']} of {len(pair)}" in text
+    summary = (tmp_path / "summary.md").read_text()
+    target = duplicate_rows(pair.Y)
+    assert Path(params["target_path"]).name in summary
+    assert f"{target['rows_shared']:,}" in summary and "capped at" in summary
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_notebook_07_says_it_skips_a_readers_pair(shape, shapes, tmp_path):
+    notebook = NOTEBOOK_DIR / "07_a_real_skipgram_source.ipynb"
+    execute(notebook, tmp_path / notebook.name, quick=True, parameters=shapes[shape][0])
     text = printed(tmp_path / notebook.name)
-    for line in EXPECTED.get(number, []):
-        assert line in text, f"{notebook.name} did not print {line!r}"
-    if number == "07":
-        assert "PairedEmbeddings" not in text  # skipped: nothing after the notice ran
-    else:
-        assert PAIR_LINE in text, f"{notebook.name} did not print the reader's pair"
-        assert "33518" not in text.replace(",", "")  # the bundled pair never shows up
-    if number == "01":  # the graph was read: ring + target-only edges kept, unknown dropped
-        assert f"{N_SHARED} edges" in text or "graph_edges_kept" in text
+    assert "notebook 07 compares the bundled GloVe and skipgram sources only" in text
+    assert "PairedEmbeddings" not in text  # skipped: nothing after the notice ran
