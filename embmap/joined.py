@@ -346,7 +346,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             rows = np.flatnonzero(has[:, [names.index(n) for n in chosen]].all(axis=1))
             if len(rows) < 2:
                 continue  # too few words to fit on; a query with these parts is refused
-            self.maps_[chosen] = clone(base).fit(X[rows][:, _columns(slices, chosen)], Y[rows])
+            self.maps_[chosen] = clone(base).fit(_take(X, rows, slices, chosen), Y[rows])
             self.train_rows_[chosen] = rows
         if names not in self.maps_:
             raise ValueError("X has fewer than 2 training rows with every part: the joined map "
@@ -414,13 +414,13 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             if chosen not in self.maps_:
                 raise ValueError(f"{rows.size} rows have only the parts {list(chosen)}, and fewer "
                                  "than 2 training rows have them: no map to predict with")
-            pred = np.asarray(predict(self.maps_[chosen], X[rows][:, _columns(slices, chosen)],
-                                      rows), dtype=np.float32)
+            pred = np.asarray(predict(self.maps_[chosen], _take(X, rows, slices, chosen), rows),
+                              dtype=np.float32)
             if out is None:
                 out = np.empty((len(X), pred.shape[1]), dtype=np.float32)
             out[rows] = pred
         if out is None:  # no rows at all: the output width is the full map's
-            full = self.X_[self.train_rows_[names][:1]][:, _columns(slices, names)]
+            full = _take(self.X_, self.train_rows_[names][:1], slices, names)
             width = self.maps_[names].predict(full).shape[1]
             out = np.empty((0, width), dtype=np.float32)
         return out
@@ -540,3 +540,13 @@ def _check_slices(part_slices, n_cols: int) -> dict:
 
 def _columns(slices, names) -> np.ndarray:
     return np.concatenate([np.arange(slices[n].start, slices[n].stop) for n in names])
+
+
+def _take(X, rows, slices, names) -> np.ndarray:
+    """``X[rows]`` on the columns of ``names``, C-ordered.
+
+    Column fancy-indexing returns a Fortran-ordered array; row norms summed in
+    another memory order differ in the last bit, and a map fitted on
+    ``X[rows][:, cols]`` must give exactly what the same map fitted directly gives.
+    """
+    return np.ascontiguousarray(X[rows][:, _columns(slices, names)])
