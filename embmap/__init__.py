@@ -10,6 +10,14 @@ from embmap.datasets import PairedEmbeddings, load_dataset, load_pair, pair_embe
 from embmap.evaluation import evaluate
 from embmap.joined import JoinedSource, PartFallbackMap, join_sources
 
-__all__ = ["JoinedSource", "PartFallbackMap", "PairedEmbeddings", "evaluate", "join_sources",
-           "load_dataset", "load_pair", "pair_embeddings"]
+__all__ = [
+           "JoinedSource",
+           "PairedEmbeddings",
+           "PartFallbackMap",
+           "evaluate",
+           "join_sources",
+           "load_dataset",
+           "load_pair",
+           "pair_embeddings",
+]
 __version__ = "0.1.0"
