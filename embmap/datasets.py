@@ -223,7 +223,8 @@ class PairedEmbeddings:
         return _replace(
             self,
             words=self.words[:n],
-            **_rejoined(self, np.arange(n), train, X=self.X[:n]),
+            **_rejoined(self, np.arange(n), train, X=self.X[:n],
+                        coverage={**self.coverage, "head": n}),
             Y=self.Y[:n],
             Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
             freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
@@ -233,7 +234,6 @@ class PairedEmbeddings:
             train=train,
             val=val,
             test=test,
-            coverage={**self.coverage, "head": n},
         )
 
     def __repr__(self):
@@ -298,7 +298,8 @@ def _rejoined(pair, rows, train, **changes) -> dict:
     if pair.source_parts is None:
         return changes
     joined = pair.source_parts.rejoin(rows, train)
-    out = {**changes, "X": joined.X, "source_parts": joined}
+    coverage = {**changes.get("coverage", pair.coverage), "parts": joined.coverage()}
+    out = {**changes, "X": joined.X, "source_parts": joined, "coverage": coverage}
     if pair.source_parts.oog_parts and len(pair.oog_words):
         out["X_oog"] = joined.transform(joined.oog_parts, pair.oog_words)[0]
     return out

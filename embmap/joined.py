@@ -120,13 +120,6 @@ class JoinedSource:
                 "rows_with_every_part": int(self.complete.sum()),
                 "weights": dict(self.weights)}
 
-    def columns(self, names) -> np.ndarray:
-        """Column indices of the parts ``names`` (in the joined column order)."""
-        unknown = [n for n in names if n not in self.slices]
-        if unknown:
-            raise ValueError(f"names holds unknown parts {unknown}; the parts are {list(self.names)}")
-        return _columns(self.slices, [n for n in self.names if n in set(names)])
-
     def transform(self, parts, words) -> tuple[np.ndarray, np.ndarray]:
         """Joined vectors of (new) words, with the statistics fitted by :func:`join_sources`.
 

@@ -8,6 +8,7 @@ command line with two source files.
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from embmap.io import Embedding, read_npz, write_word2vec_text
 from embmap.joined import (
@@ -174,6 +175,9 @@ def test_a_word_lacking_a_part_gets_exactly_the_map_fitted_on_the_parts_it_has(m
     zero_filled = SoftmaxKNNMap(n_neighbors=5).fit(X[train], Y[train]).predict(X[lacking])
     assert not np.allclose(model.predict(X[lacking]), zero_filled)
     assert set(model.maps_) == {("a", "b"), ("a",), ("b",)}
+    assert set(model.get_params(deep=False)) == {"base", "part_slices", "missing"}
+    assert np.array_equal(clone(model).fit(X[train], Y[train]).predict(X[lacking]),
+                          model.predict(X[lacking]))
     # mixed rows: each row as its own map predicts it
     mixed = np.r_[lacking[:3], complete[:3]]
     np.testing.assert_array_equal(model.predict(X[mixed])[:3], a_only.predict(a_part(X[lacking[:3]])))
@@ -244,7 +248,8 @@ def test_bundled_joined_pair_rows_coverage_and_glove_slice(bundled):
     assert np.array_equal(pair.Y, glove.Y) and np.array_equal(pair.test, glove.test)
     # the skipgram slice: the skipgram vectors normalised on the training rows they cover
     sg = read_npz(pair_data_file("skipgram50_graph_words.npz"))
-    rows = np.array([pair.index[w] for w in sg.words])
+    index = pair.index  # a property that builds the dict: once
+    rows = np.array([index[w] for w in sg.words])
     fit = np.isin(rows, pair.train)
     expected = Normaliser().fit(sg.vectors[fit]).transform(sg.vectors)
     assert np.array_equal(pair.X[rows, 50:], expected)
@@ -280,6 +285,8 @@ def test_head_and_resplit_refit_the_part_statistics_on_their_own_training_rows(b
         expected = normalise(glove, fit_rows=smaller.train)
         assert np.array_equal(smaller.X[:, :50], expected)
         assert smaller.X_oog.shape[1] == 100
+        assert smaller.coverage["parts"]["rows"] == len(smaller)
+    assert pair.head(2000).coverage["head"] == 2000
     assert not np.array_equal(pair.resplit(3).X[:, :50], pair.X[:, :50])
 
 
