@@ -16,6 +16,18 @@ exactly the parts it has (the joined map for a word with every part, a
 GloVe-only map for a word without skipgram), or refuses rows that lack a part
 (``missing="raise"``).
 
+Usage::
+
+    pair = embmap.load_dataset(source=("glove", "skipgram"))
+    model = PartFallbackMap(SoftmaxKNNMap(), pair.source_parts.slices)
+    model.fit(pair.X[pair.train], Y[pair.train])   # Y: the normalised targets
+    pred = mapped_sources(model, pair.X, pair.train)  # every word, in the target space
+
+One run on the bundled split (seed 0; k = 20, T = 0.05, forward CSLS; test
+P@10, not a tuned result): GloVe alone 14.0%; joined and zero-filled 15.5%,
+but 10.6% for the test words the skipgram model lacks (GloVe alone: 15.1%);
+:class:`PartFallbackMap` 16.6%, with those words back at 15.1%.
+
 A block that is exactly zero is a missing part: a normalised block of a part
 a word has is never zero (unit length times a weight > 0), so
 :func:`part_mask` can read the coverage back from any joined matrix.
@@ -301,7 +313,8 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
     ----------
     maps_ : dict tuple of part names -> fitted estimator
         One map per set of parts with at least two training rows
-        (every non-empty set for ``"fallback"``, the full set for ``"raise"``).
+        (every non-empty set for ``"fallback"``, ``2**n_parts - 1`` maps, cheap
+        for kNN maps; the full set for ``"raise"``).
     train_rows_ : dict tuple of part names -> int array
         The training rows (positions in ``fit``'s ``X``) each map was fitted on.
     has_part_ : bool array (n_train, n_parts)
@@ -339,7 +352,11 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             rows = np.flatnonzero(has[:, [names.index(n) for n in chosen]].all(axis=1))
             if len(rows) < 2:
                 continue  # too few words to fit on; a query with these parts is refused
-            self.maps_[chosen] = clone(base).fit(_take(X, rows, slices, chosen), Y[rows])
+            try:
+                self.maps_[chosen] = clone(base).fit(_take(X, rows, slices, chosen), Y[rows])
+            except ValueError as error:  # e.g. n_neighbors above the rows: say which map
+                raise ValueError(f"the map of the parts {list(chosen)} ({len(rows)} training "
+                                 f"rows) cannot be fitted: {error}") from error
             self.train_rows_[chosen] = rows
         if names not in self.maps_:
             raise ValueError("X has fewer than 2 training rows with every part: the joined map "

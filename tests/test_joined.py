@@ -222,6 +222,9 @@ def test_part_slices_must_tile_the_columns(mapped):
         PartFallbackMap(part_slices={"a": slice(0, 8), "b": slice(9, 14)}).fit(X, Y)
     with pytest.raises(ValueError, match="part_slices cover 8 columns but X has 14"):
         PartFallbackMap(part_slices={"a": slice(0, 8)}).fit(X, Y)
+    # a map that cannot be fitted on its rows is named by its parts
+    with pytest.raises(ValueError, match=r"the map of the parts \['a', 'b'\] \(20 training rows"):
+        PartFallbackMap(SoftmaxKNNMap(n_neighbors=30), mapped["joined"].slices).fit(X, Y)
 
 
 # ---------------------------------------------------------------------------
