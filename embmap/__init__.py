@@ -8,6 +8,16 @@ tested code they import. The public entry points::
 
 from embmap.datasets import PairedEmbeddings, load_dataset, load_pair, pair_embeddings
 from embmap.evaluation import evaluate
+from embmap.joined import JoinedSource, PartFallbackMap, join_sources
 
-__all__ = ["PairedEmbeddings", "evaluate", "load_dataset", "load_pair", "pair_embeddings"]
+__all__ = [
+           "JoinedSource",
+           "PairedEmbeddings",
+           "PartFallbackMap",
+           "evaluate",
+           "join_sources",
+           "load_dataset",
+           "load_pair",
+           "pair_embeddings",
+]
 __version__ = "0.1.0"

@@ -29,6 +29,10 @@ examples:
   embmap evaluate mapped.vec node2vec.bin --dictionary test_pairs.txt --model model.npz
   # run the notebooks that accept a pair on yours: executed notebooks, HTML, summary
   embmap report glove.txt node2vec.bin --graph edges.tsv --out report/ --quick
+  # several source files of the same words, joined into one source (normalised per file
+  # on the training pairs, concatenated; only words every file has); then map word lists
+  embmap fit glove.txt skipgram.vec node2vec.bin --source-weight 1 --source-weight 0.5 \
+      --out joined.npz
 
 methods (fitted in unit-center-unit normalised spaces):
   procrustes  orthogonal Procrustes (semi-orthogonal when the dimensions differ)
@@ -106,6 +110,8 @@ def _source_vectors(args, model, path):
 
     if not Path(path).is_file():
         raise CliError(f"{path}: no such file (input)")
+    if model.header.get("source_parts"):
+        return _joined_model_vectors(args, model, path)
     if not _is_word_list(path):
         emb = _load(path, "input embedding")
         return emb.words, emb.vectors
@@ -126,6 +132,117 @@ def _source_vectors(args, model, path):
 
 
 # --------------------------------------------------------------------------
+# several source files: joined into one source space (embmap.joined)
+# --------------------------------------------------------------------------
+
+
+def _part_names(paths) -> list:
+    """A readable, distinct name per source file (its file name; a number if two clash)."""
+    names = [Path(p).name for p in paths]
+    return [n if names.count(n) == 1 else f"{i}:{n}" for i, n in enumerate(names, start=1)]
+
+
+def _source_parts(args):
+    """``(names, embeddings, words every file has)`` of several SRC files, or None for one.
+
+    Only words that every source has are paired: a joined map never meets a
+    zero block (a word lacking a part), in fitting or in mapping.
+    """
+    paths, weights = args.src, args.source_weight
+    if weights is not None and len(weights) != len(paths):
+        raise CliError(f"--source-weight given {len(weights)} time(s) for {len(paths)} source "
+                       "file(s): give one per source file, in order")
+    if len(paths) == 1:
+        return None
+    embeddings = [_load(p, f"source {i}") for i, p in enumerate(paths, start=1)]
+    others = [set(e.words) for e in embeddings[1:]]
+    common = [w for w in embeddings[0].words if all(w in o for o in others)]
+    if not common:
+        raise CliError(f"the source files {', '.join(map(str, paths))} share no word")
+    union = len(set().union(*(e.words for e in embeddings)))
+    _say(args, f"embmap: joining {len(paths)} source files on the {len(common)} words they all "
+               f"have ({union - len(common)} words lack some file and are left out)")
+    return _part_names(paths), embeddings, common
+
+
+def _join_on(args, parts, train_words):
+    """The joined source embedding, normalised per part on ``train_words``."""
+    from embmap.io import Embedding
+    from embmap.joined import join_sources
+
+    names, embeddings, common = parts
+    index = {w: i for i, w in enumerate(common)}
+    train = np.array(sorted(index[w] for w in train_words), dtype=np.int64)
+    joined = join_sources(dict(zip(names, embeddings)), common, train, args.source_weight)
+    return joined, Embedding(common, joined.X)
+
+
+def _record_parts(model, joined, paths) -> None:
+    """Store each part's file, weight and mean so `map` / `neighbours` can rebuild the vectors."""
+    model.header["source_path"] = None
+    model.header["source_parts"] = [
+        {"name": name, "path": str(Path(path).resolve()), "dim": int(sl.stop - sl.start),
+         "weight": joined.weights[name]}
+        for (name, sl), path in zip(joined.slices.items(), paths)]
+    for i, name in enumerate(joined.names):
+        model.arrays[f"source_part_mean_{i}"] = joined.normalisers[name].means_[0]
+
+
+def _joined_model_vectors(args, model, path):
+    """``(words, joined vectors)`` of a word list for a model fitted on several sources."""
+    from embmap.joined import normaliser_from_mean
+
+    if not _is_word_list(path):
+        raise CliError(f"{path}: a model fitted on several source files maps a word list (each "
+                       "word is looked up in every source file), not an embedding file")
+    if args.source:
+        raise CliError("--source does not apply to a model fitted on several source files: "
+                       "it reads the files named in the model")
+    parts = model.header["source_parts"]
+    words = _read_word_list(path)
+    embeddings = [_load(p["path"], f"source part {p['name']} (named in the model)")
+                  for p in parts]
+    indexes = [e.index for e in embeddings]
+    found = [w for w in words if all(w in ix for ix in indexes)]
+    if not found:
+        raise CliError(f"{path}: none of its {len(words)} words is in every source file")
+    if len(found) < len(words):
+        _say(args, f"embmap: {len(words) - len(found)} of {len(words)} words of {path} lack some "
+                   "source file; skipped (the model was fitted on words every file has)")
+    blocks = []
+    for i, (part, emb, ix) in enumerate(zip(parts, embeddings, indexes)):
+        normaliser = normaliser_from_mean(model.arrays[f"source_part_mean_{i}"])
+        blocks.append(np.float32(part["weight"]) * normaliser.transform(
+            emb.vectors[[ix[w] for w in found]]))
+    return found, np.hstack(blocks)
+
+
+def _joined_report_source(args) -> str:
+    """Write the joined source of several SRC files for the report's notebooks; its path.
+
+    Normalised per part on the training words of the split the notebooks
+    draw (the same pairing and seed as :func:`embmap.datasets.load_pair`).
+    """
+    from embmap.datasets import pair_embeddings
+    from embmap.io import Embedding, write_npz
+
+    names, embeddings, common = parts = _source_parts(args)
+    first = embeddings[0]
+    # The pairing and split depend on the words only: any vectors of the same words give them.
+    stand_in = Embedding(common, first.vectors[[first.index[w] for w in common]])
+    pair = pair_embeddings(stand_in, _load(args.trg, "target"), dictionary=args.dictionary,
+                           seed=args.seed)
+    joined, _ = _join_on(args, parts, [pair.words[i] for i in pair.train])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "joined_source.npz"
+    write_npz(path, common, joined.X)
+    _say(args, f"embmap: wrote the joined source ({', '.join(names)}; "
+               f"{joined.X.shape[1]}d) to {path}")
+    return str(path)
+
+
+# --------------------------------------------------------------------------
 # sub-commands
 # --------------------------------------------------------------------------
 
@@ -137,9 +254,15 @@ def cmd_fit(args) -> int:
         read_dictionary,
         several_golds_message,
     )
+    from embmap.io import Embedding
     from embmap.model_file import fit_model, save_model
 
-    src, trg = _load(args.src, "source"), _load(args.trg, "target")
+    parts = _source_parts(args)
+    if parts is None:
+        src = _load(args.src[0], "source")
+    else:  # pairing needs the words only; the joined vectors need the pairs (training rows)
+        src = Embedding(parts[2], np.zeros((len(parts[2]), 1), dtype=np.float32))
+    trg = _load(args.trg, "target")
     gold_sets = None
     if args.dictionary:
         # Grouped by source word, as embmap.pair_embeddings does: rows in the source file's
@@ -158,14 +281,19 @@ def cmd_fit(args) -> int:
                 used_s.add(s)
                 used_t.add(t)
     what = f"dictionary {args.dictionary}" if args.dictionary else "shared words"
+    src_name = " + ".join(map(str, args.src))
     if len(pairs) < 2:
-        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {args.src} and "
+        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {src_name} and "
                        f"{args.trg}: check the dictionary and casing")
+    if parts is not None:
+        joined, src = _join_on(args, parts, [s for s, _ in pairs])
     _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({what}; "
                f"{src.dim}d -> {trg.dim}d)")
     model = fit_model(src, trg, pairs, args.method, seed=args.seed,
-                      progress=_progress_enabled(args), source_path=args.src,
+                      progress=_progress_enabled(args), source_path=args.src[0],
                       target_path=args.trg, gold_sets=gold_sets)
+    if parts is not None:
+        _record_parts(model, joined, args.src)
     save_model(args.out, model)
     if args.method == "best":
         p, sel = model.header["params"], model.header["params"]["selection"]
@@ -273,7 +401,10 @@ def cmd_evaluate(args) -> int:
 def cmd_report(args) -> int:
     from embmap.report import run_report
 
-    result = run_report(args.src, args.trg, args.dictionary, args.graph, out=args.out,
+    if args.source_weight is not None and len(args.src) == 1:
+        raise CliError("--source-weight applies to several source files only")
+    src = args.src[0] if len(args.src) == 1 else _joined_report_source(args)
+    result = run_report(src, args.trg, args.dictionary, args.graph, out=args.out,
                         quick=args.quick, seed=args.seed, notebooks=args.notebooks,
                         progress=_progress_enabled(args))
     failed = [r["notebook"] for r in result["notebooks"] if r["status"] != "ok"]
@@ -319,8 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("fit", "fit a map from SRC to TRG and save it as an open model file (npz + JSON)",
             cmd_fit)
-    p.add_argument("src", help="source embedding file")
-    p.add_argument("trg", help="target embedding file")
+    _add_sources(p)
     p.add_argument("--dictionary", help="training pairs, 'source_word target_word' per line "
                    "(default: the words both files share)")
     p.add_argument("--method", choices=METHODS, default="best")
@@ -356,8 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("report", "run the notebooks that accept a pair (parameters cell defines "
             "source_path) on SRC -> TRG; executed notebooks, HTML and a summary", cmd_report)
-    p.add_argument("src", help="source embedding file")
-    p.add_argument("trg", help="target embedding file")
+    _add_sources(p)
     p.add_argument("--dictionary", help="word pairs 'source_word target_word'")
     p.add_argument("--graph", help="edges between target words, two words per line")
     p.add_argument("--out", default="report", help="output folder (default: report)")
@@ -365,6 +494,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--notebooks", help="folder of the notebooks (default: the repository's)")
     return parser
+
+
+def _add_sources(p) -> None:
+    """SRC [SRC ...] TRG: one source file as always; several are joined into one source."""
+    p.add_argument("src", nargs="+", metavar="SRC",
+                   help="source embedding file; several files of the same words are joined: "
+                        "each normalised on the training pairs, weighted, concatenated; only "
+                        "words every file has are paired (and mapped later)")
+    p.add_argument("trg", metavar="TRG", help="target embedding file")
+    p.add_argument("--source-weight", type=_positive_float, action="append",
+                   help="weight of one SRC file in the join (give it once per SRC, in order; "
+                        "default 1 each)")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -75,6 +75,11 @@ class PairedEmbeddings:
         :meth:`gold`, not with the bare row indices.
     coverage : dict
         How many items each side had and how many were paired.
+    source_parts : embmap.joined.JoinedSource or None
+        For a joined source (``load_dataset(source=("glove", "skipgram"))``):
+        the parts, their columns in ``X``, which rows have each part
+        (``has_part``) and the normalisers fitted on ``train``. ``head`` and
+        ``resplit`` refit them on the new training rows. None otherwise.
     """
 
     words: list
@@ -92,6 +97,7 @@ class PairedEmbeddings:
     seed: int = 0
     target_words: list | None = None
     gold_sets: list | None = None
+    source_parts: object | None = None
 
     def __post_init__(self):
         # Validate once, here, so every split, head and graph below can trust the fields.
@@ -146,6 +152,9 @@ class PairedEmbeddings:
         if not isinstance(self.coverage, dict):
             raise TypeError(f"coverage must be a dict, got {type(self.coverage).__name__}")
         self.seed = check_int(self.seed, "seed", minimum=0)
+        if self.source_parts is not None and (list(self.source_parts.words) != self.words
+                                              or self.source_parts.X.shape != self.X.shape):
+            raise ValueError("source_parts must describe the rows of X (same words and shape)")
 
     def __len__(self):
         return len(self.words)
@@ -188,7 +197,8 @@ class PairedEmbeddings:
         val_fraction = len(self.val) / len(self) if val_fraction is None else val_fraction
         test_fraction = len(self.test) / len(self) if test_fraction is None else test_fraction
         train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
-        return _replace(self, train=train, val=val, test=test, seed=seed)
+        changes = _rejoined(self, np.arange(len(self)), train)
+        return _replace(self, train=train, val=val, test=test, seed=seed, **changes)
 
     def head(self, n: int) -> PairedEmbeddings:
         """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
@@ -213,7 +223,8 @@ class PairedEmbeddings:
         return _replace(
             self,
             words=self.words[:n],
-            X=self.X[:n],
+            **_rejoined(self, np.arange(n), train, X=self.X[:n],
+                        coverage={**self.coverage, "head": n}),
             Y=self.Y[:n],
             Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
             freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
@@ -223,7 +234,6 @@ class PairedEmbeddings:
             train=train,
             val=val,
             test=test,
-            coverage={**self.coverage, "head": n},
         )
 
     def __repr__(self):
@@ -276,6 +286,23 @@ def _check_edges(edges, n: int) -> np.ndarray:
     if arr.min() < 0 or arr.max() >= n:
         raise ValueError(f"edges must lie in [0, {n}), got values from {arr.min()} to {arr.max()}")
     return arr.astype(np.int64, copy=False)
+
+
+def _rejoined(pair, rows, train, **changes) -> dict:
+    """``X`` / ``X_oog`` / ``source_parts`` of a joined pair refitted on new training rows.
+
+    A joined source is normalised per part on the training rows; a new split
+    must refit those statistics, or the new test words would shape them.
+    Other pairs: ``changes`` unchanged.
+    """
+    if pair.source_parts is None:
+        return changes
+    joined = pair.source_parts.rejoin(rows, train)
+    coverage = {**changes.get("coverage", pair.coverage), "parts": joined.coverage()}
+    out = {**changes, "X": joined.X, "source_parts": joined, "coverage": coverage}
+    if pair.source_parts.oog_parts and len(pair.oog_words):
+        out["X_oog"] = joined.transform(joined.oog_parts, pair.oog_words)[0]
+    return out
 
 
 def _replace(pair, **changes):
@@ -533,7 +560,8 @@ def read_edges(path, index: dict, skip_unknown: bool = False) -> np.ndarray:
 
 
 def load_dataset(
-    data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1, source: str = "glove"
+    data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1, source: str = "glove",
+    weights=None,
 ):
     """Load a bundled word-vector -> node2vec pair (no network).
 
@@ -550,12 +578,29 @@ def load_dataset(
         fewer graph words; only covered words are paired (rows keep the
         GloVe frequency order, the split is drawn over the covered words,
         and edges with an uncovered end are dropped).
+        A tuple of both, e.g. ``("glove", "skipgram")``: a joined source
+        (:func:`embmap.joined.join_sources`) over all 33,518 graph words and
+        the GloVe pair's split; ``X`` holds each part normalised unit ->
+        center -> unit on the training rows that have it, times its weight,
+        concatenated in the tuple's order, with a zero block where a word
+        lacks the part (the skipgram model covers 23,222 words). ``X`` is
+        already normalised (normalising it again is nearly a no-op, see
+        :mod:`embmap.joined`); ``source_parts`` holds the parts' columns,
+        ``has_part`` and normalisers; ``coverage["parts"]`` the counts. Map
+        words lacking a part with :class:`embmap.joined.PartFallbackMap`.
+        ``X_oog`` joins the out-of-graph words of both models the same way.
+    weights : mapping or sequence of float, optional
+        Per-part weights of a joined source (default 1 each); only with a tuple ``source``.
 
     Returns
     -------
     PairedEmbeddings
     """
+    if not isinstance(source, str):
+        return _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights)
     check_choice(source, "source", SOURCES)
+    if weights is not None:
+        raise ValueError("weights apply to a joined source only (source=('glove', 'skipgram'))")
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -605,6 +650,48 @@ def load_dataset(
     pair.oog_words, pair.X_oog = oog.words, oog.vectors
     pair.coverage["source"] = source
     return pair
+
+
+def _check_parts_source(source) -> tuple:
+    """A tuple ``source`` as distinct names of bundled sources, at least two."""
+    try:
+        names = tuple(source)
+    except TypeError:
+        raise TypeError(f"source must be one of {list(SOURCES)} or a tuple of them, got "
+                        f"{source!r}") from None
+    for name in names:
+        check_choice(name, "source", SOURCES)
+    if len(set(names)) != len(names):
+        raise ValueError(f"source names a part twice: {names}")
+    if len(names) < 2:
+        raise ValueError(f"source={names!r} names one part only: use it directly "
+                         f"(source={names[0]!r})" if names else "source names no part")
+    return names
+
+
+def _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights):
+    """The bundled pair with a joined source (see :func:`load_dataset`)."""
+    from embmap.joined import join_sources
+
+    names = _check_parts_source(source)
+    pair = load_dataset(data_dir, seed, val_fraction, test_fraction, source="glove")
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    missing = [f for f in SKIPGRAM_FILES.values() if not (folder / f).exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks {missing}; rebuild with `make data`")
+    # GloVe covers every graph word, so the rows (and the split) are the GloVe pair's.
+    graph = {"glove": Embedding(pair.words, pair.X),
+             "skipgram": read_npz(folder / SKIPGRAM_FILES["source"])}
+    oog = {"glove": Embedding(pair.oog_words, pair.X_oog),
+           "skipgram": read_npz(folder / SKIPGRAM_FILES["out_of_graph"])}
+    joined = join_sources({n: graph[n] for n in names}, pair.words, pair.train, weights)
+    joined.oog_parts = {n: oog[n] for n in names}
+    seen = set()
+    oog_words = [w for n in names for w in oog[n].words if not (w in seen or seen.add(w))]
+    X_oog = joined.transform(joined.oog_parts, oog_words)[0]
+    coverage = {**pair.coverage, "source": "+".join(names), "parts": joined.coverage()}
+    return _replace(pair, X=joined.X, oog_words=oog_words, X_oog=X_oog, coverage=coverage,
+                    source_parts=joined)
 
 
 def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
@@ -658,8 +745,8 @@ def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_pa
         Seed of the train/validation/test split.
     data_dir : path, optional
         Folder of the bundled data (bundled pair only).
-    source : {"glove", "skipgram"}
-        The bundled source space (:func:`load_dataset`); ignored when
+    source : {"glove", "skipgram"} or a tuple of them
+        The bundled source space (:func:`load_dataset`; a tuple joins them); ignored when
         ``source_path`` is given (checked all the same, so a typo is caught).
 
     Returns
@@ -670,7 +757,10 @@ def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_pa
         no second target run, and file order is not assumed to be frequency
         order); ``coverage["source"]`` is ``"reader"``.
     """
-    check_choice(source, "source", SOURCES)
+    if isinstance(source, str):
+        check_choice(source, "source", SOURCES)
+    else:
+        _check_parts_source(source)
     if source_path is None and target_path is None:
         if dictionary_path is not None or graph_path is not None:
             raise ValueError("dictionary_path and graph_path need source_path and target_path")
