@@ -335,7 +335,7 @@ def quick_mode_line(cuts: dict, ran: list, n_pairs: int, n_table: int) -> str:
     cuts_text = [f"trains for fewer epochs: {', '.join(epochs)}"] if epochs else []
     return ("**Quick mode: the lines below check that the notebooks run on this pair; they are "
             "not findings about the pair.** Quick mode keeps only the first pairs of the "
-            f"pairing, in the dictionary's order or else the source file's: {'; '.join(parts)} "
+            f"pairing, in the source file's order: {'; '.join(parts)} "
             f"(this pair has {_count(n_pairs)}{dropped}); "
             + "; ".join([*cuts_text, ("uses fewer splits, smaller samples and grids and fewer "
                                       "bootstrap replicates")])
