@@ -23,10 +23,7 @@ Usage::
     model.fit(pair.X[pair.train], Y[pair.train])   # Y: the normalised targets
     pred = mapped_sources(model, pair.X, pair.train)  # every word, in the target space
 
-One run on the bundled split (seed 0; k = 20, T = 0.05, forward CSLS; test
-P@10, not a tuned result): GloVe alone 14.0%; joined and zero-filled 15.5%,
-but 10.6% for the test words the skipgram model lacks (GloVe alone: 15.1%);
-:class:`PartFallbackMap` 16.6%, with those words back at 15.1%.
+Notebook 06, section 6, measures both on the bundled split.
 
 A block that is exactly zero is a missing part: a normalised block of a part
 a word has is never zero (unit length times a weight > 0), so
