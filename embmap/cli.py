@@ -31,7 +31,7 @@ examples:
   embmap report glove.txt node2vec.bin --graph edges.tsv --out report/ --quick
   # several source files of the same words, joined into one source (normalised per file
   # on the training pairs, concatenated; only words every file has); then map word lists
-  embmap fit glove.txt skipgram.vec node2vec.bin --source-weight 1 --source-weight 0.5 \
+  embmap fit glove.txt skipgram.vec node2vec.bin --source-weight 1 --source-weight 0.5 \\
       --out joined.npz
 
 methods (fitted in unit-center-unit normalised spaces):

@@ -515,7 +515,10 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     }
     if dictionary is not None:
         coverage["dictionary_entries"] = len(entries)
-        coverage["dictionary_coverage"] = len(pairs) / max(len(entries), 1)
+        # Per source word, not per line: a word listing two gold targets is one word to pair.
+        n_words = len({s for s, _ in entries})
+        coverage["dictionary_source_words"] = n_words
+        coverage["dictionary_coverage"] = len(pairs) / max(n_words, 1)
         gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
         coverage.update(counts)
         if counts["source_words_with_several_targets"]:

@@ -555,14 +555,24 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def _check_words_writable(embedding: Embedding, fmt: str) -> None:
-    """word2vec formats end a word at the first space: refuse words that would shift rows."""
+def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bool = False) -> None:
+    """Refuse words the format cannot store exactly (they would shift rows when read back).
+
+    word2vec binary ends a word at its first space. The text format with a
+    header can store single inner spaces (``at name@domain.com``): the reader
+    takes everything before the last *d* values as the word. Empty words,
+    leading or trailing whitespace, tabs and line breaks are never stored.
+    """
     for i, word in enumerate(embedding.words):
-        if not word or any(ch.isspace() for ch in word):
+        spaces_ok = inner_spaces and word == word.strip() and "  " not in word
+        bad = [ch for ch in word if ch.isspace() and not (spaces_ok and ch == " ")]
+        if not word or bad:
+            allowed = ("single inner spaces only" if inner_spaces
+                       else "no whitespace at all")
             raise ValueError(
-                f"word {i} ({word!r}) is empty or contains whitespace, which the word2vec {fmt} "
-                "format cannot store (a reader would split it and shift the vectors); "
-                "replace the whitespace (e.g. with '_') or write .npz instead")
+                f"{path}: word {i} ({word!r}) is empty or contains whitespace that the word2vec "
+                f"{fmt} format cannot store ({allowed}; a reader would split it and shift the "
+                "vectors); replace the whitespace (e.g. with '_') or write .npz instead")
 
 
 def _open_write(path, mode):
@@ -573,8 +583,12 @@ def _open_write(path, mode):
 
 
 def write_word2vec_text(path, embedding: Embedding, header: bool = True) -> None:
-    """Write the word2vec text format (``header=False`` gives GloVe's layout; ``.gz`` gzips)."""
-    _check_words_writable(embedding, "text")
+    """Write the word2vec text format (``header=False`` gives GloVe's layout; ``.gz`` gzips).
+
+    With the header, words may hold single inner spaces (read back exactly, as
+    everything before the last *d* values); without it they may not.
+    """
+    _check_words_writable(embedding, "text", path, inner_spaces=header)
     lines = (word + " " + " ".join(repr(float(v)) for v in row) + "\n"
              for word, row in zip(embedding.words, embedding.vectors))
     with _open_write(path, "wb") as handle:
@@ -759,7 +773,7 @@ def write_word2vec_binary(path, embedding: Embedding) -> None:
         If a word is empty or contains whitespace: the format ends a word
         at its first space, so such a word would shift every later vector.
     """
-    _check_words_writable(embedding, "binary")
+    _check_words_writable(embedding, "binary", path)
     with _open_write(path, "wb") as handle:
         handle.write(f"{len(embedding)} {embedding.dim}\n".encode())
         for word, row in zip(embedding.words, embedding.vectors):

@@ -355,7 +355,8 @@ _COVERAGE = (("source_words", "words in {source}"), ("target_words", "words in {
              ("source_coverage", "share of {source} words paired"),
              ("target_coverage", "share of {target} words paired"),
              ("dictionary_entries", "entries in {dictionary}"),
-             ("dictionary_coverage", "share of {dictionary} entries paired"),
+             ("dictionary_source_words", "source words in {dictionary}"),
+             ("dictionary_coverage", "share of {dictionary} source words paired"),
              ("graph_edges_read", "edges read from {graph}"),
              ("graph_edges_kept", "edges kept (both ends paired)"))
 

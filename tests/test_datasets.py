@@ -45,7 +45,9 @@ def test_pair_with_dictionary_file(tmp_path):
     pair = pair_embeddings(src, trg, dictionary=dictionary, test_fraction=0.5, val_fraction=0.0)
     assert pair.words == ["hund", "katze"]  # duplicate and unknown entries dropped
     np.testing.assert_array_equal(pair.Y, np.eye(2))
-    assert pair.coverage["dictionary_coverage"] == 0.5
+    # 2 of the dictionary's 3 source words are paired (katze's second line is a second gold)
+    assert pair.coverage["dictionary_source_words"] == 3
+    assert pair.coverage["dictionary_coverage"] == pytest.approx(2 / 3)
     dictionary.write_text("hund dog extra\n")
     with pytest.raises(ValueError, match="line 1: expected 2 columns"):
         pair_embeddings(src, trg, dictionary=dictionary)
