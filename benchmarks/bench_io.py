@@ -1,4 +1,4 @@
-"""Reader time and peak memory on large word2vec files (issue 15: target <= 2x the result).
+"""Reader time and peak memory on large word2vec files (goal: peak memory <= 2x the result).
 
 Synthesises word2vec text files (header + one line per word, 6 decimals, as
 gensim and fastText write them) of 400,000 x 50 and 400,000 x 300 in a
@@ -47,7 +47,7 @@ if reader == "embmap":
 elif reader == "gensim":
     from gensim.models import KeyedVectors
     read = lambda p: KeyedVectors.load_word2vec_format(p, binary=False)
-else:  # a path to another io.py (e.g. the version before issue 15)
+else:  # a path to another io.py (e.g. an older version, to compare)
     spec = importlib.util.spec_from_file_location("old_io", reader)
     module = importlib.util.module_from_spec(spec)
     sys.modules["old_io"] = module

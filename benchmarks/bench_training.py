@@ -1,4 +1,4 @@
-"""Training speed of notebooks 04-06 before and after issue 9's changes, side by side.
+"""Training speed of notebooks 04-06: the current implementation next to the previous one.
 
 Each row fits the notebook's own model on the full bundled pair (same split,
 seed and settings) for a few epochs, once with the previous implementation

@@ -1,6 +1,6 @@
 """Files a reader's own data may come in: each is read exactly or refused with a clear error.
 
-Every case of issue 15's "Readers that never mangle a file": the readable ones must give
+Every malformed or unusual file shape a reader may bring: the readable ones must give
 back exactly the words and float32 vectors that went in (whatever the suffix, gzip, BOM,
 line ends), the unreadable ones must raise EmbeddingFormatError naming the file (and the
 line or byte offset), never a bare UnicodeDecodeError, EOFError, BadZipFile or TypeError.

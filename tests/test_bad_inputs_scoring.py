@@ -62,7 +62,7 @@ def ev(**kw):
 
 # (id, call, exception, message pattern)
 EVALUATION_CASES = [
-    # evaluate: CSLS sources (the worst case: random predictions scored perfect)
+    # evaluate: CSLS sources (the worst case: random predictions scored perfect)
     ("evaluate csls sources NaN", ev(retrieval="csls", sources=NAN_SRC), ValueError, "sources.*non-finite"),
     ("evaluate csls sources inf", ev(retrieval="csls", sources=INF_SRC), ValueError, "sources.*non-finite"),
     ("evaluate csls sources empty", ev(retrieval="csls", sources=np.empty((0, 8))), ValueError,
@@ -250,7 +250,7 @@ def test_bad_input_raises_naming_the_argument(call, error, pattern):
 
 
 def test_csls_with_nan_sources_no_longer_scores_random_predictions_perfect():
-    # The reproduction: today an error, never p@1 = 1.0 and mrr = inf.
+    # Non-finite sources: an error, never p@1 = 1.0 and mrr = inf.
     rng = np.random.default_rng(1)
     targets, pred = rng.normal(size=(1000, 50)), rng.normal(size=(100, 50))
     S = rng.normal(size=(500, 50))

@@ -1,4 +1,4 @@
-"""The scoring-protocol options added for the science review (issue 13).
+"""The scoring-protocol options a careful comparison of maps needs.
 
 Leave-one-out CSLS sources for kNN regression, a shared scoring space for maps
 trained on raw vectors, validation-word scores, the early-stopping flag, and
