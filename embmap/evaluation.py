@@ -26,16 +26,9 @@ from embmap._checks import (
     check_same_cols,
     safe_unit_rows,
 )
-from embmap.gold import GoldSets, as_gold, count_at_least, gold_scores, gold_slice, twin_rows
-from embmap.retrieval import (
-    _RETRIEVALS,
-    _check_chunk_size,
-    csls_block,
-    iter_similarity_chunks,
-    n_workers,
-    target_penalty,
-    topk_rows_threaded,
-)
+from embmap import _search
+from embmap.gold import GoldSets, as_gold, gold_slice, twin_rows
+from embmap.retrieval import _RETRIEVALS, _check_chunk_size, target_penalty
 
 
 def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
@@ -233,21 +226,19 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), csls_k=10, sour
     need = max(n_top if "nn" in retrievals else 0, kk if use_csls else 0)
     results = {m: (np.empty(len(P), dtype=np.int64), np.empty((len(P), n_top), dtype=np.int64))
                for m in retrievals}
-    workers = n_workers()
-    for start, S in iter_similarity_chunks(P, T, chunk_size):
+    for start, S in _search.blocks(P, T, chunk_size):
         stop = start + len(S)
         g = gold_slice(gold, start, stop)
-        vals, idx = topk_rows_threaded(S, need, workers)
+        vals, idx = _search.topk(S, need)
         if "nn" in results:
             ranks, top = results["nn"]
-            ranks[start:stop] = count_at_least(S, gold_scores(S, g), twins)
+            ranks[start:stop] = _search.gold_rank(S, g, twins)
             top[start:stop] = idx[:, :n_top]
         if use_csls:
-            r_T = vals[:, :kk].astype(np.float64).mean(axis=1)
-            C = csls_block(S, r_T, r_S)
+            C = _search.csls_block(S, _search.query_term(S, csls_k, top=vals), r_S)
             ranks, top = results["csls"]
-            ranks[start:stop] = count_at_least(C, gold_scores(C, g), twins)
-            top[start:stop] = topk_rows_threaded(C, n_top, workers)[1]
+            ranks[start:stop] = _search.gold_rank(C, g, twins)
+            top[start:stop] = _search.topk(C, n_top)[1]
     return results
 
 

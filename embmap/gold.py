@@ -175,19 +175,6 @@ def gold_scores(S: np.ndarray, gold) -> np.ndarray:
     return S[np.arange(len(S)), gold]
 
 
-def count_at_least(S: np.ndarray, best: np.ndarray, twin_cols=None) -> np.ndarray:
-    """The rank rule: per row of ``S``, how many candidates score ``>= best`` (ties count against).
-
-    ``twin_cols`` (optional) are candidate columns that repeat an earlier
-    identical candidate; they are not counted, so each distinct candidate
-    counts once.
-    """
-    ranks = np.count_nonzero(S >= best[:, None], axis=1)
-    if twin_cols is not None and len(twin_cols):
-        ranks -= np.count_nonzero(S[:, twin_cols] >= best[:, None], axis=1)
-    return ranks
-
-
 def twin_rows(targets: np.ndarray) -> np.ndarray:
     """Rows of ``targets`` that repeat an earlier row exactly (``-0.0`` equals ``0.0``).
 

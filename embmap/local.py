@@ -44,7 +44,8 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
-from embmap.gold import as_gold, count_at_least, gold_scores, gold_slice
+from embmap import _search
+from embmap.gold import as_gold, gold_slice
 from embmap.retrieval import (
     csls_penalties,
     iter_similarity_chunks,
@@ -890,7 +891,7 @@ class TwoDirectionRetrieval(BaseEstimator):
             g = gold_slice(gold, lo, lo + len(forward))
             for b in betas:
                 S = forward + np.float32(b) * reverse if b else forward
-                ranks[b][lo : lo + len(S)] = count_at_least(S, gold_scores(S, g))
+                ranks[b][lo : lo + len(S)] = _search.gold_rank(S, g)
                 tops[b][lo : lo + len(S)] = topk_rows(S, n_top)[1]
         if single:
             return ranks[betas[0]], tops[betas[0]]

@@ -29,20 +29,21 @@ faiss keeps per query.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy import stats
 
+from embmap import _search
 from embmap._checks import as_matrix, check_choice, check_int, check_same_cols, safe_unit_rows
 
-# Budget for one block of similarities (float32 entries): 2**25 = 128 MB.
-DEFAULT_BLOCK = 1 << 25
+# Transitional names: the engine lives in embmap._search.
+DEFAULT_BLOCK = _search.BLOCK
+chunk_rows = _search.chunk_rows
+iter_similarity_chunks = _search.blocks
+topk_rows = _search.topk_single
+topk_rows_threaded = _search.topk
+n_workers = _search.n_workers
 
 _RETRIEVALS = ("nn", "csls")
-# Columns are split into this many interleaved slices by topk_rows.
-_N_SLICES = 32
 
 
 def unit_rows(M) -> np.ndarray:
@@ -57,116 +58,6 @@ def unit_rows(M) -> np.ndarray:
 
 def _check_chunk_size(chunk_size):
     return None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
-
-
-def chunk_rows(n_queries: int, n_candidates: int, chunk_size=None) -> int:
-    """Queries per chunk so that one block stays within :data:`DEFAULT_BLOCK`."""
-    chunk_size = _check_chunk_size(chunk_size)
-    if chunk_size is None:
-        chunk_size = DEFAULT_BLOCK // max(n_candidates, 1)
-    return int(max(1, min(chunk_size, max(n_queries, 1))))
-
-
-def iter_similarity_chunks(queries, candidates, chunk_size=None):
-    """Yield ``(start, S)`` with ``S = queries[start:start+c] @ candidates.T``.
-
-    Both arguments must already be unit-normalised float32 arrays. The block
-    ``S`` is one buffer reused for every chunk (no 100 MB allocation per
-    chunk): use it, or copy it, before asking for the next one.
-    """
-    step = chunk_rows(len(queries), len(candidates), chunk_size)
-    # One contiguous (d, n) copy of the candidates: the product then reads it
-    # without a transpose, and the output block is reused between chunks.
-    C = np.ascontiguousarray(np.asarray(candidates, dtype=np.float32).T)
-    buffer = np.empty((min(step, len(queries)), C.shape[1]), dtype=np.float32)
-    for start in range(0, len(queries), step):
-        Q = queries[start : start + step]
-        out = buffer[: len(Q)]
-        np.matmul(Q, C, out=out)
-        yield start, out
-
-
-def topk_rows(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest entries of each row of ``S`` and their columns, best first.
-
-    Exact (the same values as a full sort); ties are broken by the lower
-    column index. ``S`` must be finite and ``k <= S.shape[1]``.
-
-    Returns
-    -------
-    values : float32 array (n_rows, k)
-    columns : int64 array (n_rows, k)
-    """
-    r, n = S.shape
-    if k >= n:
-        order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)
-        return np.take_along_axis(S, order, axis=1), order
-    m = n // _N_SLICES
-    if m < 8 * k or r == 0:
-        # Few columns: the k-th largest value itself is the threshold.
-        threshold = np.partition(S, n - k, axis=1)[:, n - k]
-        rows, cols = np.nonzero(S >= threshold[:, None])
-        return _best_candidates(S, rows, cols, r, k)
-    head = m * _N_SLICES
-    # Column j of `peak` is the max of S[:, j + i*m] over the slices i.
-    peak = np.maximum.reduce(S[:, :head].reshape(r, _N_SLICES, m), axis=1)
-    # At least k entries (the k largest slice maxima) are >= the k-th largest
-    # maximum, so every top-k entry is >= it: a safe threshold.
-    threshold = np.partition(peak, m - k, axis=1)[:, m - k]
-    rows, cols = np.nonzero(peak >= threshold[:, None])
-    cols = (cols[:, None] + m * np.arange(_N_SLICES)).ravel()
-    rows = np.repeat(rows, _N_SLICES)
-    if head < n:  # the last n - head columns are not in any slice: always candidates
-        tail = np.arange(head, n)
-        rows = np.concatenate([rows, np.repeat(np.arange(r), len(tail))])
-        cols = np.concatenate([cols, np.tile(tail, r)])
-    keep = S[rows, cols] >= threshold[rows]
-    return _best_candidates(S, rows[keep], cols[keep], r, k)
-
-
-def _best_candidates(S, rows, cols, r, k):
-    """The k best of the candidate entries ``S[rows, cols]`` of each row (>= k per row)."""
-    vals = S[rows, cols]
-    order = np.lexsort((cols, -vals, rows))  # by row, then best value, then column
-    starts = np.searchsorted(rows[order], np.arange(r))
-    pick = order[starts[:, None] + np.arange(k)]
-    return vals[pick], cols[pick]
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-_CONTROLLER = None
-
-
-def n_workers() -> int:
-    """Threads for the top-k pass: as many as the BLAS pool has (threadpoolctl limits count)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        # Finding the loaded libraries walks every shared object of the process
-        # (9 ms); do it once. info() still reads each pool's *current* thread
-        # count, so threadpool_limits set later are respected.
-        _CONTROLLER = ThreadpoolController()
-    blas = [p["num_threads"] for p in _CONTROLLER.info() if p.get("user_api") == "blas"]
-    return max(1, min(max(blas, default=1), os.cpu_count() or 1))
-
-
-def topk_rows_threaded(S: np.ndarray, k: int, workers: int = 1):
-    """:func:`topk_rows` on ``workers`` row ranges in parallel threads (numpy releases the GIL).
-
-    The matrix product already runs on every BLAS thread; without this the
-    top-k would run on one core and take as long as the product on two.
-    """
-    global _POOL
-    if workers <= 1 or len(S) < 64 * workers:
-        return topk_rows(S, k)
-    if _POOL is None or _POOL._max_workers < workers:
-        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embmap-topk")
-    bounds = np.linspace(0, len(S), workers + 1).astype(int)
-    parts = list(_POOL.map(lambda i: topk_rows(S[bounds[i] : bounds[i + 1]], k), range(workers)))
-    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
 def nearest(queries, candidates, k=10, chunk_size=None) -> tuple[np.ndarray, np.ndarray]:
@@ -190,17 +81,8 @@ def nearest(queries, candidates, k=10, chunk_size=None) -> tuple[np.ndarray, np.
     C = as_matrix(candidates, "candidates")
     check_same_cols(Q, C, "queries", "candidates")
     k = min(check_int(k, "k", minimum=1), len(C))
-    return _nearest(safe_unit_rows(Q), safe_unit_rows(C), k, chunk_size)
-
-
-def _nearest(Q, C, k, chunk_size=None):
-    """Top-k of unit float32 rows ``Q`` among unit float32 rows ``C`` (no checks)."""
-    sims = np.empty((len(Q), k), dtype=np.float32)
-    rows = np.empty((len(Q), k), dtype=np.int64)
-    workers = n_workers()
-    for start, S in iter_similarity_chunks(Q, C, chunk_size):
-        sims[start : start + len(S)], rows[start : start + len(S)] = topk_rows_threaded(S, k, workers)
-    return sims, rows
+    chunk_size = _check_chunk_size(chunk_size)
+    return _search.nearest(safe_unit_rows(Q), safe_unit_rows(C), k, chunk_size=chunk_size)
 
 
 def mean_topk_similarity(queries, candidates, k=10, chunk_size=None) -> np.ndarray:
@@ -286,16 +168,10 @@ def target_penalty(targets, sources, csls_k=10, chunk_size=None, normalised=Fals
         csls_k = check_int(csls_k, "csls_k", minimum=1)
     else:
         T, S = targets, sources
-    sims, _ = _nearest(T, S, min(csls_k, len(S)), chunk_size)
-    return sims.astype(np.float64).mean(axis=1).astype(np.float32)
+    return _search.target_term(T, S, csls_k, chunk_size)
 
 
-def csls_block(S, r_T, r_S):
-    """``2 S - r_T - r_S`` in place on a float32 similarity block (queries x targets)."""
-    S *= 2
-    S -= r_T.astype(np.float32)[:, None]
-    S -= r_S[None, :]
-    return S
+csls_block = _search.csls_block
 
 
 def score_chunks(pred, targets, retrieval="nn", csls_k=10, sources=None, chunk_size=None):
@@ -306,11 +182,9 @@ def score_chunks(pred, targets, retrieval="nn", csls_k=10, sources=None, chunk_s
     The yielded block is reused for the next chunk: copy it to keep it.
     """
     P, T, r_S = _prepare(pred, targets, retrieval, csls_k, sources, chunk_size)
-    kk = min(csls_k, len(T))
     for start, S in iter_similarity_chunks(P, T, chunk_size):
         if r_S is not None:
-            r_T = topk_rows(S, kk)[0].astype(np.float64).mean(axis=1)
-            S = csls_block(S, r_T, r_S)
+            S = _search.csls_block(S, _search.query_term(S, csls_k), r_S)
         yield start, S
 
 
@@ -320,7 +194,7 @@ def top_k(pred, targets, k=10, retrieval="nn", csls_k=10, sources=None, chunk_si
     n_top = min(k, len(as_matrix(targets, "targets")))
     out = np.empty((len(as_matrix(pred, "pred", min_rows=0)), n_top), dtype=np.int64)
     for start, S in score_chunks(pred, targets, retrieval, csls_k, sources, chunk_size):
-        out[start : start + len(S)] = topk_rows(S, n_top)[1]
+        out[start : start + len(S)] = _search.topk_single(S, n_top)[1]
     return out
 
 

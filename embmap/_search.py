@@ -1,0 +1,233 @@
+"""The one search engine: every similarity block, top-k, CSLS term and gold rank in embmap.
+
+Private: callers pass unit float32 rows that they have already checked
+(:mod:`embmap.retrieval` is the checked public face). Memory is one block of
+``BLOCK`` float32 similarities (queries x candidates) at a time, never n x n.
+
+Backends. ``nearest`` (the plain top-k search behind kNN maps, kNN graphs,
+neighbour lists and CSLS's neighbourhood terms) runs on exact numpy by
+default, or on faiss's exact ``IndexFlatIP`` after ``set_backend("faiss")``
+(``pip install embmap[faiss]``), which uses a GPU when faiss sees one. Gold
+ranks need every score of a block, so they always run on numpy.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from embmap.gold import gold_scores
+
+__all__: list[str] = []
+
+# Budget for one block of similarities (float32 entries): 2**25 = 128 MB.
+BLOCK = 1 << 25
+BACKENDS = ("numpy", "faiss")
+_backend = "numpy"
+# Columns are split into this many interleaved slices by topk.
+_N_SLICES = 32
+
+
+def set_backend(name: str) -> None:
+    """Use ``"numpy"`` (exact, default) or ``"faiss"`` (exact ``IndexFlatIP``) for nearest-neighbour search."""
+    global _backend
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    if name == "faiss":
+        try:
+            import faiss  # noqa: F401
+        except ImportError:
+            raise ImportError("the faiss backend needs faiss: pip install 'embmap[faiss]'") from None
+    _backend = name
+
+
+def get_backend() -> str:
+    """The backend :func:`nearest` uses now."""
+    return _backend
+
+
+def chunk_rows(n_queries: int, n_candidates: int, chunk_size=None) -> int:
+    """Queries per block: ``chunk_size`` if given, else as many as fit in :data:`BLOCK`."""
+    if chunk_size is None:
+        chunk_size = BLOCK // max(n_candidates, 1)
+    return int(max(1, min(chunk_size, max(n_queries, 1))))
+
+
+def blocks(Q, C, chunk_size=None):
+    """Yield ``(start, S)`` with ``S = Q[start:start+c] @ C.T`` for unit float32 rows.
+
+    ``S`` is one buffer reused for every block: use it, or copy it, before
+    asking for the next one.
+    """
+    step = chunk_rows(len(Q), len(C), chunk_size)
+    # A contiguous (d, n) copy: the product reads it without a transpose.
+    Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float32).T)
+    buffer = np.empty((min(step, len(Q)), Ct.shape[1]), dtype=np.float32)
+    for start in range(0, len(Q), step):
+        q = Q[start : start + step]
+        out = buffer[: len(q)]
+        np.matmul(q, Ct, out=out)
+        yield start, out
+
+
+def topk_single(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of each row of finite ``S`` and their columns, best first.
+
+    Exact; ties go to the lower column. Instead of a full ``argpartition``,
+    the k-th largest of the maxima of 32 interleaved column slices is a
+    threshold no top-k value can fall below, and only the few entries above
+    it are sorted: about as fast as the per-query heap of faiss.
+    """
+    r, n = S.shape
+    if k >= n:
+        order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)
+        return np.take_along_axis(S, order, axis=1), order
+    m = n // _N_SLICES
+    if m < 8 * k or r == 0:
+        threshold = np.partition(S, n - k, axis=1)[:, n - k]
+        rows, cols = np.nonzero(S >= threshold[:, None])
+        return _best_candidates(S, rows, cols, r, k)
+    head = m * _N_SLICES
+    peak = np.maximum.reduce(S[:, :head].reshape(r, _N_SLICES, m), axis=1)
+    # At least k entries reach the k-th largest slice maximum: a safe threshold.
+    threshold = np.partition(peak, m - k, axis=1)[:, m - k]
+    rows, cols = np.nonzero(peak >= threshold[:, None])
+    cols = (cols[:, None] + m * np.arange(_N_SLICES)).ravel()
+    rows = np.repeat(rows, _N_SLICES)
+    if head < n:  # the last n - head columns are in no slice: always candidates
+        tail = np.arange(head, n)
+        rows = np.concatenate([rows, np.repeat(np.arange(r), len(tail))])
+        cols = np.concatenate([cols, np.tile(tail, r)])
+    keep = S[rows, cols] >= threshold[rows]
+    return _best_candidates(S, rows[keep], cols[keep], r, k)
+
+
+def _best_candidates(S, rows, cols, r, k):
+    vals = S[rows, cols]
+    order = np.lexsort((cols, -vals, rows))  # by row, then best value, then column
+    starts = np.searchsorted(rows[order], np.arange(r))
+    pick = order[starts[:, None] + np.arange(k)]
+    return vals[pick], cols[pick]
+
+
+_POOL: ThreadPoolExecutor | None = None
+_CONTROLLER = None
+
+
+def n_workers() -> int:
+    """Threads for the top-k pass: as many as the BLAS pool has (threadpoolctl limits count)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        # Finding the loaded libraries walks every shared object; do it once.
+        _CONTROLLER = ThreadpoolController()
+    blas = [p["num_threads"] for p in _CONTROLLER.info() if p.get("user_api") == "blas"]
+    return max(1, min(max(blas, default=1), os.cpu_count() or 1))
+
+
+def topk(S: np.ndarray, k: int, workers: int | None = None):
+    """:func:`topk_single` on row ranges in parallel threads (numpy releases the GIL).
+
+    The product already runs on every BLAS thread; without this the top-k
+    would run on one core.
+    """
+    global _POOL
+    workers = n_workers() if workers is None else workers
+    if workers <= 1 or len(S) < 64 * workers:
+        return topk_single(S, k)
+    if _POOL is None or _POOL._max_workers < workers:
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="embmap-topk")
+    bounds = np.linspace(0, len(S), workers + 1).astype(int)
+    parts = list(_POOL.map(lambda i: topk_single(S[bounds[i] : bounds[i + 1]], k), range(workers)))
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def nearest(Q, C, k: int, *, exclude=None, chunk_size=None):
+    """Cosines and rows of each query's ``k`` nearest candidates, best first (ties: lower row).
+
+    ``Q`` and ``C`` are unit float32 rows. ``exclude`` (optional int array,
+    one entry per query, ``-1`` for none) is a candidate row each query may
+    not return: a word is not its own neighbour.
+    """
+    if _backend == "faiss" and len(Q):
+        return _nearest_faiss(Q, C, k, exclude)
+    sims = np.empty((len(Q), k), dtype=np.float32)
+    rows = np.empty((len(Q), k), dtype=np.int64)
+    workers = n_workers()
+    for start, S in blocks(Q, C, chunk_size):
+        if exclude is not None:
+            ex = exclude[start : start + len(S)]
+            hit = np.flatnonzero(ex >= 0)
+            S[hit, ex[hit]] = -np.inf
+        sims[start : start + len(S)], rows[start : start + len(S)] = topk(S, k, workers)
+    return sims, rows
+
+
+def _nearest_faiss(Q, C, k, exclude):
+    import faiss
+
+    index = faiss.IndexFlatIP(C.shape[1])
+    if hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
+        index = faiss.index_cpu_to_all_gpus(index)
+    index.add(np.ascontiguousarray(C, dtype=np.float32))
+    extra = 0 if exclude is None else 1
+    sims, rows = index.search(np.ascontiguousarray(Q, dtype=np.float32), min(k + extra, len(C)))
+    if exclude is not None:  # drop the excluded row, else the last of the k + 1
+        drop = rows == np.asarray(exclude)[:, None]
+        drop[~drop.any(axis=1), -1] = True
+        keep = ~drop
+        sims = sims[keep].reshape(len(Q), -1)
+        rows = rows[keep].reshape(len(Q), -1)
+    return sims[:, :k].astype(np.float32), rows[:, :k].astype(np.int64)
+
+
+def mean_topk(Q, C, k: int, chunk_size=None) -> np.ndarray:
+    """Each query's mean cosine to its ``min(k, len(C))`` nearest candidates (float64)."""
+    sims, _ = nearest(Q, C, min(k, len(C)), chunk_size=chunk_size)
+    # float64 sum of the sorted values: independent of the order they came in.
+    return sims.astype(np.float64).mean(axis=1)
+
+
+def csls_terms(P, T, sources, csls_k: int, chunk_size=None):
+    """CSLS's ``r_T`` (each query's mean cosine to its nearest targets) and
+    ``r_S`` (each target's mean cosine to its nearest ``sources``), both float32."""
+    r_T = mean_topk(P, T, csls_k, chunk_size)
+    return r_T.astype(np.float32), target_term(T, sources, csls_k, chunk_size)
+
+
+def target_term(T, sources, csls_k: int, chunk_size=None) -> np.ndarray:
+    """CSLS's ``r_S`` alone: it depends only on the targets and the mapped sources."""
+    return mean_topk(T, sources, csls_k, chunk_size).astype(np.float32)
+
+
+def query_term(S: np.ndarray, csls_k: int, top=None) -> np.ndarray:
+    """CSLS's ``r_T`` of the queries of a similarity block (``top``: its sorted top-k values, if known)."""
+    kk = min(csls_k, S.shape[1])
+    vals = topk(S, kk)[0] if top is None else top[:, :kk]
+    return vals.astype(np.float64).mean(axis=1)
+
+
+def csls_block(S: np.ndarray, r_T, r_S) -> np.ndarray:
+    """``2 S - r_T - r_S`` in place on a float32 block: CSLS (Conneau et al. 2018)."""
+    S *= 2
+    S -= np.asarray(r_T).astype(np.float32)[:, None]
+    S -= np.asarray(r_S, dtype=np.float32)[None, :]
+    return S
+
+
+def gold_rank(S: np.ndarray, gold, twin_cols=None) -> np.ndarray:
+    """The rank rule: how many candidates score at least as high as the query's best gold.
+
+    Ties count against the prediction (rank 1 only when the gold alone is
+    best). ``gold`` holds the block's queries (int array or
+    :class:`~embmap.gold.GoldSets`). ``twin_cols`` are candidate columns that
+    repeat an earlier identical candidate: not counted.
+    """
+    best = gold_scores(S, gold)
+    ranks = np.count_nonzero(S >= best[:, None], axis=1)
+    if twin_cols is not None and len(twin_cols):
+        ranks -= np.count_nonzero(S[:, twin_cols] >= best[:, None], axis=1)
+    return ranks
