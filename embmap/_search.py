@@ -20,8 +20,6 @@ import numpy as np
 
 from embmap.gold import gold_scores
 
-__all__: list[str] = []
-
 # Budget for one block of similarities (float32 entries): 2**25 = 128 MB.
 BLOCK = 1 << 25
 BACKENDS = ("numpy", "faiss")
