@@ -22,15 +22,8 @@ from embmap.evaluation import _check_ranks, bootstrap_indices, rank_metrics
 from embmap.gold import GoldSets, as_gold
 
 __all__ = [
-    "POS_NAMES",
-    "curve_summary",
-    "graph_hits",
-    "grouped_scores",
-    "learning_curve",
-    "load_pos_senses",
-    "nearest_training_neighbour",
-    "remove_edges",
-    "retrieval_coverage",
+    "POS_NAMES", "curve_summary", "graph_hits", "grouped_scores", "learning_curve",
+    "load_pos_senses", "nearest_training_neighbour", "remove_edges", "retrieval_coverage",
     "subset_sizes",
 ]
 

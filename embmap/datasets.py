@@ -19,21 +19,9 @@ from embmap.gold import GoldSets
 from embmap.io import Embedding, load_embedding, read_npz, read_word_rows
 
 __all__ = [
-    "DATA_FILES",
-    "SKIPGRAM_FILES",
-    "SOURCES",
-    "PairedEmbeddings",
-    "default_data_dir",
-    "dictionary_gold_sets",
-    "dictionary_pairs",
-    "load_dataset",
-    "load_pair",
-    "pair_embeddings",
-    "pair_words",
-    "read_dictionary",
-    "read_edge_list",
-    "read_edges",
-    "several_golds_message",
+    "DATA_FILES", "SKIPGRAM_FILES", "SOURCES", "PairedEmbeddings", "default_data_dir",
+    "dictionary_gold_sets", "dictionary_pairs", "load_dataset", "load_pair", "pair_embeddings",
+    "pair_words", "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
     "split_indices",
 ]
 

@@ -17,12 +17,8 @@ from embmap._checks import (
 from embmap.evaluation import _percentile_interval, bootstrap_indices
 
 __all__ = [
-    "duplicate_rows",
-    "mean_with_ci",
-    "nearest_words",
-    "neighbour_overlap",
-    "random_pair_cosines",
-    "value_summary",
+    "duplicate_rows", "mean_with_ci", "nearest_words", "neighbour_overlap",
+    "random_pair_cosines", "value_summary",
 ]
 
 

@@ -148,11 +148,6 @@ def _refuse_nonfinite(path, cast, raw, words, lines=None, label=None) -> None:
                                    f"{prefix}word {words[row]!r} has {what}")
 
 
-# --------------------------------------------------------------------------
-# opening and sniffing
-# --------------------------------------------------------------------------
-
-
 def _open_binary(path):
     """A binary file handle, gunzipping on the fly when the file starts with gzip magic."""
     with open(path, "rb") as handle:
@@ -254,11 +249,6 @@ def _decode_line(path, raw: bytes, line_no: int, offset: int) -> str:
             "the file); re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from None
 
 
-# --------------------------------------------------------------------------
-# word files: word lists, dictionaries, edge lists
-# --------------------------------------------------------------------------
-
-
 def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"):
     """Rows of ``columns`` whitespace-separated words per line: a word list, a dictionary, a graph.
 
@@ -304,11 +294,6 @@ def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"
                                  f"word {parts[found.index(None)]!r}")
             rows.append(found)
     return rows if index is None else np.array(rows, dtype=np.int64).reshape(-1, columns)
-
-
-# --------------------------------------------------------------------------
-# word2vec text
-# --------------------------------------------------------------------------
 
 
 class _TextRows:
@@ -590,11 +575,6 @@ def write_word2vec_text(path, embedding: Embedding, header: bool = True) -> None
             handle.write((word + " " + " ".join(repr(float(v)) for v in row) + "\n").encode())
 
 
-# --------------------------------------------------------------------------
-# word2vec binary
-# --------------------------------------------------------------------------
-
-
 class _ByteStream:
     """Buffered reads from a (possibly gzip) handle, tracking the absolute byte offset."""
 
@@ -753,11 +733,6 @@ def write_word2vec_binary(path, embedding: Embedding) -> None:
             handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
 
 
-# --------------------------------------------------------------------------
-# npz
-# --------------------------------------------------------------------------
-
-
 def write_npz(path, words, vectors, **extra) -> None:
     """Write words, vectors and extra arrays to a compressed ``.npz`` with reproducible bytes.
 
@@ -845,11 +820,6 @@ def read_npz(path) -> Embedding:
     return Embedding(words, vectors, extra)
 
 
-# --------------------------------------------------------------------------
-# dispatch
-# --------------------------------------------------------------------------
-
-
 def load_embedding(path, format: str | None = None, duplicates: str = "first") -> Embedding:
     """Read any supported file (``.npz``, word2vec text or binary, gzip or not); the suffix does not matter.
 
@@ -889,18 +859,7 @@ def from_keyedvectors(kv) -> Embedding:
 
 
 __all__ = [
-    "FORMATS",
-    "Embedding",
-    "EmbeddingFormatError",
-    "from_keyedvectors",
-    "load_embedding",
-    "read_npz",
-    "read_word2vec_binary",
-    "read_word2vec_text",
-    "read_word_rows",
-    "sniff_format",
-    "to_keyedvectors",
-    "write_npz",
-    "write_word2vec_binary",
-    "write_word2vec_text",
+    "FORMATS", "Embedding", "EmbeddingFormatError", "from_keyedvectors", "load_embedding",
+    "read_npz", "read_word2vec_binary", "read_word2vec_text", "read_word_rows", "sniff_format",
+    "to_keyedvectors", "write_npz", "write_word2vec_binary", "write_word2vec_text",
 ]

@@ -33,12 +33,8 @@ from embmap._checks import as_indices, as_matrix, check_choice, check_same_rows
 from embmap.preprocess import Normaliser
 
 __all__ = [
-    "JoinedSource",
-    "PartFallbackMap",
-    "check_every_part",
-    "join_sources",
-    "normaliser_from_mean",
-    "part_mask",
+    "JoinedSource", "PartFallbackMap", "check_every_part", "join_sources",
+    "normaliser_from_mean", "part_mask",
 ]
 
 _SHOWN = 5  # words or rows named in an error message
