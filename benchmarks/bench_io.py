@@ -1,4 +1,4 @@
-"""Reader time and peak memory on large word2vec files (goal: peak memory <= 2x the result).
+"""Reader time and peak memory on large word2vec files, against the size of the result.
 
 Synthesises word2vec text files (header + one line per word, 6 decimals, as
 gensim and fastText write them) of 400,000 x 50 and 400,000 x 300 in a
@@ -12,7 +12,7 @@ matrix alone (n x d x 4 bytes); the word list adds about 60 bytes per word.
 Usage::
 
     python benchmarks/bench_io.py                       # embmap, and gensim if installed
-    python benchmarks/bench_io.py --old-io OLD_IO.py    # also an older embmap/io.py (before/after)
+    python benchmarks/bench_io.py --old-io OTHER_IO.py  # also another embmap/io.py, to compare
     python benchmarks/bench_io.py --shapes 400000x50    # one size only
 
 Timings depend on the machine and its load; run it on an idle machine for
@@ -47,7 +47,7 @@ if reader == "embmap":
 elif reader == "gensim":
     from gensim.models import KeyedVectors
     read = lambda p: KeyedVectors.load_word2vec_format(p, binary=False)
-else:  # a path to another io.py (e.g. an older version, to compare)
+else:  # a path to another io.py, read the same way
     spec = importlib.util.spec_from_file_location("old_io", reader)
     module = importlib.util.module_from_spec(spec)
     sys.modules["old_io"] = module
@@ -100,7 +100,7 @@ def measure(reader: str, path: Path) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", nargs="+", default=["400000x50", "400000x300"])
-    parser.add_argument("--old-io", help="path to an older embmap/io.py to compare against")
+    parser.add_argument("--old-io", help="path to another embmap/io.py to compare against")
     parser.add_argument("--no-gensim", action="store_true")
     args = parser.parse_args(argv)
     readers = ["embmap"]
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
             result_mb = n * d * 4 / 2**20
             for reader in readers:
                 r = measure(reader, path)
-                name = "old io.py" if reader not in ("embmap", "gensim") else reader
+                name = "other io.py" if reader not in ("embmap", "gensim") else reader
                 row = {"file": shape, "reader": name, "result_mb": round(result_mb), **r}
                 if "peak_mb" in r:
                     row["peak_over_result"] = round(r["peak_mb"] / result_mb, 2)

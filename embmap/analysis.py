@@ -1,24 +1,9 @@
 """Where maps fail: learning curves, grouped scores, coverage and new-word checks.
 
-The analyses of notebook 08, as tested functions:
-
-* :func:`learning_curve` refits a set of maps on random subsets of the
-  training words of several sizes and collects their gold ranks;
-  :func:`curve_summary` turns them into P@k with a bootstrap interval over the
-  test words (pooled over subsets, resampled within each subset);
-* :func:`grouped_scores` gives P@k (or any per-query hit) per group of query
-  words (frequency band, part of speech, ...) with a bootstrap interval;
-* :func:`retrieval_coverage` counts how often each target is retrieved
-  (never-retrieved targets, hubs, the share of the graph reached at all);
-* :func:`remove_edges` and :func:`graph_hits` simulate words without a graph
-  vector: their edges leave everything a method sees, and a hit is a true
-  graph neighbour among the retrieved words;
-* :func:`nearest_training_neighbour` asks whether a word's nearest training
-  word in the source space is one of its graph neighbours;
-* :func:`load_pos_senses` reads WordNet parts of speech and sense counts
-  (``data/wordnet_pos_senses.npz``).
-
-Shown in notebook 08 ("Where maps fail").
+Shown in notebook 08 ("Where maps fail"): P@k per group of words and over
+training-set sizes with bootstrap intervals, how the retrieved lists cover the
+targets (hubs, never-retrieved targets), words without a graph vector
+(:func:`remove_edges`, :func:`graph_hits`), and WordNet parts of speech.
 """
 
 from __future__ import annotations
@@ -30,20 +15,15 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from embmap._checks import as_indices, as_matrix, check_int, check_real
-from embmap.evaluation import _check_ranks, bootstrap_indices
+from embmap import _search
+from embmap._checks import as_indices, as_matrix, check_int, check_real, safe_unit_rows
+from embmap.datasets import _check_edges
+from embmap.evaluation import _check_ranks, bootstrap_indices, rank_metrics
 from embmap.gold import GoldSets, as_gold
 
 __all__ = [
-    "POS_NAMES",
-    "curve_summary",
-    "graph_hits",
-    "grouped_scores",
-    "learning_curve",
-    "load_pos_senses",
-    "nearest_training_neighbour",
-    "remove_edges",
-    "retrieval_coverage",
+    "POS_NAMES", "curve_summary", "graph_hits", "grouped_scores", "learning_curve",
+    "load_pos_senses", "nearest_training_neighbour", "remove_edges", "retrieval_coverage",
     "subset_sizes",
 ]
 
@@ -73,40 +53,20 @@ def _check_hits(hits, name="hits") -> np.ndarray:
 
 def _interval(values, strata, n_boot, level, rng):
     """Mean of ``values`` and its percentile bootstrap interval, resampling within strata."""
-    # embmap's one resampler; the shared generator continues its stream across calls
     means = values[bootstrap_indices(len(values), n_boot, seed=rng, groups=strata)].mean(axis=1)
     alpha = (1 - level) / 2
     return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
 
 
-# ---------------------------------------------------------------------------
-# grouped scores
-# ---------------------------------------------------------------------------
-
-
 def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=0.95, seed=0):
     """P@k (or the mean of any per-query hit) per group of queries, with bootstrap intervals.
 
-    Parameters
-    ----------
-    ranks : int array (q,), optional
-        Gold ranks (:func:`embmap.evaluation.gold_ranks`); a hit is ``rank <= k``.
-    groups : array-like (q,)
-        The group of each query (strings, numbers or a pandas Categorical;
-        missing values are refused: drop those queries first).
-    k : int
-        Cut-off of P@k.
-    hits : array (q,), optional
-        Per-query outcomes (0/1 or booleans) instead of ``ranks``, e.g.
-        :func:`graph_hits`. Give exactly one of ``ranks`` and ``hits``.
-    n_boot, level, seed
-        Percentile bootstrap over the queries of each group.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by group (categories in their order, otherwise sorted), with
-        columns ``n`` (queries), ``value`` (P@k or mean hit), ``lo``, ``hi``.
+    Give exactly one of ``ranks`` (gold ranks; a hit is ``rank <= k``) and
+    ``hits`` (per-query 0/1 or booleans, e.g. :func:`graph_hits`).
+    ``groups`` holds one label per query (missing labels are refused).
+    Returns a DataFrame indexed by group (categories in their order, else
+    sorted) with columns ``n``, ``value``, ``lo``, ``hi`` (percentile bootstrap
+    over each group's queries).
     """
     if (ranks is None) == (hits is None):
         raise ValueError("give exactly one of ranks and hits")
@@ -136,16 +96,8 @@ def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=
     return pd.DataFrame(rows).set_index("group")
 
 
-# ---------------------------------------------------------------------------
-# learning curves
-# ---------------------------------------------------------------------------
-
-
 def subset_sizes(n_train, sizes) -> list:
-    """The training-set sizes to try: each of ``sizes`` below ``n_train``, then ``n_train`` itself.
-
-    ``None`` in ``sizes`` (or any size >= ``n_train``) means all training pairs.
-    """
+    """The sorted distinct training-set sizes; None (or a size >= ``n_train``) means ``n_train``."""
     n_train = check_int(n_train, "n_train", minimum=1)
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
         raise TypeError(f"sizes must be a sequence of integers, got {type(sizes).__name__}")
@@ -160,30 +112,12 @@ def subset_sizes(n_train, sizes) -> list:
 def learning_curve(run: Callable, train, sizes, n_repeats=3, seed=0, repeats_for=None) -> pd.DataFrame:
     """Refit maps on random subsets of the training rows and collect their gold ranks.
 
-    Parameters
-    ----------
-    run : callable ``run(rows, repeat) -> dict``
-        Fits every method on the training rows ``rows`` (a random subset of
-        ``train``) and returns ``{method: gold ranks of the evaluation words}``
-        (the same words every call). ``repeat`` can seed a model.
-    train : int array
-        All training rows.
-    sizes : sequence of int or None
-        Subset sizes (see :func:`subset_sizes`; None = all).
-    n_repeats : int
-        Random subsets per size (the full set is drawn once: its subsets are identical).
-    seed : int
-        Seed of the subset draws; subsets are independent across repeats.
-    repeats_for : callable ``size -> int``, optional
-        Repeats per size instead of ``n_repeats`` (e.g. fewer for large sizes,
-        whose subsets overlap more).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (size, repeat, method): ``size``, ``repeat``, ``method``,
-        ``p@1``, ``p@10``, ``mrr`` and ``ranks`` (the array, for
-        :func:`curve_summary`).
+    ``run(rows, repeat)`` fits every method on ``rows`` (a random subset of
+    ``train``) and returns ``{method: gold ranks of the evaluation words}``
+    (the same words every call). Each size of :func:`subset_sizes` is drawn
+    ``n_repeats`` times (``repeats_for(size)`` if given; the full set once).
+    Returns one row per (size, repeat, method) with ``p@1``, ``p@10``,
+    ``mrr`` and the ``ranks`` (for :func:`curve_summary`).
     """
     if not callable(run):
         raise TypeError(f"run must be callable, got {type(run).__name__}")
@@ -204,25 +138,18 @@ def learning_curve(run: Callable, train, sizes, n_repeats=3, seed=0, repeats_for
                 raise TypeError("run must return a non-empty dict {method: gold ranks}")
             for method, ranks in result.items():
                 ranks = _check_ranks(ranks, f"ranks of {method!r}")
-                rows.append({"size": size, "repeat": repeat, "method": method,
-                             "p@1": float(np.mean(ranks <= 1)), "p@10": float(np.mean(ranks <= 10)),
-                             "mrr": float(np.mean(1.0 / ranks)), "ranks": ranks})
+                m = rank_metrics(ranks)
+                rows.append({"size": size, "repeat": repeat, "method": method, "p@1": m["p@1"],
+                             "p@10": m["p@10"], "mrr": m["mrr"], "ranks": ranks})
     return pd.DataFrame(rows)
 
 
 def curve_summary(curve: pd.DataFrame, k=10, n_boot=1000, level=0.95, seed=0) -> pd.DataFrame:
     """P@k per (method, size): mean over subsets and a bootstrap interval over test words.
 
-    The ranks of all subsets of one size are pooled; each bootstrap replicate
-    resamples test words within each subset, so the interval covers the
-    sampling of test words (and, through the pooled subsets, part of the
-    subset-to-subset variation); ``sd`` is the spread of P@k over subsets
-    (NaN with one subset).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``method``, ``size``, ``subsets``, ``p@k``, ``lo``, ``hi``, ``sd``.
+    The ranks of all subsets of one size are pooled and resampled within
+    each subset; ``sd`` is the spread of P@k over subsets (NaN with one).
+    Columns ``method``, ``size``, ``subsets``, ``p@k``, ``lo``, ``hi``, ``sd``.
     """
     if not isinstance(curve, pd.DataFrame) or not {"size", "repeat", "method", "ranks"} <= set(curve.columns):
         raise TypeError("curve must be the DataFrame returned by learning_curve")
@@ -243,34 +170,16 @@ def curve_summary(curve: pd.DataFrame, k=10, n_boot=1000, level=0.95, seed=0) ->
     return pd.DataFrame(out)
 
 
-# ---------------------------------------------------------------------------
-# hubness and coverage
-# ---------------------------------------------------------------------------
-
-
 def retrieval_coverage(top, n_targets, k=10, hub_factor=10.0) -> dict:
     """How the retrieved lists cover the targets: never-retrieved targets, hubs, reach.
 
-    Parameters
-    ----------
-    top : int array (q, >= k)
-        Each query's retrieved target rows, best first.
-    n_targets : int
-        Size of the candidate set.
-    k : int
-        List length counted (N_k occurrence).
-    hub_factor : float > 1
-        A *hub* is a target retrieved more than ``hub_factor`` times as often as
-        the average target (``N_k > hub_factor * q * k / n_targets``).
-
-    Returns
-    -------
-    dict
-        ``counts`` (N_k of every target), ``reached`` (share of targets in at
-        least one list), ``never_retrieved`` (1 - reached), ``max_count``,
-        ``hub_threshold``, ``n_hubs``, ``hub_share`` (share of all list slots
-        taken by hubs), ``hubs`` (hub rows, most retrieved first), and
-        ``reach_cap`` (the largest share ``q * k`` slots could reach).
+    ``top`` (q, >= k) holds each query's retrieved rows, best first; the
+    first ``k`` count. A *hub* is retrieved more than ``hub_factor`` times as
+    often as the average target. Returns ``counts`` (N_k of every target),
+    ``reached`` (share of targets in some list), ``never_retrieved``,
+    ``max_count``, ``hub_threshold``, ``n_hubs``, ``hub_share`` (share of the
+    list slots taken by hubs), ``hubs`` (most retrieved first) and
+    ``reach_cap`` (the largest share ``q * k`` slots could reach).
     """
     n_targets = check_int(n_targets, "n_targets", minimum=1)
     k = check_int(k, "k", minimum=1)
@@ -294,41 +203,8 @@ def retrieval_coverage(top, n_targets, k=10, hub_factor=10.0) -> dict:
             "reach_cap": min(1.0, top.size / n_targets)}
 
 
-# ---------------------------------------------------------------------------
-# words without graph vectors
-# ---------------------------------------------------------------------------
-
-
-def _check_edges(edges, n=None) -> np.ndarray:
-    if edges is None:
-        raise TypeError("edges is required, got None")
-    arr = np.asarray(edges)
-    if arr.size == 0:
-        arr = arr.astype(np.int64).reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"edges must have shape (m, 2), got {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"edges must hold integer row indices, got dtype {arr.dtype}")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"edges must hold row indices >= 0, got {arr.min()}")
-    if n is not None and arr.size and arr.max() >= n:
-        raise ValueError(f"edges must lie in [0, {n}), got {arr.max()}")
-    return arr.astype(np.int64, copy=False)
-
-
 def remove_edges(edges, rows) -> np.ndarray:
-    """The edges with neither end in ``rows``: the graph as a method may see it for new words.
-
-    Parameters
-    ----------
-    edges : int array (m, 2)
-    rows : int array
-        Words treated as new (no graph vector, no edges).
-
-    Returns
-    -------
-    int64 array (m', 2), the surviving edges in their original order.
-    """
+    """The edges (in order) with neither end in ``rows``: the graph a method may see for new words."""
     edges = _check_edges(edges)
     rows = as_indices(rows, "rows", np.iinfo(np.int64).max)
     gone = np.isin(edges, rows).any(axis=1)
@@ -336,27 +212,12 @@ def remove_edges(edges, rows) -> np.ndarray:
 
 
 def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
-    """Per query: is the gold row or one of its graph neighbours among the top ``k``?
+    """Per query (bool array): is a gold row or a graph neighbour of one among the top ``k``?
 
-    The per-query form of :func:`embmap.evaluation.graph_hit_rate`. For a
-    word treated as new, pass top lists over candidates without it (mapped
-    back to graph rows): a hit is then a true graph neighbour.
-
-    Parameters
-    ----------
-    top : int array (q, >= k)
-        Retrieved graph rows, best first.
-    gold : int array (q,), or q int sequences
-        The query's own graph row (scoring only: its edges come from ``adjacency``);
-        with several gold rows per query (``pair.gold(rows)``) a hit is any of
-        them or a neighbour of any of them.
-    adjacency : scipy sparse matrix (n, n)
-        The full graph (:func:`embmap.evaluation.graph_adjacency`), used for scoring only.
-    k : int
-
-    Returns
-    -------
-    bool array (q,)
+    The per-query form of :func:`embmap.evaluation.graph_hit_rate`. ``gold``
+    holds one row per query, or several (``pair.gold(rows)``); ``adjacency``
+    is the full graph (:func:`embmap.evaluation.graph_adjacency`). For words
+    treated as new, pass top lists over candidates without them.
     """
     if not sparse.issparse(adjacency):
         raise TypeError("adjacency must be a scipy sparse matrix (embmap.evaluation.graph_adjacency), "
@@ -373,76 +234,56 @@ def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
     gold = as_gold(gold, n)
     if len(gold) != len(top):
         raise ValueError(f"gold must hold one row per query ({len(top)}), got {len(gold)}")
-    A = sparse.csr_matrix(adjacency, dtype=bool)
-    top = top[:, :k].astype(np.int64)
+    return _graph_hit_array(top[:, :k], gold, adjacency)
+
+
+def _graph_hit_array(top, gold, adjacency) -> np.ndarray:
+    """Per query: does ``top`` (checked rows) hold a gold row or a neighbour of one?"""
+    n = adjacency.shape[0]
+    top = top.astype(np.int64)
     starts = None
-    if isinstance(gold, GoldSets):  # one row per (query, gold row); any of them is a hit
+    if isinstance(gold, GoldSets):  # one row per (query, gold row); a query hits if any does
         starts, top, gold = gold.indptr[:-1], top[gold.query_of_entry()], gold.indices
-    linked = np.asarray(A[np.repeat(gold, k), top.ravel()]).reshape(top.shape)
-    hits = (top == gold[:, None]).any(axis=1) | linked.any(axis=1)
+    # Edge membership by binary search in the sorted keys row * n + column of stored non-zeros.
+    coo = sparse.csr_matrix(adjacency).tocoo()
+    stored = coo.data != 0
+    keys = np.sort(coo.row[stored].astype(np.int64) * n + coo.col[stored])
+    wanted = gold[:, None] * n + top
+    pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)
+    hits = (top == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
     return hits if starts is None else np.logical_or.reduceat(hits, starts)
 
 
 def nearest_training_neighbour(X, train, queries, adjacency, chunk_size=1024):
-    """Each query's nearest training word in the source space, and whether it is a graph neighbour.
+    """Each query's nearest training word (cosine in ``X``, itself excluded), and whether it is linked.
 
-    Parameters
-    ----------
-    X : array (n, d)
-        Source vectors of all words (cosine similarity).
-    train : int array
-        Rows a query may find (a query in ``train`` skips itself).
-    queries : int array
-        Rows to look up.
-    adjacency : scipy sparse matrix (n, n)
-        The graph (diagnosis only).
-
-    Returns
-    -------
-    nearest : int64 array (q,)
-        Row of the nearest training word.
-    linked : bool array (q,)
-        True where that word is a graph neighbour of the query.
+    Returns ``nearest`` (int64 rows) and ``linked`` (bool: a neighbour in ``adjacency``).
     """
-    from embmap.local import nearest_neighbours
-
     X = as_matrix(X, "X")
     train = as_indices(train, "train", len(X), min_len=2)
     queries = as_indices(queries, "queries", len(X), min_len=1)
     if not sparse.issparse(adjacency) or adjacency.shape != (len(X), len(X)):
         raise TypeError(f"adjacency must be a scipy sparse ({len(X)}, {len(X)}) matrix "
                         "(embmap.evaluation.graph_adjacency)")
+    chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     position = np.full(len(X), -1, dtype=np.int64)
     position[train] = np.arange(len(train))
-    idx, _ = nearest_neighbours(X[queries], X[train], 1, exclude=position[queries], chunk_size=chunk_size)
+    U = safe_unit_rows(X)
+    _, idx = _search.nearest(U[queries], U[train], 1, exclude=position[queries],
+                             chunk_size=chunk_size)
     nearest = train[idx[:, 0]]
     linked = np.asarray(sparse.csr_matrix(adjacency, dtype=bool)[queries, nearest]).ravel()
     return nearest, linked
 
 
-# ---------------------------------------------------------------------------
-# parts of speech and senses
-# ---------------------------------------------------------------------------
-
-
 def load_pos_senses(words, data_dir=None) -> pd.DataFrame | None:
     """WordNet part of speech and number of senses of each word (``data/wordnet_pos_senses.npz``).
 
-    Parameters
-    ----------
-    words : list of str
-        The words to describe (e.g. ``pair.words``).
-    data_dir : path, optional
-        Folder of the file (default: the bundled data folder).
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        One row per word: ``pos`` (the part of speech with the most senses;
-        ties go to noun, verb, adjective, adverb in that order), ``senses``
-        (all senses) and one column of sense counts per part of speech. None
-        when the file is absent or covers none of the words; words it lacks
-        get ``pos`` NaN and ``senses`` 0.
+    One row per word: sense counts per part of speech, ``senses`` (all) and
+    ``pos`` (the part of speech with most senses; ties in the order of
+    :data:`POS_NAMES`; NaN for a word the file lacks). None when the file is
+    absent or covers none of the words.
     """
     from embmap.datasets import default_data_dir
     from embmap.io import read_npz

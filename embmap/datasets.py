@@ -1,23 +1,29 @@
 """The bundled word-vector / graph-vector pair, and pairing a reader's own embeddings.
 
-``load_dataset()`` returns a :class:`PairedEmbeddings`: rows of ``X``
-(GloVe 6B 50d) and ``Y`` (node2vec 50d of a WordNet word graph) belong to
-the same word, ``words[i]``. See ``data/README.md`` for how it was built.
+:func:`load_dataset` returns a :class:`PairedEmbeddings`: rows of ``X``
+(GloVe 6B 50d) and ``Y`` (node2vec 50d of a WordNet word graph) belong to the
+same word, ``words[i]``; ``data/README.md`` says how it was built.
+:func:`load_pair` loads it or a reader's own files.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 
 from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
 from embmap.gold import GoldSets
-from embmap.io import Embedding, load_embedding, read_npz
+from embmap.io import Embedding, load_embedding, read_npz, read_word_rows
+
+__all__ = [
+    "DATA_FILES", "SKIPGRAM_FILES", "SOURCES", "PairedEmbeddings", "default_data_dir",
+    "dictionary_gold_sets", "dictionary_pairs", "load_dataset", "load_pair", "pair_embeddings",
+    "pair_words", "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
+    "split_indices",
+]
 
 DATA_FILES = {
     "source": "glove50_graph_words.npz",
@@ -26,9 +32,7 @@ DATA_FILES = {
     "out_of_graph": "glove50_out_of_graph.npz",
     "edges": "wordnet_edges.tsv.gz",
 }
-# The second source space (a skipgram model trained here, ``embmap.tools.build_skipgram``):
-# it covers only part of the graph words, so ``load_dataset(source="skipgram")``
-# pairs only those.
+# The skipgram model trained here (embmap.tools.build_skipgram) covers part of the graph words.
 SKIPGRAM_FILES = {
     "source": "skipgram50_graph_words.npz",
     "out_of_graph": "skipgram50_out_of_graph.npz",
@@ -50,36 +54,28 @@ class PairedEmbeddings:
     Attributes
     ----------
     words : list of str
-        ``words[i]`` is the item of row ``i`` in both ``X`` and ``Y``.
-    X, Y : float32 arrays (n, d_x) and (n, d_y)
-        Source (word vectors) and target (graph vectors).
+        ``words[i]`` is the item of row ``i`` in both ``X`` (source) and ``Y`` (target).
     train, val, test : int arrays
         Disjoint row indices (a seeded permutation).
     Y_alt : array or None
-        A second target embedding of the same items (another node2vec seed),
-        a control for isomorphism tests.
+        A second target embedding (another node2vec seed), a control for isomorphism tests.
     edges : int array (m, 2) or None
-        Graph edges as row indices (the graph node2vec was trained on).
+        The target graph's edges as row indices.
     freq_rank : int array or None
         Each word's frequency rank in the source vocabulary (0 = most frequent).
     oog_words, X_oog :
-        Source-space words that have no target vector (to map new words).
+        Source-space words without a target vector (to map new words).
     target_words : list of str or None
-        The target word of each row when it may differ from ``words`` (a
-        pairing through a dictionary); None means the same words.
+        Each row's target word where it may differ from ``words`` (a dictionary).
     gold_sets : list of int arrays, or None
-        The rows of ``Y`` that are right answers for each row, when a
-        dictionary gives a word several targets: one sorted int array per
-        row, always holding the row itself. None (the bundled data, and any
-        one-to-one pairing): each row's only gold is itself. Score with
-        :meth:`gold`, not with the bare row indices.
+        The rows of ``Y`` that are right answers for each row (always holding
+        the row itself) when a dictionary gives a word several targets; None:
+        each row's only gold is itself. Score with :meth:`gold`.
     coverage : dict
         How many items each side had and how many were paired.
     source_parts : embmap.joined.JoinedSource or None
-        For a joined source (``load_dataset(source=("glove", "skipgram"))``):
-        the parts, their columns in ``X``, which rows have each part
-        (``has_part``) and the normalisers fitted on ``train``. ``head`` and
-        ``resplit`` refit them on the new training rows. None otherwise.
+        The parts of a joined source (``load_dataset(source=("glove", "skipgram"))``);
+        ``head`` and ``resplit`` refit their normalisers on the new training rows.
     """
 
     words: list
@@ -100,7 +96,6 @@ class PairedEmbeddings:
     source_parts: object | None = None
 
     def __post_init__(self):
-        # Validate once, here, so every split, head and graph below can trust the fields.
         if isinstance(self.words, (str, bytes)) or not hasattr(self.words, "__len__"):
             raise TypeError(f"words must be a list of strings, got {type(self.words).__name__}")
         self.words = list(self.words)
@@ -111,42 +106,32 @@ class PairedEmbeddings:
         if bad is not None:
             raise TypeError(f"words must be strings, got {bad!r} ({type(bad).__name__})")
         if len(set(self.words)) != n:
-            seen, dup = set(), None
-            for w in self.words:
-                if w in seen:
-                    dup = w
-                    break
-                seen.add(w)
+            seen = set()
+            dup = next(w for w in self.words if w in seen or seen.add(w))
             raise ValueError(f"words must be unique (one row per word), {dup!r} appears twice")
         self.X = _float_matrix(self.X, "X", n)
         self.Y = _float_matrix(self.Y, "Y", n)
         if self.Y_alt is not None:
             self.Y_alt = _float_matrix(self.Y_alt, "Y_alt", n)
-        self.train = as_indices(self.train, "train", n)
-        self.val = as_indices(self.val, "val", n)
-        self.test = as_indices(self.test, "test", n)
+        for name in ("train", "val", "test"):
+            setattr(self, name, as_indices(getattr(self, name), name, n))
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
             shared = np.intersect1d(getattr(self, a), getattr(self, b))
             if shared.size:
-                raise ValueError(
-                    f"{a} and {b} must be disjoint (a word in both would leak), "
-                    f"both hold row {shared[0]}"
-                )
+                raise ValueError(f"{a} and {b} must be disjoint (a word in both would leak), "
+                                 f"both hold row {shared[0]}")
         if self.edges is not None:
             self.edges = _check_edges(self.edges, n)
         if self.freq_rank is not None:
             rank = np.asarray(self.freq_rank)
             if rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer):
-                raise ValueError(
-                    f"freq_rank must be an integer array of shape ({n},), got "
-                    f"{rank.dtype} {rank.shape}"
-                )
+                raise ValueError(f"freq_rank must be an integer array of shape ({n},), got "
+                                 f"{rank.dtype} {rank.shape}")
         if self.X_oog is not None:
             self.X_oog = _float_matrix(self.X_oog, "X_oog", len(self.oog_words), min_rows=0)
             if self.X_oog.shape[1] != self.X.shape[1]:
                 raise ValueError(
-                    f"X_oog must have X's {self.X.shape[1]} columns, got {self.X_oog.shape[1]}"
-                )
+                    f"X_oog must have X's {self.X.shape[1]} columns, got {self.X_oog.shape[1]}")
         if self.gold_sets is not None:
             self.gold_sets = _check_gold_sets(self.gold_sets, n)
         if not isinstance(self.coverage, dict):
@@ -162,11 +147,8 @@ class PairedEmbeddings:
     def gold(self, rows):
         """The gold answers of ``rows`` as :func:`embmap.evaluation.evaluate` takes them.
 
-        ``rows`` itself (an int array) when every row's only gold is itself
-        (``gold_sets`` is None); otherwise a :class:`embmap.gold.GoldSets`
-        holding, for each of ``rows``, the rows of ``Y`` that are gold for it.
-        Pass it wherever the rows would be passed as ``gold``:
-        ``evaluate(pred[pair.test], Y, pair.gold(pair.test))``.
+        ``rows`` itself when ``gold_sets`` is None, else a
+        :class:`embmap.gold.GoldSets`: ``evaluate(pred[pair.test], Y, pair.gold(pair.test))``.
         """
         rows = as_indices(rows, "rows", len(self))
         if self.gold_sets is None:
@@ -179,8 +161,10 @@ class PairedEmbeddings:
         return {w: i for i, w in enumerate(self.words)}
 
     @property
-    def graph(self) -> nx.Graph:
-        """The target graph over row indices (needs ``edges``)."""
+    def graph(self):
+        """The target graph over row indices, a networkx ``Graph`` (needs ``edges``)."""
+        import networkx as nx
+
         if self.edges is None:
             raise ValueError("this pair has no graph edges")
         edges = _check_edges(self.edges, len(self))  # the attribute may have been reassigned
@@ -190,51 +174,36 @@ class PairedEmbeddings:
         return graph
 
     def resplit(self, seed: int, val_fraction=None, test_fraction=None) -> PairedEmbeddings:
-        """The same pair with another seeded split (for uncertainty over splits).
-
-        The fractions default to those of the current split.
-        """
+        """The same pair with another seeded split; the fractions default to the current ones."""
         val_fraction = len(self.val) / len(self) if val_fraction is None else val_fraction
         test_fraction = len(self.test) / len(self) if test_fraction is None else test_fraction
         train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
         changes = _rejoined(self, np.arange(len(self)), train)
-        return _replace(self, train=train, val=val, test=test, seed=seed, **changes)
+        return replace(self, train=train, val=val, test=test, seed=seed, **changes)
 
     def head(self, n: int) -> PairedEmbeddings:
         """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
 
-        Used by the notebooks' quick mode: the same code on a smaller problem.
-        Edges are kept where both ends survive; the candidate set shrinks to ``n``,
-        and so do ``gold_sets`` (golds at rows >= ``n`` are dropped; a row keeps itself).
+        The notebooks' quick mode. Edges, candidates and gold sets shrink to the first ``n`` rows.
         """
         n = check_int(n, "n", minimum=10, maximum=len(self))
         edges = None
         if self.edges is not None:
             edges = _check_edges(self.edges, len(self))
             edges = edges[(edges < n).all(axis=1)]
-        frac_val = len(self.val) / len(self)
-        frac_test = len(self.test) / len(self)
-        train, val, test = split_indices(n, self.seed, frac_val, frac_test)
+        train, val, test = split_indices(n, self.seed, len(self.val) / len(self),
+                                         len(self.test) / len(self))
         gold_sets = None
         if self.gold_sets is not None:
             gold_sets = [g[g < n] for g in self.gold_sets[:n]]
             if all(len(g) == 1 for g in gold_sets):
                 gold_sets = None
-        return _replace(
-            self,
-            words=self.words[:n],
-            **_rejoined(self, np.arange(n), train, X=self.X[:n],
-                        coverage={**self.coverage, "head": n}),
-            Y=self.Y[:n],
-            Y_alt=None if self.Y_alt is None else self.Y_alt[:n],
-            freq_rank=None if self.freq_rank is None else self.freq_rank[:n],
-            target_words=None if self.target_words is None else self.target_words[:n],
-            gold_sets=gold_sets,
-            edges=edges,
-            train=train,
-            val=val,
-            test=test,
-        )
+        cut = {name: None if getattr(self, name) is None else getattr(self, name)[:n]
+               for name in ("Y", "Y_alt", "freq_rank", "target_words")}
+        return replace(self, words=self.words[:n], **cut, gold_sets=gold_sets, edges=edges,
+                       train=train, val=val, test=test,
+                       **_rejoined(self, np.arange(n), train, X=self.X[:n],
+                                   coverage={**self.coverage, "head": n}))
 
     def __repr__(self):
         return (
@@ -244,8 +213,8 @@ class PairedEmbeddings:
 
 
 def _float_matrix(M, name: str, n_rows: int, min_rows: int = 1) -> np.ndarray:
-    """A finite float matrix with ``n_rows`` rows; float32/float64 kept as given (no rounding)."""
-    raw = np.asarray(M) if not isinstance(M, np.ndarray) else M
+    """A finite float matrix with ``n_rows`` rows; float32/float64 kept as given."""
+    raw = np.asarray(M)
     dtype = raw.dtype if raw.dtype in (np.float32, np.float64) else np.float32
     out = as_matrix(raw, name, dtype=dtype, min_rows=min_rows)
     if len(out) != n_rows:
@@ -270,30 +239,29 @@ def _check_gold_sets(gold_sets, n: int) -> list:
     return out
 
 
-def _check_edges(edges, n: int) -> np.ndarray:
-    """Graph edges as an int64 array (m, 2) of row indices in [0, n)."""
+def _check_edges(edges, n=None) -> np.ndarray:
+    """Graph edges as an int64 array (m, 2) of row indices (in ``[0, n)`` when ``n`` is given)."""
+    if edges is None:
+        raise TypeError("edges is required, got None")
     arr = np.asarray(edges)
+    if arr.size == 0:
+        arr = arr.astype(np.int64).reshape(0, 2)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"edges must be an array of shape (m, 2), got shape {arr.shape}")
-    if arr.size == 0:
-        return arr.astype(np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
         # Casting 3.7 to 3 would silently rewire the graph: refuse instead.
-        raise TypeError(
-            f"edges must hold integer row indices, got dtype {arr.dtype} "
-            "(convert exact whole numbers yourself with edges.astype(int))"
-        )
-    if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(f"edges must lie in [0, {n}), got values from {arr.min()} to {arr.max()}")
+        raise TypeError(f"edges must hold integer row indices, got dtype {arr.dtype} "
+                        "(convert exact whole numbers yourself with edges.astype(int))")
+    if arr.size and (arr.min() < 0 or (n is not None and arr.max() >= n)):
+        bound = f"lie in [0, {n})" if n is not None else "hold row indices >= 0"
+        raise ValueError(f"edges must {bound}, got values from {arr.min()} to {arr.max()}")
     return arr.astype(np.int64, copy=False)
 
 
 def _rejoined(pair, rows, train, **changes) -> dict:
-    """``X`` / ``X_oog`` / ``source_parts`` of a joined pair refitted on new training rows.
+    """``changes`` plus, for a joined source, ``X`` / ``X_oog`` / ``source_parts`` refitted on ``train``.
 
-    A joined source is normalised per part on the training rows; a new split
-    must refit those statistics, or the new test words would shape them.
-    Other pairs: ``changes`` unchanged.
+    A new split must refit the per-part normalisation, or test words would shape it.
     """
     if pair.source_parts is None:
         return changes
@@ -305,53 +273,40 @@ def _rejoined(pair, rows, train, **changes) -> dict:
     return out
 
 
-def _replace(pair, **changes):
-    from dataclasses import replace
-
-    return replace(pair, **changes)
-
-
 def split_indices(n: int, seed: int = 0, val_fraction=0.1, test_fraction=0.1):
-    """Deterministic train/validation/test row indices (each sorted).
-
-    Raises if a split would be empty: a test set of 0 words has no score.
-    """
+    """Deterministic train/validation/test row indices (each sorted); an empty test split raises."""
     n = check_int(n, "n", minimum=2)
     seed = check_int(seed, "seed", minimum=0)
-    val_fraction = check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
-    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
-                               high_open=True)
+    val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
     if val_fraction + test_fraction >= 1:
-        raise ValueError(
-            f"val_fraction + test_fraction must be < 1 (leave training rows), got "
-            f"{val_fraction} + {test_fraction}"
-        )
+        raise ValueError(f"val_fraction + test_fraction must be < 1 (leave training rows), got "
+                         f"{val_fraction} + {test_fraction}")
     n_test, n_val = round(n * test_fraction), round(n * val_fraction)  # Python floats: ints
     if n_test == 0:
         raise ValueError(f"test_fraction={test_fraction} of n={n} rows rounds to 0 test rows")
     if n - n_test - n_val < 1:
-        raise ValueError(
-            f"val_fraction={val_fraction} and test_fraction={test_fraction} of n={n} rows "
-            "leave no training rows"
-        )
+        raise ValueError(f"val_fraction={val_fraction} and test_fraction={test_fraction} of "
+                         f"n={n} rows leave no training rows")
     rest, test = holdout_rows(n, n_test, seed)   # the same draw as every hold-out in embmap
     val, train = rest[:n_val], rest[n_val:]
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def _check_split_sizes(n, val_fraction, test_fraction, source="shared") -> None:
-    """Refuse a split with an empty part: it would give NaN scores (mean of nothing).
+def _check_fractions(val_fraction, test_fraction):
+    return (check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True),
+            check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
+                       high_open=True))
 
-    Uses the rounding of :func:`split_indices`, so the message can name the
-    sizes before any split is drawn.
-    """
+
+def _check_split_sizes(n, val_fraction, test_fraction) -> None:
+    """Refuse a split with an empty part (NaN scores), naming the sizes before any split is drawn."""
     n_test, n_val = round(n * test_fraction), round(n * val_fraction)
     sizes = {"training": n - n_test - n_val, "validation": n_val, "test": n_test}
     wanted = {"training": True, "validation": val_fraction > 0, "test": True}
     empty = [name for name, size in sizes.items() if wanted[name] and size <= 0]
     if empty:
         raise ValueError(
-            f"only {n} {source} word pairs: the {' and '.join(empty)} split(s) would be empty "
+            f"only {n} shared word pairs: the {' and '.join(empty)} split(s) would be empty "
             f"(train/validation/test sizes {max(sizes['training'], 0)}/{n_val}/{n_test}); "
             "pair more words (check the dictionary and casing) or change val_fraction / "
             "test_fraction")
@@ -372,38 +327,24 @@ def _as_embedding(obj, name) -> Embedding:
 
 
 def read_dictionary(path) -> list:
-    """Two whitespace-separated columns per line: source word, target word."""
-    pairs = []
-    with open(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8").removeprefix("\ufeff")
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise ValueError(f"{path}, line {line_no}: expected 2 columns, got {len(parts)}")
-            pairs.append((parts[0], parts[1]))
-    return pairs
+    """Word pairs ``source_word target_word``, one per line (:func:`embmap.io.read_word_rows`)."""
+    return read_word_rows(path, 2)
 
 
 def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
     """Group dictionary entries by source word; one training target per word.
 
-    A source word's gold targets are all its listed target words found in
-    ``trg_words`` (deduplicated, in target-file order). Rows are one per
-    source word, in ``src_words`` order. Each row's training target (its
-    "primary") is the first of its golds in target-file order that is not
-    already the primary of another row; words with a single gold are served
-    first, then the others, each in source-file order. A word whose golds are
-    all taken is dropped. Nothing depends on the order of ``entries``.
+    A source word's golds are its listed target words found in ``trg_words``
+    (in target-file order). Rows are one per source word, in ``src_words``
+    order; each trains on ("primary") the first of its golds that no other
+    row trains on, words with a single gold served first, then the others,
+    each in source order. A word whose golds are all taken is dropped.
+    Nothing depends on the order of ``entries``.
 
     Returns
     -------
-    pairs : list of (source word, primary target word), in source-file order
-    golds : dict source word -> list of its gold target words (target-file order)
+    pairs : list of (source word, primary target word), in source order
+    golds : dict source word -> list of its gold target words
     dropped : list of source words with no free gold target
     """
     s_rank = {w: i for i, w in reversed(list(enumerate(src_words)))}  # first occurrence wins
@@ -426,12 +367,26 @@ def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
     return pairs, golds, sorted(dropped, key=s_rank.__getitem__)
 
 
+def pair_words(src_words, trg_words, dictionary=None) -> tuple[list, dict, list]:
+    """embmap's one word pairing: :func:`dictionary_pairs` of ``dictionary``, or of the shared words.
+
+    ``dictionary``: a path (:func:`read_dictionary`), a list of ``(source, target)``
+    entries, or None (each source word with itself, in source order).
+    """
+    if dictionary is None:
+        entries = [(w, w) for w in src_words]
+    elif isinstance(dictionary, (str, os.PathLike)):
+        entries = read_dictionary(dictionary)
+    else:
+        entries = list(dictionary)
+    return dictionary_pairs(src_words, trg_words, entries)
+
+
 def dictionary_gold_sets(pairs, golds, dropped=()) -> tuple[list | None, dict]:
     """Each row's gold rows from :func:`dictionary_pairs` output, and the coverage counts.
 
-    A gold target word that is some row's training target is that row; one
-    that is nobody's is not a candidate (counted). Returns ``(gold_sets,
-    counts)``, ``gold_sets`` None when no row has a second candidate gold.
+    A gold target that is no row's training target is not a candidate (counted).
+    ``gold_sets`` is None when no row has a second candidate gold.
     """
     row_of = {t: i for i, (_, t) in enumerate(pairs)}
     sets = [sorted(row_of[t] for t in golds[s] if t in row_of) for s, _ in pairs]
@@ -458,54 +413,32 @@ def several_golds_message(n_rows: int, counts: dict) -> str:
 
 
 def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
-    """Pair two embeddings row by row and report coverage.
+    """Pair two embeddings row by row (:func:`pair_words`) and report coverage.
 
     Parameters
     ----------
     src, trg : Embedding, path, gensim KeyedVectors or (words, vectors)
         The two spaces; their dimensions may differ.
     dictionary : path or list of (src_word, trg_word), optional
-        Which source word goes with which target word. Default: the words
-        the two share, in the source's order. With a dictionary, entries are
-        grouped by source word (:func:`dictionary_pairs`): one row per source
-        word, in the source file's order; its gold targets are all its
-        listed target words present in ``trg``; it trains on one of them (the
-        first in the target file's order that no other row trains on, rows
-        staying one-to-one on targets). When some word has several golds
-        that are candidates, ``gold_sets`` records them (see
-        :meth:`PairedEmbeddings.gold`) and one line is printed. Nothing
-        depends on the order of the dictionary's lines.
+        Which source word goes with which target word; default: the shared
+        words. Several targets of one word are all gold (``gold_sets``, and
+        one printed line); it trains on one (:func:`dictionary_pairs`).
 
     Returns
     -------
     PairedEmbeddings
-        ``words`` are the source words; ``coverage`` says how much was lost
-        (with a dictionary also ``source_words_with_several_targets``,
-        ``gold_targets_not_candidates``: golds that are no row's training
-        target, so not among the candidates, and ``dictionary_words_dropped``:
-        words whose golds were all taken by other words).
+        ``coverage`` says how much was lost (with a dictionary also
+        ``source_words_with_several_targets``, ``gold_targets_not_candidates``
+        and ``dictionary_words_dropped``).
     """
-    val_fraction = check_real(val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
-    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True,
-                               high_open=True)
+    val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
     src, trg = _as_embedding(src, "src"), _as_embedding(trg, "trg")
-    s_index, t_index = src.index, trg.index
-    gold_sets, golds, dropped = None, {}, []
-    if dictionary is None:
-        entries = [(w, w) for w in src.words]
-        pairs, used_src, used_trg = [], set(), set()
-        for s_word, t_word in entries:
-            if s_word in s_index and t_word in t_index and s_word not in used_src and t_word not in used_trg:
-                pairs.append((s_word, t_word))
-                used_src.add(s_word)
-                used_trg.add(t_word)
-    else:
-        entries = read_dictionary(dictionary) if isinstance(dictionary, (str, os.PathLike)) else list(dictionary)
-        pairs, golds, dropped = dictionary_pairs(src.words, trg.words, entries)
+    if dictionary is not None:
+        is_path = isinstance(dictionary, (str, os.PathLike))
+        dictionary = read_dictionary(dictionary) if is_path else list(dictionary)
+    pairs, golds, dropped = pair_words(src.words, trg.words, dictionary)
     if not pairs:
         raise ValueError("the two embeddings share no words (check the dictionary and casing)")
-    rows_src = [s_index[s] for s, _ in pairs]
-    rows_trg = [t_index[t] for _, t in pairs]
     coverage = {
         "source_words": len(src),
         "target_words": len(trg),
@@ -513,91 +446,70 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         "source_coverage": len(pairs) / len(src),
         "target_coverage": len(pairs) / len(trg),
     }
+    gold_sets = None
     if dictionary is not None:
-        coverage["dictionary_entries"] = len(entries)
+        coverage["dictionary_entries"] = len(dictionary)
         # Per source word, not per line: a word listing two gold targets is one word to pair.
-        n_words = len({s for s, _ in entries})
+        n_words = len({s for s, _ in dictionary})
         coverage["dictionary_source_words"] = n_words
         coverage["dictionary_coverage"] = len(pairs) / max(n_words, 1)
         gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
         coverage.update(counts)
         if counts["source_words_with_several_targets"]:
             print(several_golds_message(len(pairs), counts))
-    _check_split_sizes(len(pairs), val_fraction, test_fraction, source="shared")
+    _check_split_sizes(len(pairs), val_fraction, test_fraction)
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
     return PairedEmbeddings(
         words=[s for s, _ in pairs],
-        X=src.vectors[rows_src],
-        Y=trg.vectors[rows_trg],
-        train=train,
-        val=val,
-        test=test,
-        coverage=coverage,
-        seed=seed,
-        target_words=[t for _, t in pairs],
-        gold_sets=gold_sets,
+        X=src.vectors[src.rows([s for s, _ in pairs])],
+        Y=trg.vectors[trg.rows([t for _, t in pairs])],
+        train=train, val=val, test=test, coverage=coverage, seed=seed,
+        target_words=[t for _, t in pairs], gold_sets=gold_sets,
     )
 
 
 def read_edges(path, index: dict, skip_unknown: bool = False) -> np.ndarray:
-    """Edge list (``word<TAB>word`` per line, gzipped or not) as row indices.
+    """Edge list (two words per line, gzip or not) as row indices of ``index``.
 
-    An edge naming a word outside ``index`` raises, unless ``skip_unknown``
-    (used when only part of the graph's words are paired).
+    A word outside ``index`` raises, unless ``skip_unknown`` (the edge is dropped).
     """
-    opener = gzip.open if str(path).endswith(".gz") else open
-    edges = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 2:
-                raise ValueError(f"{path}, line {line_no}: expected 2 tab-separated words, "
-                                 f"got {len(parts)} field(s)")
-            a, b = parts
-            if a not in index or b not in index:
-                if skip_unknown:
-                    continue
-                raise ValueError(f"{path}, line {line_no}: edge {a!r}-{b!r} names an unknown word")
-            edges.append((index[a], index[b]))
-    return np.array(edges, dtype=np.int64).reshape(-1, 2)
+    return read_word_rows(path, 2, index=index, unknown="drop" if skip_unknown else "raise")
 
 
-def load_dataset(
-    data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1, source: str = "glove",
-    weights=None,
-):
+def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
+    """A reader's graph: edges between paired target words, and how many were read and kept.
+
+    Edges with an unpaired end, and self-loops, are dropped.
+    """
+    words = read_word_rows(path, 2)
+    if not words:
+        raise ValueError(f"{path}: no edges")
+    edges = read_word_rows(path, 2, index={w: i for i, w in enumerate(target_words)},
+                           unknown="drop")
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    return edges, {"graph_edges_read": len(words), "graph_edges_kept": len(edges)}
+
+
+def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1,
+                 source: str = "glove", weights=None):
     """Load a bundled word-vector -> node2vec pair (no network).
 
     Parameters
     ----------
     data_dir : path, optional
-        Folder with the files of ``data/README.md``; default
-        :func:`default_data_dir`.
+        Folder with the files of ``data/README.md``; default :func:`default_data_dir`.
     seed : int
         Seed of the train/validation/test split.
-    source : {"glove", "skipgram"}
-        The source space: GloVe 6B 50d (all 33,518 graph words), or the
-        skipgram 50d model trained here on public-domain text, which covers
-        fewer graph words; only covered words are paired (rows keep the
-        GloVe frequency order, the split is drawn over the covered words,
-        and edges with an uncovered end are dropped).
-        A tuple of both, e.g. ``("glove", "skipgram")``: a joined source
-        (:func:`embmap.joined.join_sources`) over all 33,518 graph words and
-        the GloVe pair's split; ``X`` holds each part normalised unit ->
-        center -> unit on the training rows that have it, times its weight,
-        concatenated in the tuple's order, with a zero block where a word
-        lacks the part (the skipgram model covers 23,222 words). ``X`` is
-        already normalised (normalising it again is nearly a no-op, see
-        :mod:`embmap.joined`); ``source_parts`` holds the parts' columns,
-        ``has_part`` and normalisers; ``coverage["parts"]`` the counts. Map
-        words lacking a part with :class:`embmap.joined.PartFallbackMap`.
-        ``X_oog`` joins the out-of-graph words of both models the same way.
+    source : {"glove", "skipgram"} or a tuple of both
+        GloVe 6B 50d (every graph word), or the skipgram model trained here,
+        which covers fewer graph words: only those are paired (GloVe's row
+        order, a split over the covered words, edges with an uncovered end
+        dropped). A tuple joins them (:func:`embmap.joined.join_sources`)
+        over every graph word with the GloVe pair's split; ``source_parts``
+        holds the parts, and words lacking a part get a zero block (map them
+        with :class:`embmap.joined.PartFallbackMap`).
     weights : mapping or sequence of float, optional
-        Per-part weights of a joined source (default 1 each); only with a tuple ``source``.
-
-    Returns
-    -------
-    PairedEmbeddings
+        Per-part weights of a joined source (default 1 each).
     """
     if not isinstance(source, str):
         return _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights)
@@ -617,39 +529,28 @@ def load_dataset(
     missing = [name for name in needed if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
-            f"{folder} lacks {missing}; rebuild with `make data` (see data/README.md)"
-        )
+            f"{folder} lacks {missing}; rebuild with `make data` (see data/README.md)")
     glove = read_npz(folder / DATA_FILES["source"])
     target = read_npz(folder / DATA_FILES["target"])
     target_alt = read_npz(folder / DATA_FILES["target_alt"])
     if glove.words != target.words or target.words != target_alt.words:
         raise ValueError(f"{folder}: the source and target files list different words")
-    freq_rank = glove.extra.get("freq_rank")
-    if source == "glove":
-        src, rows = glove, np.arange(len(glove))
-        oog = read_npz(folder / DATA_FILES["out_of_graph"])
-    else:
-        src = read_npz(folder / SKIPGRAM_FILES["source"])
-        index = target.index
-        unknown = [w for w in src.words if w not in index]
-        if unknown:
-            raise ValueError(f"{folder}: skipgram words not in the graph: {unknown[:5]}")
-        rows = np.array([index[w] for w in src.words], dtype=np.int64)
-        if np.any(np.diff(rows) <= 0):
-            raise ValueError(f"{folder}: skipgram words are not in the graph files' order")
-        oog = read_npz(folder / SKIPGRAM_FILES["out_of_graph"])
-    pair = pair_embeddings(
-        src,
-        Embedding(target.words, target.vectors),
-        seed=seed,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-    )
+    files = DATA_FILES if source == "glove" else SKIPGRAM_FILES
+    src = glove if source == "glove" else read_npz(folder / SKIPGRAM_FILES["source"])
+    rows = target.rows(src.words)
+    if np.any(rows < 0):
+        unknown = [w for w, r in zip(src.words, rows) if r < 0]
+        raise ValueError(f"{folder}: skipgram words not in the graph: {unknown[:5]}")
+    if np.any(np.diff(rows) <= 0):
+        raise ValueError(f"{folder}: skipgram words are not in the graph files' order")
+    oog = read_npz(folder / files["out_of_graph"])
+    pair = pair_embeddings(src, Embedding(target.words, target.vectors), seed=seed,
+                           val_fraction=val_fraction, test_fraction=test_fraction)
     pair.Y_alt = target_alt.vectors[rows]
+    freq_rank = glove.extra.get("freq_rank")
     pair.freq_rank = None if freq_rank is None else freq_rank[rows]
-    pair.edges = read_edges(
-        folder / DATA_FILES["edges"], pair.index, skip_unknown=source != "glove"
-    )
+    pair.edges = read_edges(folder / DATA_FILES["edges"], pair.index,
+                            skip_unknown=source != "glove")
     pair.oog_words, pair.X_oog = oog.words, oog.vectors
     pair.coverage["source"] = source
     return pair
@@ -693,40 +594,8 @@ def _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights):
     oog_words = [w for n in names for w in oog[n].words if not (w in seen or seen.add(w))]
     X_oog = joined.transform(joined.oog_parts, oog_words)[0]
     coverage = {**pair.coverage, "source": "+".join(names), "parts": joined.coverage()}
-    return _replace(pair, X=joined.X, oog_words=oog_words, X_oog=X_oog, coverage=coverage,
-                    source_parts=joined)
-
-
-def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
-    """A reader's graph (two target words per line, tab or space separated, gzip or not).
-
-    Edges are kept where both ends are paired target words; the others are
-    dropped and counted (a reader's graph usually covers more words than the
-    pairing does). Returns the edges as row indices and the counts.
-    """
-    index = {w: i for i, w in enumerate(target_words)}
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gzipped else open
-    edges, read = [], 0
-    with opener(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            try:
-                parts = raw.decode("utf-8").removeprefix("\ufeff").split()
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise ValueError(f"{path}, line {line_no}: expected 2 words, got {len(parts)}")
-            read += 1
-            a, b = index.get(parts[0]), index.get(parts[1])
-            if a is not None and b is not None and a != b:
-                edges.append((a, b))
-    if read == 0:
-        raise ValueError(f"{path}: no edges")
-    return np.array(edges, dtype=np.int64).reshape(-1, 2), {"graph_edges_read": read,
-                                                             "graph_edges_kept": len(edges)}
+    return replace(pair, X=joined.X, oog_words=oog_words, X_oog=X_oog, coverage=coverage,
+                   source_parts=joined)
 
 
 def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_path=None,
@@ -738,27 +607,19 @@ def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_pa
     source_path, target_path : path or None
         A reader's embeddings (any format :func:`embmap.io.load_embedding`
         reads; dimensions may differ). Both None: the bundled pair
-        (:func:`load_dataset`, with ``data_dir``).
+        (:func:`load_dataset` with ``data_dir`` and ``source``).
     dictionary_path : path, optional
         Word pairs ``source_word target_word`` per line; default: shared words.
     graph_path : path, optional
-        Edges between target words (one pair per line); edges with an
-        unpaired end are dropped (counts in ``coverage``).
-    seed : int
-        Seed of the train/validation/test split.
-    data_dir : path, optional
-        Folder of the bundled data (bundled pair only).
+        Edges between target words, one pair per line (:func:`read_edge_list`).
     source : {"glove", "skipgram"} or a tuple of them
-        The bundled source space (:func:`load_dataset`; a tuple joins them); ignored when
-        ``source_path`` is given (checked all the same, so a typo is caught).
+        The bundled source; checked even when ``source_path`` is given.
 
     Returns
     -------
     PairedEmbeddings
-        For a reader's pair, ``oog_words`` / ``X_oog`` are the source words
-        that were not paired; ``Y_alt`` and ``freq_rank`` are None (there is
-        no second target run, and file order is not assumed to be frequency
-        order); ``coverage["source"]`` is ``"reader"``.
+        For a reader's pair, ``oog_words`` / ``X_oog`` are the unpaired source
+        words; ``Y_alt`` and ``freq_rank`` are None; ``coverage["source"]`` is ``"reader"``.
     """
     if isinstance(source, str):
         check_choice(source, "source", SOURCES)
@@ -774,8 +635,6 @@ def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_pa
     src = _as_embedding(source_path, "source_path")
     pair = pair_embeddings(src, target_path, dictionary=dictionary_path, seed=seed)
     pair.coverage["source"] = "reader"
-    # The source words without a target play the part of the bundled out-of-graph words:
-    # words a map can be applied to but never saw in training.
     paired = set(pair.words)
     rows = [i for i, w in enumerate(src.words) if w not in paired]
     pair.oog_words, pair.X_oog = [src.words[i] for i in rows], src.vectors[rows]

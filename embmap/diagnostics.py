@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embmap import _search
 from embmap._checks import (
     as_indices,
     as_matrix,
@@ -14,12 +15,18 @@ from embmap._checks import (
     safe_unit_rows,
 )
 from embmap.evaluation import _percentile_interval, bootstrap_indices
-from embmap.retrieval import top_k
+
+__all__ = [
+    "duplicate_rows", "mean_with_ci", "nearest_words", "neighbour_overlap",
+    "random_pair_cosines", "value_summary",
+]
 
 
-def _nonzero_rows(M: np.ndarray, name: str) -> np.ndarray:
-    """Unit rows; an all-zero row is refused (it would silently count as cosine 0)."""
-    return safe_unit_rows(M, np.float64, zero_rows="raise", name=name)
+def _neighbours(M: np.ndarray, rows, k: int) -> np.ndarray:
+    """The ``k`` nearest rows of ``M`` (cosine) to each of ``rows``, itself excluded, best first."""
+    U = safe_unit_rows(M.astype(np.float32))
+    rows = np.asarray(rows, dtype=np.int64)
+    return _search.nearest(U[rows], U, k, exclude=rows)[1]
 
 
 def value_summary(M, name: str = "") -> dict:
@@ -48,7 +55,7 @@ def value_summary(M, name: str = "") -> dict:
 def random_pair_cosines(M, n_pairs: int = 10_000, seed: int = 0) -> np.ndarray:
     """Cosines of ``n_pairs`` random pairs of distinct rows (anisotropy: their mean)."""
     M = as_matrix(M, "M", min_rows=2)
-    _nonzero_rows(M, "M")
+    safe_unit_rows(M, zero_rows="raise")
     n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     i = rng.integers(0, len(M), n_pairs)
@@ -60,7 +67,7 @@ def random_pair_cosines(M, n_pairs: int = 10_000, seed: int = 0) -> np.ndarray:
 def nearest_words(M, words, queries, k: int = 5) -> pd.DataFrame:
     """The ``k`` nearest words (cosine, self excluded) of each query word."""
     M = as_matrix(M, "M", dtype=np.float64, min_rows=2)
-    _nonzero_rows(M, "M")
+    safe_unit_rows(M, zero_rows="raise")  # an all-zero row has no neighbours
     if isinstance(words, str) or len(words) != len(M):
         raise ValueError(
             f"words must be a list with one word per row of M ({len(M)}), got "
@@ -76,34 +83,26 @@ def nearest_words(M, words, queries, k: int = 5) -> pd.DataFrame:
     if missing:
         raise KeyError(f"not in the vocabulary: {missing}")
     k = check_int(k, "k", minimum=1, maximum=len(M) - 1)
-    rows = [index[q] for q in queries]
-    hits = top_k(M[rows], M, k=k + 1)
-    table = {}
-    for query, row, found in zip(queries, rows, hits):
-        table[query] = [words[j] for j in found if j != row][:k]
+    near = _neighbours(M, [index[q] for q in queries], k)
+    table = {query: [words[j] for j in found] for query, found in zip(queries, near)}
     return pd.DataFrame(table, index=[f"#{r + 1}" for r in range(k)]).T
 
 
 def neighbour_overlap(X, Y, queries, k: int = 10) -> np.ndarray:
     """Share of each query's k nearest neighbours in X that are also among its k nearest in Y.
 
-    Neighbours are searched among all rows (self excluded). Under chance
-    (unrelated spaces) the expected overlap is ``k / (n - 1)``.
+    Neighbours are searched among all rows (self excluded); unrelated spaces
+    overlap by ``k / (n - 1)`` on average.
     """
     X = as_matrix(X, "X", dtype=np.float64, min_rows=2)
     Y = as_matrix(Y, "Y", dtype=np.float64, min_rows=2)
     check_same_rows(X, Y, "X", "Y")
-    _nonzero_rows(X, "X")
-    _nonzero_rows(Y, "Y")
+    safe_unit_rows(X, zero_rows="raise", name="X")
+    safe_unit_rows(Y, zero_rows="raise", name="Y")
     queries = as_indices(queries, "queries", len(X), min_len=1)
     k = check_int(k, "k", minimum=1, maximum=len(X) - 1)
-    near_x = top_k(X[queries], X, k=k + 1)
-    near_y = top_k(Y[queries], Y, k=k + 1)
-    overlap = np.empty(len(queries))
-    for i, (q, a, b) in enumerate(zip(queries, near_x, near_y)):
-        a, b = set(a[a != q][:k]), set(b[b != q][:k])
-        overlap[i] = len(a & b) / k
-    return overlap
+    near_x, near_y = _neighbours(X, queries, k), _neighbours(Y, queries, k)
+    return np.array([len(set(a) & set(b)) / k for a, b in zip(near_x, near_y)])
 
 
 def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0):
@@ -122,29 +121,13 @@ def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0)
 def duplicate_rows(M, gold=None) -> dict:
     """Rows that share their exact vector with another row, and what that does to P@k.
 
-    Matrix-factorisation and random-walk graph embeddings often give
-    structurally equivalent nodes (leaves of one hub) the same vector. Under
-    embmap's tie rule (ties count against the prediction) a word whose gold
-    vector is shared by ``g`` rows in all ranks at best ``g``: it can never be
-    a hit at ``k < g``.
-
-    Parameters
-    ----------
-    M : array (n, d)
-        The candidate vectors (usually the target space).
-    gold : int array, optional
-        Rows of ``M`` that are gold answers (e.g. the test words); the caps are
-        computed over them. Default: every row.
-
-    Returns
-    -------
-    dict
-        ``rows``; ``rows_shared`` (rows whose vector appears more than once);
-        ``groups`` (distinct vectors that appear more than once);
-        ``largest_group``; ``zero_rows`` (all-zero rows); ``group_size``
-        (int array (n,), the number of rows with each row's vector); and
-        ``p@1_cap``, ``p@10_cap``: the share of gold rows whose group has at most
-        1 (10) rows, the best P@1 (P@10) any map can reach on them.
+    Graph embeddings often give structurally equivalent nodes one vector;
+    under embmap's tie rule a word whose gold vector ``g`` rows share ranks
+    ``g`` at best. ``gold`` (default: every row) are the rows of ``M`` that
+    are gold answers. Returns ``rows``, ``rows_shared``, ``groups`` (vectors
+    shared by several rows), ``largest_group``, ``zero_rows``, ``group_size``
+    (per row) and ``p@1_cap`` / ``p@10_cap``: the share of gold rows whose
+    group has at most 1 (10) rows, the best P@1 (P@10) any map can reach.
     """
     M = as_matrix(M, "M")
     # np.unique over rows compares exact values: only bit-identical vectors (and 0.0 == -0.0,

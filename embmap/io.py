@@ -1,37 +1,24 @@
 """Read and write embeddings: word2vec text (with or without header), word2vec binary, ``.npz``.
 
-Every reader returns an :class:`Embedding` (a word list plus a float32
-matrix whose rows follow the list). Readers are where a user's data enters,
-and a silent off-by-one in a 30,000-line file makes a map look "terrible"
-for reasons that have nothing to do with the model. So:
+Every reader returns an :class:`Embedding` (words plus a float32 matrix, row
+``i`` for ``words[i]``), or raises :class:`EmbeddingFormatError` naming the
+file and the line (text) or byte offset (binary). The format is judged from
+the bytes (:func:`sniff_format`), gzip is looked through, a UTF-8 BOM is
+skipped. In text files the word is everything before a row's last ``dim``
+values, so tokens with spaces (``". . ."`` in GloVe 840B) read whole. A word
+repeated in a text file keeps its first vector (as in gensim) and one printed
+line names the repeats; binary and ``.npz`` files refuse repeats. Values are
+checked for finiteness after the cast to float32, so ``1e39`` is refused.
 
-* the format is detected from the *content* (:func:`sniff_format`), not
-  only the suffix: gzip magic bytes (``.txt.gz``, ``.vec.gz``, ``.bin.gz``
-  are read transparently), the zip magic of ``.npz``, a ``"<count> <dim>"``
-  header followed by raw float32 bytes (word2vec binary) or by text
-  (word2vec / fastText ``.vec``), or no header at all (GloVe's ``.txt``);
-* a UTF-8 byte-order mark is stripped; words are decoded strictly as UTF-8;
-* in text files the word is everything before a row's last ``dim`` values,
-  so tokens with spaces (``". . ."`` in GloVe 840B) read whole; ``dim`` is
-  the header's, or the field count most of the first lines share, never one
-  line's guess;
-* a word repeated in a text file keeps its first vector (gensim's rule) and
-  one printed line names the repeats; ``duplicates="error"`` refuses them,
-  and binary and ``.npz`` files always do;
-* values are checked for finiteness *after* the cast to float32, so a value
-  beyond the float32 range (``1e39``) is an error, not a silent ``inf``;
-* anything that cannot be decoded raises :class:`EmbeddingFormatError`,
-  whose message names the file and the line (text) or byte offset (binary).
-
-Text files with a header are streamed into a preallocated float32 array,
-so reading needs little more memory than the result itself
-(``benchmarks/bench_io.py`` measures it).
+:func:`read_word_rows` reads the plain word files around embeddings: word
+lists, dictionaries, edge lists.
 """
 
 from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import csv
 import gzip
 import io
@@ -50,6 +37,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with entries; an empty zip
 NPY_MAGIC = b"\x93NUMPY"
 BOM = b"\xef\xbb\xbf"
+_PICKLE = "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)"
 # Files people point at by mistake: name them instead of failing on byte 0.
 OTHER_MAGICS = {
     b"\x89PNG": "a PNG image",
@@ -57,14 +45,12 @@ OTHER_MAGICS = {
     b"BZh": "a bzip2-compressed file (decompress it first)",
     b"\xfd7zXZ\x00": "an xz-compressed file (decompress it first)",
     b"\x28\xb5\x2f\xfd": "a zstd-compressed file (decompress it first)",
-    b"\x80\x02": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
-    b"\x80\x03": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
-    b"\x80\x04": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
-    b"\x80\x05": "a Python pickle (e.g. a gensim .model; export it with save_word2vec_format)",
+    **{bytes([0x80, v]): _PICKLE for v in (2, 3, 4, 5)},
 }
 FORMATS = ("text", "binary", "npz")
 DUPLICATES = ("first", "error")  # a repeated word in a text file: keep its first vector, or raise
-_BLOCK_VALUES = 200_000  # values parsed per block of text rows (~2 MB of float64)
+UNKNOWN = ("raise", "drop")  # a word file's row naming a word outside the index
+_BLOCK_VALUES = 200_000  # values parsed per block of text rows
 _SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 1000  # lines of a header-less text file whose field counts settle its dimension
 _SIGNED_HEADER_RE = re.compile(r"[+-]?\d+[ \t]+[+-]?\d+")
@@ -119,27 +105,25 @@ class Embedding:
         """Mapping word -> row."""
         return {w: i for i, w in enumerate(self.words)}
 
+    def rows(self, words) -> np.ndarray:
+        """The row of each of ``words`` (int64), -1 where the embedding lacks the word."""
+        index = self.index
+        return np.array([index.get(w, -1) for w in words], dtype=np.int64)
+
     def __getitem__(self, word: str) -> np.ndarray:
         return self.vectors[self.index[word]]
 
 
 def _checked_embedding(words: list, vectors: np.ndarray) -> Embedding:
-    """An :class:`Embedding` from a reader that has already checked everything.
-
-    Skips ``__post_init__``'s second pass over the words (a list copy and a
-    set of all words: tens of MB on a 400,000-word file, counted in the peak).
-    """
+    """An :class:`Embedding` without ``__post_init__``'s second pass over already-checked words."""
     embedding = object.__new__(Embedding)
     embedding.words, embedding.vectors, embedding.extra = words, vectors, {}
     return embedding
 
 
 def _first_duplicate(words):
-    """``(i, j)``: rows of the first repeated word (``i < j``), or None.
-
-    A sorted list of references (8 bytes a word) finds whether there is a
-    repeat; a set would cost ~40 bytes a word at the peak of a large read.
-    """
+    """``(i, j)``: rows of the first repeated word (``i < j``), or None."""
+    # A sorted list of references costs far less memory than a set of a large vocabulary.
     ordered = sorted(words)
     if all(a != b for a, b in itertools.pairwise(ordered)):
         return None
@@ -152,31 +136,37 @@ def _first_duplicate(words):
     return None  # pragma: no cover - unreachable
 
 
-# --------------------------------------------------------------------------
-# opening and sniffing
-# --------------------------------------------------------------------------
+def _refuse_nonfinite(path, cast, raw, words, lines=None, label=None) -> None:
+    """Name the first row of float32 ``cast`` that is not finite (``raw``: the values before the cast)."""
+    bad = ~np.isfinite(cast).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        what = ("a value beyond the float32 range (about 3.4e38)"
+                if np.all(np.isfinite(raw[row])) else "a NaN or inf value")
+        prefix = f"{label(row)}: " if label else ""
+        raise EmbeddingFormatError(path, None if lines is None else lines[row],
+                                   f"{prefix}word {words[row]!r} has {what}")
 
 
 def _open_binary(path):
     """A binary file handle, gunzipping on the fly when the file starts with gzip magic."""
-    if _is_gzip(path):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+    with open(path, "rb") as handle:
+        gzipped = handle.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
-def _head(path, n=_SNIFF_BYTES) -> bytes:
+@contextlib.contextmanager
+def _decompressing(path):
+    """Turn a broken gzip or zip stream into an :class:`EmbeddingFormatError`."""
     try:
-        with _open_binary(path) as handle:
-            return handle.read(n)
-    except (OSError, EOFError) as error:  # gzip.BadGzipFile is an OSError
-        if isinstance(error, FileNotFoundError):
-            raise
+        yield
+    except (EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
         raise EmbeddingFormatError(path, None, f"cannot decompress ({error})") from None
 
 
-def _is_gzip(path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
+def _head(path, n=_SNIFF_BYTES) -> bytes:
+    with _decompressing(path), _open_binary(path) as handle:
+        return handle.read(n)
 
 
 def _refuse_known_binaries(path, head: bytes) -> None:
@@ -211,11 +201,10 @@ def _parse_header(line: bytes):
 def sniff_format(path) -> str:
     """Which reader a file needs, judged from its bytes: ``"npz"``, ``"binary"`` or ``"text"``.
 
-    Gzip is looked through. A ``"<count> <dim>"`` first line followed by a
-    word and then bytes that cannot be text (control bytes, invalid UTF-8)
-    is word2vec binary; any other file is read as text, with or without
-    header. Raises :class:`EmbeddingFormatError` for an empty file, a
-    ``.npy`` array and a few other well-known non-embedding files.
+    A ``"<count> <dim>"`` first line followed by a word and bytes that cannot
+    be text is word2vec binary; any other non-zip file is text. Raises
+    :class:`EmbeddingFormatError` for an empty file, a ``.npy`` array and a
+    few other well-known non-embedding files.
     """
     head = _head(path)
     if not head:
@@ -240,9 +229,14 @@ def sniff_format(path) -> str:
     return "binary" if _looks_binary(sample) else "text"
 
 
-# --------------------------------------------------------------------------
-# word2vec text
-# --------------------------------------------------------------------------
+def _decoded_lines(path, handle):
+    """``(line number, byte offset of the line, raw bytes)`` of each line, a first BOM skipped."""
+    offset = 0
+    for line_no, raw in enumerate(handle, start=1):
+        start, offset = offset, offset + len(raw)
+        if line_no == 1 and raw.startswith(BOM):
+            raw, start = raw[len(BOM):], start + len(BOM)
+        yield line_no, start, raw
 
 
 def _decode_line(path, raw: bytes, line_no: int, offset: int) -> str:
@@ -255,17 +249,61 @@ def _decode_line(path, raw: bytes, line_no: int, offset: int) -> str:
             "the file); re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from None
 
 
-class _TextRows:
-    """Collects rows of a text file and parses them a block at a time into float32.
+def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"):
+    """Rows of ``columns`` whitespace-separated words per line: a word list, a dictionary, a graph.
 
-    A row is a word followed by ``dim`` values, and the word is everything
-    before the last ``dim`` fields, so tokens holding spaces (GloVe 840B has
-    ``". . ."`` and ``"at name@domain.com"``) read whole. ``dim`` comes from
-    the header or, without one, from the most common field count of the
-    first :data:`_SNIFF_LINES` lines: one line alone cannot tell a spaced
-    token from a stray extra value. Spaced words are read only where those
-    first lines agree with ``dim``; elsewhere every line must have exactly
-    ``dim`` values, and the exact parser names the first that does not.
+    Gzip is judged from the magic bytes; a BOM and blank lines are skipped;
+    a line with another number of words raises ``ValueError`` naming the
+    file and line.
+
+    Parameters
+    ----------
+    columns : int
+        Words per line (1: a word list; 2: a dictionary or an edge list).
+    index : mapping word -> row, optional
+        Return the rows of the words instead of the words.
+    unknown : {"raise", "drop"}
+        With ``index``: a line naming a word outside it raises, or is left out.
+
+    Returns
+    -------
+    list of str (``columns=1``), list of tuples of str, or (with ``index``)
+    an int64 array (m, ``columns``) of rows.
+    """
+    check_choice(unknown, "unknown", UNKNOWN)
+    rows = []
+    with _decompressing(path), _open_binary(path) as handle:
+        for line_no, start, raw in _decoded_lines(path, handle):
+            try:
+                parts = raw.decode("utf-8").split()
+            except UnicodeDecodeError:
+                raise ValueError(f"{path}, line {line_no}: not valid UTF-8") from None
+            if not parts:
+                continue
+            if len(parts) != columns:
+                raise ValueError(f"{path}, line {line_no}: expected {columns} column"
+                                 f"{'s' if columns > 1 else ''} of words, got {len(parts)}")
+            if index is None:
+                rows.append(parts[0] if columns == 1 else tuple(parts))
+                continue
+            found = [index.get(w) for w in parts]
+            if None in found:
+                if unknown == "drop":
+                    continue
+                raise ValueError(f"{path}, line {line_no}: {' '.join(parts)!r} names an unknown "
+                                 f"word {parts[found.index(None)]!r}")
+            rows.append(found)
+    return rows if index is None else np.array(rows, dtype=np.int64).reshape(-1, columns)
+
+
+class _TextRows:
+    """Collects the rows of a text file and parses them a block at a time into float32.
+
+    ``dim`` comes from the header or, without one, from the most common field
+    count of the first :data:`_SNIFF_LINES` lines (one line alone cannot tell
+    a spaced word from a stray value). Words may hold spaces only where those
+    lines agree with ``dim``; elsewhere the exact parser names a line with
+    the wrong number of values.
     """
 
     def __init__(self, path, header, duplicates="first"):
@@ -276,7 +314,6 @@ class _TextRows:
         self.path, self.header, self.duplicates = path, header, duplicates
         self.dim = header[1] if header else None
         self.dim_line = 1 if header else None
-        # Words may hold spaces only where the first lines agree with ``dim`` (_settle_dim).
         self.spaced_words = False
         self.pending = []
         self.block_rows = max(64, _BLOCK_VALUES // max(self.dim or 50, 1))
@@ -311,12 +348,10 @@ class _TextRows:
             self.flush()
 
     def _split(self, line: str, word: str, body: str):
-        """``(word, body)`` of a line whose values are not ``dim`` single-spaced fields.
+        """``(word, body)``: the word is the exact text before the last ``dim`` fields.
 
-        The word is the exact text before the last ``dim`` fields (spaces kept
-        as in the file). A line with too few fields, or a spaced word where
-        ``dim`` is not settled by agreeing lines, is returned unchanged: the
-        exact parser then names the line and its field count.
+        A line with too few fields, or a spaced word where spaced words are not
+        allowed, is returned unchanged for the exact parser to name.
         """
         parts = line.rsplit(None, self.dim)
         if len(parts) == self.dim + 1 and (self.spaced_words or len(parts[0].split()) == 1):
@@ -333,26 +368,22 @@ class _TextRows:
             longer = sum(count > self.dim + 1 for count in counts)
             self.spaced_words = 2 * longer <= len(counts)
         else:
-            self._dim_from_counts(pending, counts)
+            fields, agreeing = collections.Counter(counts).most_common(1)[0]
+            # A count shared by most lines (two at least) is the layout; else the first line's,
+            # and every line must match it exactly.
+            self.spaced_words = agreeing >= 2 and 2 * agreeing > len(counts)
+            if not self.spaced_words:
+                fields = counts[0]
+            first = counts.index(fields)
+            self.dim, self.dim_line = fields - 1, pending[first][1]
+            if self.dim == 0:
+                raise EmbeddingFormatError(self.path, self.dim_line,
+                                           f"word {pending[first][0]!r} has no values")
+            _refuse_signed_header(self.path, pending[0][0], self.dim)
+            self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
+            self.block_rows = max(64, _BLOCK_VALUES // self.dim)
         for line, line_no in pending:
             self.add(line, line_no)
-
-    def _dim_from_counts(self, pending, counts) -> None:
-        """``dim`` of a header-less file: the field count most lines share, less the word."""
-        fields, agreeing = collections.Counter(counts).most_common(1)[0]
-        # A count shared by most lines (two at least) is the layout; else the first line's,
-        # and every line must match it exactly, as without spaced words.
-        self.spaced_words = agreeing >= 2 and 2 * agreeing > len(counts)
-        if not self.spaced_words:
-            fields = counts[0]
-        first = counts.index(fields)
-        self.dim, self.dim_line = fields - 1, pending[first][1]
-        if self.dim == 0:
-            word = pending[first][0]
-            raise EmbeddingFormatError(self.path, self.dim_line, f"word {word!r} has no values")
-        _refuse_signed_header(self.path, pending[0][0], self.dim)
-        self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
-        self.block_rows = max(64, _BLOCK_VALUES // self.dim)
 
     def flush(self):
         if not self.block_words:
@@ -366,14 +397,8 @@ class _TextRows:
             self.out = grown
         block = self.out[self.n : self.n + k]
         with np.errstate(over="ignore", invalid="ignore"):
-            block[:] = values  # the cast to float32: 1e39 becomes inf here ...
-        bad = ~np.isfinite(block).all(axis=1)
-        if bad.any():  # ... and is caught here, after the cast
-            row = int(np.argmax(bad))
-            what = ("a value beyond the float32 range (about 3.4e38)"
-                    if np.all(np.isfinite(values[row])) else "a NaN or inf value")
-            raise EmbeddingFormatError(
-                self.path, self.block_lines[row], f"word {self.block_words[row]!r} has {what}")
+            block[:] = values
+        _refuse_nonfinite(self.path, block, values, self.block_words, self.block_lines)
         self.words.extend(self.block_words)
         self.lines.extend(self.block_lines)
         self.n += k
@@ -383,9 +408,8 @@ class _TextRows:
     def _parse_block(self) -> np.ndarray:
         bodies = self.block_bodies
         text = "\n".join(bodies)
-        # Fast path (pandas' C parser) only for plain numbers, single-space separated, with
-        # exactly dim fields per row; anything else takes the exact per-line path below,
-        # which either reads it (tabs, nan, ...) or names the line that is wrong.
+        # pandas' C parser only for plain numbers, single-space separated, dim fields per row;
+        # anything else takes the exact per-line path, which reads it or names the bad line.
         if self.block_regular and not text.translate(_NUMERIC_CHARS):
             try:
                 import pandas as pd
@@ -398,12 +422,9 @@ class _TextRows:
                     return values
             except (ValueError, TypeError):
                 pass
-        return self._parse_slowly()
-
-    def _parse_slowly(self) -> np.ndarray:
-        values = np.empty((len(self.block_bodies), self.dim), dtype=np.float64)
+        values = np.empty((len(bodies), self.dim), dtype=np.float64)
         for i, (word, body, line_no) in enumerate(
-                zip(self.block_words, self.block_bodies, self.block_lines)):
+                zip(self.block_words, bodies, self.block_lines)):
             fields = body.split()
             if len(fields) != self.dim:
                 source = "the header's dimension" if self.header else f"as on line {self.dim_line}"
@@ -444,11 +465,7 @@ class _TextRows:
 
 
 def _first_copies(words, lines):
-    """Rows to keep (each word's first), the repeated words, and how many rows are dropped.
-
-    ``repeats`` lists ``(word, first line, line of its first repeat)`` in the
-    order the repeats occur.
-    """
+    """Rows to keep (each word's first), ``(word, first line, first repeat's line)``, rows dropped."""
     first, keep, repeats, dropped = {}, [], {}, 0
     for row, word in enumerate(words):
         if word not in first:
@@ -462,7 +479,6 @@ def _first_copies(words, lines):
 
 
 def _repeats_message(path, repeats, dropped, shown=5) -> str:
-    """One line naming the repeated words (the first ``shown``) and their lines."""
     n = len(repeats)
     names = ", ".join(f"{w!r} (lines {a}, {b})" for w, a, b in repeats[:shown])
     more = f", and {n - shown} more" if n > shown else ""
@@ -472,11 +488,7 @@ def _repeats_message(path, repeats, dropped, shown=5) -> str:
 
 
 def _refuse_signed_header(path, line: str, dim: int) -> None:
-    """A first line ``"3 -300"`` is a broken header, not the word "3" with one value.
-
-    Only refused when the other lines have more than one value, so that a
-    one-dimensional file whose first word is ``"-3"`` still reads.
-    """
+    """A first line ``"3 -300"`` is a broken header (unless the file is one-dimensional)."""
     if dim > 1 and _SIGNED_HEADER_RE.fullmatch(line) and "-" in line:
         raise EmbeddingFormatError(
             path, 1, f"header {line[:50]!r} has a negative number; expected '<count> <dim>' "
@@ -486,62 +498,36 @@ def _refuse_signed_header(path, line: str, dim: int) -> None:
 def read_word2vec_text(path, duplicates: str = "first") -> Embedding:
     """Read the word2vec text format (also fastText ``.vec`` and GloVe ``.txt``), gzip or not.
 
-    The first line may be a ``"<count> <dim>"`` header (word2vec, fastText)
-    or absent (GloVe's own files); each further line is a word followed by
-    its values, separated by spaces (tabs and repeated spaces are accepted).
-    The word is everything before the last ``dim`` fields, kept exactly as
-    in the file, so tokens with spaces (``". . ."``, ``"at name@domain.com"``
-    in GloVe 840B) read whole; ``dim`` is the header's or, without a header,
-    the field count most of the first lines share. Blank lines are skipped,
-    ``\\r\\n`` line ends and a UTF-8 byte-order mark are handled. With a
-    header, rows are parsed a block at a time into a preallocated float32
-    array.
+    An optional ``"<count> <dim>"`` header, then a word and its values per
+    line (spaces, tabs or repeated spaces). The word is everything before the
+    last ``dim`` fields; ``dim`` is the header's or the field count most of
+    the first lines share. Blank lines, ``\\r\\n`` and a BOM are handled.
 
     Parameters
     ----------
-    path : str or path
-        The file, gzipped or not.
     duplicates : {"first", "error"}
-        A word on several lines: ``"first"`` keeps the vector of its first
-        line (as gensim does) and prints one line naming the repeated words
-        and their lines; ``"error"`` raises instead.
-
-    Raises
-    ------
-    EmbeddingFormatError
-        Naming the file and the line: invalid UTF-8, a wrong number of values
-        (against the header's dimension or the one the lines agree on), a
-        non-numeric, NaN, inf or beyond-float32 value, a duplicate word (with
-        ``duplicates="error"``), a header of dimension 0 or a negative number,
-        or a header whose word count disagrees with the body.
+        A word on several lines: keep its first line's vector and print one
+        line naming the repeats, or raise.
     """
     check_choice(duplicates, "duplicates", DUPLICATES)
     path = Path(path)
     rows = None
-    offset = 0
-    try:
-        with _open_binary(path) as handle:
-            for line_no, raw in enumerate(handle, start=1):
-                start, offset = offset, offset + len(raw)
-                if line_no == 1 and raw.startswith(BOM):
-                    raw, start = raw[len(BOM):], start + len(BOM)
-                control = _CONTROL_RE.search(raw)
-                if control:
-                    bad = control.start()
-                    raise EmbeddingFormatError(
-                        path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
-                        "this is not a text embedding file (word2vec binary? see sniff_format)")
-                line = _decode_line(path, raw, line_no, start).rstrip("\r\n").strip(" \t")
-                if rows is None:
-                    header = _parse_header(line.encode()) if line_no == 1 else None
-                    rows = _TextRows(path, header, duplicates)
-                    if header is not None:
-                        continue
-                if not line:
+    with _decompressing(path), _open_binary(path) as handle:
+        for line_no, start, raw in _decoded_lines(path, handle):
+            control = _CONTROL_RE.search(raw)
+            if control:
+                bad = control.start()
+                raise EmbeddingFormatError(
+                    path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
+                    "this is not a text embedding file (word2vec binary? see sniff_format)")
+            line = _decode_line(path, raw, line_no, start).rstrip("\r\n").strip(" \t")
+            if rows is None:
+                header = _parse_header(line.encode()) if line_no == 1 else None
+                rows = _TextRows(path, header, duplicates)
+                if header is not None:
                     continue
+            if line:
                 rows.add(line, line_no)
-    except (EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
-        raise EmbeddingFormatError(path, None, f"cannot decompress ({error})") from None
     if rows is None:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
     return rows.result()
@@ -556,13 +542,7 @@ def _is_float(text: str) -> bool:
 
 
 def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bool = False) -> None:
-    """Refuse words the format cannot store exactly (they would shift rows when read back).
-
-    word2vec binary ends a word at its first space. The text format with a
-    header can store single inner spaces (``at name@domain.com``): the reader
-    takes everything before the last *d* values as the word. Empty words,
-    leading or trailing whitespace, tabs and line breaks are never stored.
-    """
+    """Refuse words the format cannot store exactly (they would shift rows when read back)."""
     for i, word in enumerate(embedding.words):
         spaces_ok = inner_spaces and word == word.strip() and "  " not in word
         bad = [ch for ch in word if ch.isspace() and not (spaces_ok and ch == " ")]
@@ -575,32 +555,24 @@ def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bo
                 "vectors); replace the whitespace (e.g. with '_') or write .npz instead")
 
 
-def _open_write(path, mode):
-    """Open for writing; a ``.gz`` suffix writes gzip (mtime 0, so the bytes are reproducible)."""
+def _open_write(path):
+    """Open for writing bytes; a ``.gz`` suffix writes gzip (mtime 0: reproducible bytes)."""
     if str(path).endswith(".gz"):
-        return gzip.GzipFile(path, mode.replace("t", "") or "wb", mtime=0)
-    return open(path, mode)
+        return gzip.GzipFile(path, "wb", mtime=0)
+    return open(path, "wb")
 
 
 def write_word2vec_text(path, embedding: Embedding, header: bool = True) -> None:
     """Write the word2vec text format (``header=False`` gives GloVe's layout; ``.gz`` gzips).
 
-    With the header, words may hold single inner spaces (read back exactly, as
-    everything before the last *d* values); without it they may not.
+    With the header, words may hold single inner spaces (read back exactly); without it they may not.
     """
     _check_words_writable(embedding, "text", path, inner_spaces=header)
-    lines = (word + " " + " ".join(repr(float(v)) for v in row) + "\n"
-             for word, row in zip(embedding.words, embedding.vectors))
-    with _open_write(path, "wb") as handle:
+    with _open_write(path) as handle:
         if header:
             handle.write(f"{len(embedding)} {embedding.dim}\n".encode())
-        for line in lines:
-            handle.write(line.encode("utf-8"))
-
-
-# --------------------------------------------------------------------------
-# word2vec binary
-# --------------------------------------------------------------------------
+        for word, row in zip(embedding.words, embedding.vectors):
+            handle.write((word + " " + " ".join(repr(float(v)) for v in row) + "\n").encode())
 
 
 class _ByteStream:
@@ -666,25 +638,14 @@ class _ByteStream:
 def read_word2vec_binary(path) -> Embedding:
     """Read the word2vec binary format, gzip or not.
 
-    Layout: a ``"<count> <dim>"`` header line, then per word its UTF-8 bytes,
-    a space, ``dim`` little-endian float32s and (usually) a ``\\n`` or
-    ``\\r\\n`` separator. The separator after the first vector is taken as
-    the file's convention and every later entry must follow it: a word that
-    contains a space (which the format cannot store) shifts every later
-    vector, and this check stops the reader at that entry instead of
-    returning shifted vectors.
-
-    Raises
-    ------
-    EmbeddingFormatError
-        Naming the file and the entry / byte offset.
+    A ``"<count> <dim>"`` header, then per word its UTF-8 bytes, a space,
+    ``dim`` little-endian float32s and usually a ``\\n`` separator. Every
+    entry must end like the first: a word holding a space (which the format
+    cannot store) shifts the later vectors, and is refused at that entry.
     """
     path = Path(path)
-    try:
-        with _open_binary(path) as handle:
-            return _read_binary_stream(path, _ByteStream(handle))
-    except (EOFError, gzip.BadGzipFile) as error:
-        raise EmbeddingFormatError(path, None, f"cannot decompress ({error})") from None
+    with _decompressing(path), _open_binary(path) as handle:
+        return _read_binary_stream(path, _ByteStream(handle))
 
 
 def _read_binary_stream(path, stream: _ByteStream) -> Embedding:
@@ -733,11 +694,7 @@ def _read_binary_stream(path, stream: _ByteStream) -> Embedding:
             f"({len(trailing)} bytes)", offset=stream.offset - len(trailing))
     if not words:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
-    bad = ~np.isfinite(out).all(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise EmbeddingFormatError(path, None, f"entry {row + 1}: word {words[row]!r} "
-                                   "has a NaN or inf value")
+    _refuse_nonfinite(path, out, out, words, label=lambda row: f"entry {row + 1}")
     dup = _first_duplicate(words)
     if dup is not None:
         raise EmbeddingFormatError(
@@ -765,32 +722,21 @@ def _decode_binary_word(path, raw: bytes, entry: int, start: int, previous) -> s
 
 
 def write_word2vec_binary(path, embedding: Embedding) -> None:
-    """Write the word2vec binary format (as gensim and the original C tool do; ``.gz`` gzips).
+    """Write the word2vec binary format, as gensim and the original C tool do (``.gz`` gzips).
 
-    Raises
-    ------
-    ValueError
-        If a word is empty or contains whitespace: the format ends a word
-        at its first space, so such a word would shift every later vector.
+    Words that are empty or hold whitespace are refused: they would shift every later vector.
     """
     _check_words_writable(embedding, "binary", path)
-    with _open_write(path, "wb") as handle:
+    with _open_write(path) as handle:
         handle.write(f"{len(embedding)} {embedding.dim}\n".encode())
         for word, row in zip(embedding.words, embedding.vectors):
             handle.write(word.encode("utf-8") + b" " + row.astype("<f4").tobytes() + b"\n")
 
 
-# --------------------------------------------------------------------------
-# npz
-# --------------------------------------------------------------------------
-
-
 def write_npz(path, words, vectors, **extra) -> None:
-    """Write words and vectors (and extra arrays) to a compressed ``.npz``.
+    """Write words, vectors and extra arrays to a compressed ``.npz`` with reproducible bytes.
 
-    Same layout as ``numpy.savez_compressed``, but every zip entry gets a
-    fixed timestamp so that the same arrays always give the same bytes (and
-    so the same sha256 in ``data/README.md``).
+    The layout of ``numpy.savez_compressed``, with a fixed timestamp on every zip entry.
     """
     embedding = Embedding(list(words), vectors)
     arrays = {"words": np.array(embedding.words, dtype=str), "vectors": embedding.vectors}
@@ -807,8 +753,8 @@ def _npz_words(path, words: np.ndarray) -> list:
     if words.ndim != 1:
         raise EmbeddingFormatError(path, None, f"'words' must be 1-D, got shape {words.shape}")
     if words.dtype.kind == "U":
-        return words.tolist()
-    if words.dtype.kind == "S":  # bytes: decode, never str(b"the") == "b'the'"
+        out = words.tolist()
+    elif words.dtype.kind == "S":  # bytes: decode, never str(b"the") == "b'the'"
         out = []
         for i, raw in enumerate(words.tolist()):
             try:
@@ -816,25 +762,24 @@ def _npz_words(path, words: np.ndarray) -> list:
             except UnicodeDecodeError:
                 raise EmbeddingFormatError(
                     path, None, f"word {i} ({raw[:40]!r}) is not valid UTF-8") from None
-        return out
-    if words.dtype.kind in "iu":  # integer node ids: their decimal strings
-        return [str(w) for w in words.tolist()]
-    raise EmbeddingFormatError(path, None, f"'words' must hold strings, got dtype {words.dtype}")
-
-
-def _refuse_blank_words(path, words: list) -> None:
-    """An empty or whitespace-only word cannot be looked up, printed or written as text."""
-    for row, word in enumerate(words):
-        if not word or word.isspace():
+    elif words.dtype.kind in "iu":  # integer node ids: their decimal strings
+        out = [str(w) for w in words.tolist()]
+    else:
+        raise EmbeddingFormatError(path, None,
+                                   f"'words' must hold strings, got dtype {words.dtype}")
+    if not out:
+        raise EmbeddingFormatError(path, None, "empty file: no vectors found")
+    for row, word in enumerate(out):
+        if not word or word.isspace():  # a word that cannot be looked up, printed or written
             raise EmbeddingFormatError(
                 path, None, f"word at row {row} is {'empty' if not word else repr(word)}: "
                 "every word needs a non-whitespace character")
+    return out
 
 
 def read_npz(path) -> Embedding:
-    """Read an ``.npz`` with arrays ``words`` (str, bytes or int) and ``vectors``.
+    """Read an ``.npz`` with arrays ``words`` (str, bytes or int) and ``vectors``, gzip or not.
 
-    Written by :func:`write_npz` or ``numpy.savez``; gzip is looked through.
     Pickled (object) arrays are refused: embmap never unpickles.
     """
     path = Path(path)
@@ -845,10 +790,8 @@ def read_npz(path) -> Embedding:
         _refuse_known_binaries(path, head)
         raise EmbeddingFormatError(path, None, "not a .npz file (no zip signature); "
                                    "for word2vec text or binary use load_embedding")
-    source = path
-    if _is_gzip(path):
-        with gzip.open(path, "rb") as handle:
-            source = io.BytesIO(handle.read())
+    with _open_binary(path) as handle:
+        source = io.BytesIO(handle.read()) if isinstance(handle, gzip.GzipFile) else path
     try:
         with np.load(source, allow_pickle=False) as archive:
             if "words" not in archive or "vectors" not in archive:
@@ -863,20 +806,13 @@ def read_npz(path) -> Embedding:
         what = ("an array stored as Python objects (needs pickle, which embmap never loads)"
                 if "pickle" in str(error) else f"not a readable .npz file ({error})")
         raise EmbeddingFormatError(path, None, what) from None
-    if len(words) == 0:
-        raise EmbeddingFormatError(path, None, "empty file: no vectors found")
-    _refuse_blank_words(path, words)
     if raw.dtype.kind not in "fiu" or raw.ndim != 2 or len(raw) != len(words):
         raise EmbeddingFormatError(
             path, None, f"{len(words)} words but vectors of shape {raw.shape} and dtype "
             f"{raw.dtype} (need a numeric ({len(words)}, dim) array)")
     with np.errstate(over="ignore", invalid="ignore"):
         vectors = raw.astype(np.float32)
-    if not np.all(np.isfinite(vectors)):
-        row = int(np.argwhere(~np.isfinite(vectors))[0, 0])
-        what = ("a value beyond the float32 range (about 3.4e38)"
-                if np.all(np.isfinite(raw[row])) else "a NaN or inf value")
-        raise EmbeddingFormatError(path, None, f"word {words[row]!r} has {what}")
+    _refuse_nonfinite(path, vectors, raw, words)
     dup = _first_duplicate(words)
     if dup is not None:
         raise EmbeddingFormatError(path, None, f"duplicate words: {words[dup[1]]!r} at rows "
@@ -884,28 +820,16 @@ def read_npz(path) -> Embedding:
     return Embedding(words, vectors, extra)
 
 
-# --------------------------------------------------------------------------
-# dispatch
-# --------------------------------------------------------------------------
-
-_READERS = {"text": read_word2vec_text, "binary": read_word2vec_binary, "npz": read_npz}
-
-
 def load_embedding(path, format: str | None = None, duplicates: str = "first") -> Embedding:
-    """Read any supported file; the format is detected from its content.
+    """Read any supported file (``.npz``, word2vec text or binary, gzip or not); the suffix does not matter.
 
     Parameters
     ----------
-    path : str or path
-        ``.npz``, word2vec text (``.txt``, ``.vec``, GloVe without header)
-        or word2vec binary, each optionally gzipped; the suffix does not
-        matter (``.BIN``, ``.w2v`` and ``.emb`` all work).
     format : {"text", "binary", "npz"}, optional
-        Skip detection and use this reader.
+        Skip detection (:func:`sniff_format`) and use this reader.
     duplicates : {"first", "error"}
-        Text formats: a repeated word keeps its first vector (and one line
-        printed names the repeats), or raises with ``"error"``. Binary and
-        ``.npz`` files always refuse a repeated word.
+        Text files: a repeated word keeps its first vector, or raises.
+        Binary and ``.npz`` files always refuse a repeated word.
     """
     path = Path(path)
     if not path.is_file():
@@ -917,7 +841,7 @@ def load_embedding(path, format: str | None = None, duplicates: str = "first") -
     check_choice(duplicates, "duplicates", DUPLICATES)
     if format == "text":
         return read_word2vec_text(path, duplicates=duplicates)
-    return _READERS[format](path)
+    return read_word2vec_binary(path) if format == "binary" else read_npz(path)
 
 
 def to_keyedvectors(embedding: Embedding):
@@ -935,17 +859,7 @@ def from_keyedvectors(kv) -> Embedding:
 
 
 __all__ = [
-    "FORMATS",
-    "Embedding",
-    "EmbeddingFormatError",
-    "from_keyedvectors",
-    "load_embedding",
-    "read_npz",
-    "read_word2vec_binary",
-    "read_word2vec_text",
-    "sniff_format",
-    "to_keyedvectors",
-    "write_npz",
-    "write_word2vec_binary",
-    "write_word2vec_text",
+    "FORMATS", "Embedding", "EmbeddingFormatError", "from_keyedvectors", "load_embedding",
+    "read_npz", "read_word2vec_binary", "read_word2vec_text", "read_word_rows", "sniff_format",
+    "to_keyedvectors", "write_npz", "write_word2vec_binary", "write_word2vec_text",
 ]

@@ -1,43 +1,22 @@
 """Joined ("meta-embedding") sources: several embeddings of the same words as one source space.
 
-A reader often has several embeddings of their words (GloVe, a skipgram
-model, fastText). :func:`join_sources` joins them: every part is normalised
-unit -> center -> unit with statistics of the *training* rows that have it,
-multiplied by its weight, and the parts are concatenated. A word that lacks a
-part gets a zero block there.
-
+:func:`join_sources` normalises every part unit -> center -> unit with
+statistics of the *training* rows that have it, multiplies it by its weight
+and concatenates the parts; a word lacking a part gets a zero block there (a
+normalised block is never zero, so :func:`part_mask` reads coverage back).
 A zero block is not neutral: it shrinks the word's cosines to every word that
-has the part (by ``1/sqrt(2)`` for two parts of weight 1), so a kNN map
-ranks such words' neighbours differently from a map that never saw the part.
-On the bundled split, joined GloVe + skipgram raises test P@10 overall but
-lowers it for the words the skipgram model lacks. So those words are never
-handled silently: :class:`PartFallbackMap` maps each word with a map fitted on
-exactly the parts it has (the joined map for a word with every part, a
-GloVe-only map for a word without skipgram), or refuses rows that lack a part
-(``missing="raise"``).
+has the part, so :class:`PartFallbackMap` maps each word with a map fitted on
+exactly the parts it has, or refuses such rows (``missing="raise"``).
+Normalising the joined ``X`` again (as the notebooks do) is nearly a no-op:
+each block is already centred on the training rows.
 
 Usage::
 
     pair = embmap.load_dataset(source=("glove", "skipgram"))
     model = PartFallbackMap(SoftmaxKNNMap(), pair.source_parts.slices)
     model.fit(pair.X[pair.train], Y[pair.train])   # Y: the normalised targets
-    pred = mapped_sources(model, pair.X, pair.train)  # every word, in the target space
 
-Notebook 06, section 6, measures both on the bundled split.
-
-A block that is exactly zero is a missing part: a normalised block of a part
-a word has is never zero (unit length times a weight > 0), so
-:func:`part_mask` can read the coverage back from any joined matrix.
-
-Re-normalising a joined matrix (``normalised_spaces``, as the notebooks do)
----------------------------------------------------------------------------
-The joined ``X`` is already normalised; it need not be normalised again.
-Doing so anyway (unit -> center -> unit on the training rows) is nearly a
-no-op: the unit steps rescale whole rows (cosines, and so kNN maps and
-retrieval, ignore row length), and the training mean of the joined rows is
-small because every block was centred on its training rows; it only shifts
-the relative weight of the parts slightly. ``tests/test_joined.py`` checks
-this on the bundled pair.
+Shown in notebook 06, section 6.
 """
 
 from __future__ import annotations
@@ -54,12 +33,8 @@ from embmap._checks import as_indices, as_matrix, check_choice, check_same_rows
 from embmap.preprocess import Normaliser
 
 __all__ = [
-    "JoinedSource",
-    "PartFallbackMap",
-    "check_every_part",
-    "join_sources",
-    "normaliser_from_mean",
-    "part_mask",
+    "JoinedSource", "PartFallbackMap", "check_every_part", "join_sources",
+    "normaliser_from_mean", "part_mask",
 ]
 
 _SHOWN = 5  # words or rows named in an error message
@@ -69,34 +44,11 @@ _SHOWN = 5  # words or rows named in an error message
 class JoinedSource:
     """Several source embeddings of the same words, normalised per part and concatenated.
 
-    Built by :func:`join_sources`; do not fill the fields by hand.
-
-    Attributes
-    ----------
-    words : list of str
-        ``words[i]`` is the word of row ``i`` of ``X``.
-    X : float32 array (n, sum of the parts' dimensions)
-        The joined vectors: columns ``slices[name]`` hold ``weights[name]``
-        times the part normalised on the training rows that have it; zero
-        where the word lacks the part.
-    names : tuple of str
-        The parts, in column order.
-    slices : dict name -> slice
-        The columns of each part.
-    has_part : bool array (n, n_parts)
-        ``has_part[i, j]``: word ``i`` has part ``names[j]``.
-    weights : dict name -> float
-    normalisers : dict name -> :class:`embmap.preprocess.Normaliser`
-        Fitted on the training rows that have the part (raw vectors).
-    train : int array
-        The training rows the statistics come from.
-    raw : dict name -> float32 array (n, d_part)
-        The raw part vectors (zero rows where missing), kept so that
-        :meth:`rejoin` can refit on another split.
-    oog_parts : dict name -> Embedding
-        Raw part vectors of further words (a pair's out-of-graph words),
-        carried over by :meth:`rejoin` so their joined vectors can be rebuilt
-        with the new statistics. Empty unless set.
+    Built by :func:`join_sources`. ``X[:, slices[name]]`` holds ``weights[name]``
+    times the part normalised by ``normalisers[name]`` (fitted on the
+    ``train`` rows that have it), zero where ``has_part`` is False. ``raw``
+    keeps the raw part vectors and ``oog_parts`` those of further words
+    (out-of-graph), so :meth:`rejoin` can refit on another split.
     """
 
     words: list
@@ -130,21 +82,7 @@ class JoinedSource:
                 "weights": dict(self.weights)}
 
     def transform(self, parts, words) -> tuple[np.ndarray, np.ndarray]:
-        """Joined vectors of (new) words, with the statistics fitted by :func:`join_sources`.
-
-        Parameters
-        ----------
-        parts : mapping name -> Embedding, path, gensim KeyedVectors or (words, vectors)
-            Some or all of the parts (a part left out counts as lacking for
-            every word).
-        words : sequence of str
-            The words to join; each needs at least one part.
-
-        Returns
-        -------
-        X : float32 array (len(words), n_columns)
-        has_part : bool array (len(words), n_parts)
-        """
+        """``(X, has_part)`` of (new) ``words`` with the fitted statistics; ``parts`` may omit some."""
         parts = _check_parts(parts, minimum=1)
         unknown = [n for n in parts if n not in self.slices]
         if unknown:
@@ -162,11 +100,7 @@ class JoinedSource:
         return X, has
 
     def rejoin(self, rows, train) -> JoinedSource:
-        """The same parts restricted to ``rows``, refitted on ``train`` (positions in ``rows``).
-
-        Used when a pair is cut (``head``) or re-split (``resplit``): the
-        statistics must come from the new training rows, or test words leak.
-        """
+        """The same parts restricted to ``rows``, refitted on ``train`` (positions in ``rows``)."""
         rows = as_indices(rows, "rows", len(self.words), min_len=1)
         parts = {}
         for j, name in enumerate(self.names):
@@ -184,34 +118,16 @@ class JoinedSource:
 def join_sources(parts, words, train, weights=None) -> JoinedSource:
     """Join several source embeddings of ``words`` into one, normalised on the training rows.
 
-    Every part is normalised unit -> center -> unit with statistics fitted on
-    ``train`` rows that have the part, multiplied by its weight, and the parts
-    are concatenated in the order of ``parts``. A word lacking a part gets a
-    zero block there (see :class:`PartFallbackMap` for mapping such words).
-
     Parameters
     ----------
     parts : mapping name -> Embedding, path, gensim KeyedVectors or (words, vectors)
-        At least two parts; each must share a word with ``words``.
+        At least two parts, in column order; each must share a word with ``words``.
     words : sequence of str
         The rows' words (e.g. ``pair.words``); every one needs some part.
     train : int array
-        Training rows (indices into ``words``).
+        Training rows (indices into ``words``); every part needs one.
     weights : mapping name -> float, sequence of float, or None
-        Per-part weights (finite, > 0); a mapping may name some parts only
-        (the others weigh 1). Default: 1 for every part.
-
-    Returns
-    -------
-    JoinedSource
-
-    Raises
-    ------
-    ValueError, TypeError
-        Naming the argument: fewer than two parts, a bad weight, weights
-        naming unknown parts, a part sharing no word with ``words``, a
-        non-finite or all-zero vector, a part that no training row has, bad
-        ``train`` rows, or words that no part covers.
+        Per-part weights (finite, > 0); parts a mapping leaves out weigh 1.
     """
     parts = _check_parts(parts, minimum=2)
     words = _check_words(words)
@@ -242,11 +158,7 @@ def join_sources(parts, words, train, weights=None) -> JoinedSource:
 
 
 def normaliser_from_mean(mean) -> Normaliser:
-    """A fitted unit -> center -> unit :class:`~embmap.preprocess.Normaliser` with this mean.
-
-    Rebuilds a part's normaliser from a saved model file, so mapping new
-    words there gives exactly the vectors of :meth:`JoinedSource.transform`.
-    """
+    """A fitted unit -> center -> unit :class:`~embmap.preprocess.Normaliser` with this mean (from a model file)."""
     mean = np.asarray(mean, dtype=np.float64)
     if mean.ndim != 1 or not np.isfinite(mean).all():
         raise ValueError(f"mean must be a finite 1-D vector, got shape {mean.shape}")
@@ -256,22 +168,14 @@ def normaliser_from_mean(mean) -> Normaliser:
 
 
 def part_mask(X, part_slices) -> np.ndarray:
-    """Which parts each joined row has: bool array (n, n_parts), in the order of ``part_slices``.
-
-    A block that is exactly zero is a missing part (a normalised part is
-    never zero).
-    """
+    """Which parts each joined row has (a non-zero block): bool array (n, n_parts)."""
     X = as_matrix(X, "X", min_rows=0)
     slices = _check_slices(part_slices, X.shape[1])
     return np.stack([np.any(X[:, s] != 0, axis=1) for s in slices.values()], axis=1)
 
 
 def check_every_part(X, part_slices, words=None) -> None:
-    """Refuse joined rows that lack a part, naming the words (or rows) and the parts they lack.
-
-    For maps that would otherwise read a zero block as a vector (any map fitted
-    on a joined matrix without :class:`PartFallbackMap`).
-    """
+    """Refuse joined rows that lack a part, naming the words (or rows) and the parts they lack."""
     has = part_mask(X, part_slices)
     bad = np.flatnonzero(~has.all(axis=1))
     if bad.size:
@@ -287,38 +191,27 @@ def check_every_part(X, part_slices, words=None) -> None:
 class PartFallbackMap(RegressorMixin, BaseEstimator):
     """Map each joined row with a map fitted on exactly the parts that row has.
 
-    A row with every part is mapped by ``base`` fitted on the joined columns of
-    the training rows that have every part; a row lacking some parts by a
-    clone of ``base`` fitted on the columns of the parts it has, over the
-    training rows that have those parts (e.g. a GloVe-only kNN map for a word
-    the skipgram model lacks). So no zero block ever enters a neighbour
-    search or a linear map, and the predictions of every row live in the
-    target space, ready for :func:`embmap.evaluation.retrieve` or
-    :class:`embmap.local.TwoDirectionRetrieval`.
+    A clone of ``base`` is fitted per set of parts on the columns of those
+    parts, over the training rows that have them; a row is predicted by the
+    map of its own parts, so no zero block enters a neighbour search or a
+    linear map.
 
     Parameters
     ----------
     base : estimator, default :class:`embmap.local.SoftmaxKNNMap`
-        The map fitted per set of parts (cloned).
     part_slices : mapping name -> slice
         The columns of each part (:attr:`JoinedSource.slices`).
     missing : {"fallback", "raise"}
-        ``"fallback"``: maps on fewer parts as above; ``"raise"``: a plain
-        joined map that refuses (in ``fit`` and ``predict``) rows lacking a part.
+        ``"raise"``: one joined map that refuses rows lacking a part.
 
     Attributes
     ----------
     maps_ : dict tuple of part names -> fitted estimator
-        One map per set of parts with at least two training rows
-        (every non-empty set for ``"fallback"``, ``2**n_parts - 1`` maps, cheap
-        for kNN maps; the full set for ``"raise"``).
+        One per set of parts with at least two training rows.
     train_rows_ : dict tuple of part names -> int array
-        The training rows (positions in ``fit``'s ``X``) each map was fitted on.
+        The training rows each map was fitted on.
     has_part_ : bool array (n_train, n_parts)
-        The parts of each training row.
     X_ : float32 array (n_train, n_features)
-        The training rows (for :meth:`predict_training`).
-    n_features_in_ : int
     """
 
     def __init__(self, base=None, part_slices=None, missing="fallback"):
@@ -327,12 +220,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         self.missing = missing
 
     def fit(self, X, Y):
-        """Fit one clone of ``base`` per set of parts.
-
-        Returns
-        -------
-        self
-        """
+        """Fit one clone of ``base`` per set of parts."""
         from embmap.local import SoftmaxKNNMap
 
         check_choice(self.missing, "missing", ("fallback", "raise"))
@@ -362,12 +250,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """Predicted target vectors; each row by the map of the parts it has.
-
-        Returns
-        -------
-        float32 array (n, d_out)
-        """
+        """Predicted target vectors (float32); each row by the map of the parts it has."""
         check_is_fitted(self, "maps_")
         X = as_matrix(X, "X", min_rows=0, n_cols=self.n_features_in_)
         return self._predict_by_parts(X, self._rows_parts(X), lambda m, Xs, rows: m.predict(Xs))
@@ -375,14 +258,8 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
     def predict_training(self) -> np.ndarray:
         """Leave-one-out predictions of the training rows, each by the map of its own parts.
 
-        As :meth:`embmap.local.SoftmaxKNNMap.predict_training`, so that
-        :func:`embmap.local.mapped_sources` builds unbiased CSLS terms; a base
-        without ``predict_training`` predicts the rows (as ``mapped_sources``
-        does for such maps).
-
-        Returns
-        -------
-        float32 array (n_train, d_out)
+        As :meth:`embmap.local.SoftmaxKNNMap.predict_training`; a base without
+        it predicts the rows.
         """
         check_is_fitted(self, "maps_")
 
@@ -431,11 +308,6 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             width = self.maps_[names].predict(full).shape[1]
             out = np.empty((0, width), dtype=np.float32)
         return out
-
-
-# ---------------------------------------------------------------------------
-# checks and small helpers
-# ---------------------------------------------------------------------------
 
 
 def _check_parts(parts, minimum: int) -> dict:
@@ -504,8 +376,7 @@ def _aligned_part(obj, name, words, columns, require_shared):
     if columns is not None and emb.dim != columns.stop - columns.start:
         raise ValueError(f"parts[{name!r}] has {emb.dim} dimensions, the joined part has "
                          f"{columns.stop - columns.start}")
-    index = emb.index
-    rows = np.array([index.get(w, -1) for w in words], dtype=np.int64)
+    rows = emb.rows(words)
     has = rows >= 0
     if require_shared and not has.any():
         raise ValueError(f"parts[{name!r}] shares no word with words (check casing); first "
@@ -550,10 +421,6 @@ def _columns(slices, names) -> np.ndarray:
 
 
 def _take(X, rows, slices, names) -> np.ndarray:
-    """``X[rows]`` on the columns of ``names``, C-ordered.
-
-    Column fancy-indexing returns a Fortran-ordered array; row norms summed in
-    another memory order differ in the last bit, and a map fitted on
-    ``X[rows][:, cols]`` must give exactly what the same map fitted directly gives.
-    """
+    """``X[rows]`` on the columns of ``names``, C-ordered: row norms summed in
+    Fortran order would differ in the last bit from those of a map fitted directly."""
     return np.ascontiguousarray(X[rows][:, _columns(slices, names)])

@@ -842,8 +842,11 @@ def test_load_dataset_bad_data_dir(tmp_path):
 
 def test_read_edges_bad_line(tmp_path):
     path = tmp_path / "edges.tsv"
-    path.write_text("w0\tw1\nw2 w3\n")
-    with pytest.raises(ValueError, match="line 2: expected 2 tab-separated words"):
+    path.write_text("w0\tw1\nw2 w3 w4\n")
+    with pytest.raises(ValueError, match="line 2: expected 2 columns of words, got 3"):
+        read_edges(path, {w: i for i, w in enumerate(WORDS)})
+    path.write_text("w0\tw1\nw2 nowhere\n")
+    with pytest.raises(ValueError, match="line 2: 'w2 nowhere' names an unknown word 'nowhere'"):
         read_edges(path, {w: i for i, w in enumerate(WORDS)})
 
 

@@ -361,3 +361,24 @@ def test_load_pair_reads_text_files_with_spaced_and_repeated_words(tmp_path, cap
     np.testing.assert_array_equal(pair.X[row], [3, 1, 0])
     np.testing.assert_array_equal(pair.Y[pair.words.index("new york")], [0, 2])
     assert "1 repeated word kept its first vector: 'w3' (lines 4, 10)" in capsys.readouterr().out
+
+
+def test_read_word_rows_one_rule_for_word_lists_dictionaries_and_edges(tmp_path):
+    import gzip
+
+    from embmap.io import read_word_rows
+
+    path = tmp_path / "words.any"   # gzip judged from the bytes, not the suffix
+    path.write_bytes(gzip.compress("\ufeffa\tb\n\nc  d\r\nb x\n".encode()))
+    assert read_word_rows(path, 2) == [("a", "b"), ("c", "d"), ("b", "x")]
+    index = {"a": 0, "b": 1, "c": 2, "d": 3}
+    assert read_word_rows(path, 2, index=index, unknown="drop").tolist() == [[0, 1], [2, 3]]
+    with pytest.raises(ValueError, match=r"line 4: 'b x' names an unknown word 'x'"):
+        read_word_rows(path, 2, index=index)
+    with pytest.raises(ValueError, match="line 1: expected 1 column of words, got 2"):
+        read_word_rows(path)
+    (tmp_path / "list.txt").write_text("dog\n\ncat\n")
+    assert read_word_rows(tmp_path / "list.txt") == ["dog", "cat"]
+    (tmp_path / "bad.txt").write_bytes(b"dog\nna\xefve\n")
+    with pytest.raises(ValueError, match="line 2: not valid UTF-8"):
+        read_word_rows(tmp_path / "bad.txt")
