@@ -8,8 +8,10 @@ import pytest
 from test_build_data import VOCAB, wndb  # noqa: F401  (the tiny WordNet fixture)
 
 from embmap.datasets import load_dataset
-from embmap.tools.build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
-from embmap.tools.build_skipgram import (
+
+# tools/ is on sys.path once test_build_data is imported (above)
+from build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
+from build_skipgram import (
     SkipgramConfig,
     dictd_entries,
     sentences_of,

@@ -255,7 +255,7 @@ def cmd_fit(args) -> int:
         several_golds_message,
     )
     from embmap.io import Embedding
-    from embmap.model_file import fit_model, save_model
+    from embmap.app.model_file import fit_model, save_model
 
     parts = _source_parts(args)
     if parts is None:
@@ -308,7 +308,7 @@ def cmd_fit(args) -> int:
 
 def cmd_map(args) -> int:
     from embmap.io import Embedding, write_word2vec_text
-    from embmap.model_file import load_model
+    from embmap.app.model_file import load_model
 
     model = load_model(args.model)
     words, X = _source_vectors(args, model, args.input)
@@ -320,7 +320,7 @@ def cmd_map(args) -> int:
 
 
 def cmd_neighbours(args) -> int:
-    from embmap.model_file import load_model
+    from embmap.app.model_file import load_model
 
     model = load_model(args.model)
     words, X = _source_vectors(args, model, args.input)
@@ -341,7 +341,7 @@ def cmd_neighbours(args) -> int:
 def cmd_evaluate(args) -> int:
     from embmap.datasets import read_dictionary
     from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
-    from embmap.model_file import _normalise, _unit_mean, load_model
+    from embmap.app.model_file import _normalise, _unit_mean, load_model
 
     pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
     if pred_emb.dim != trg.dim:
@@ -399,7 +399,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from embmap.report import run_report
+    from embmap.app.report import run_report
 
     if args.source_weight is not None and len(args.src) == 1:
         raise CliError("--source-weight applies to several source files only")
@@ -424,7 +424,7 @@ def cmd_report(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from embmap import __version__
-    from embmap.model_file import METHODS
+    from embmap.app.model_file import METHODS
 
     # SUPPRESS: a flag given before or after the sub-command is kept (argparse would
     # otherwise let the sub-parser's default overwrite the main parser's value).

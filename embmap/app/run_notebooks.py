@@ -1,6 +1,6 @@
 """Execute the tutorial notebooks with papermill (used by ``make run`` and the tests).
 
-``python -m embmap.tools.run_notebooks --mode full --out build notebooks/NN_*.ipynb``
+``python -m embmap.app.run_notebooks --mode full --out build notebooks/NN_*.ipynb``
 executes each notebook in order, writes the executed copy and an HTML
 rendering to ``build/`` (solution notebooks to ``build/solutions/``), and never touches ``notebooks/`` or ``data/``
 unless ``--in-place`` is given (the maintainers' ``make notebooks``, which

@@ -182,7 +182,7 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
         knn_validation_grid,
         mapped_sources,
     )
-    from embmap.model_file import BEST_GRID
+    from embmap.app.model_file import BEST_GRID
 
     X, Y = normalised_spaces(pair)
     train, val, test = pair.train, pair.val, pair.test
@@ -252,7 +252,7 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
 
     from embmap.datasets import load_pair
     from embmap.diagnostics import duplicate_rows
-    from embmap.tools.run_notebooks import KERNEL, clean_metadata, to_html
+    from embmap.app.run_notebooks import KERNEL, clean_metadata, to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
