@@ -341,7 +341,7 @@ def cmd_neighbours(args) -> int:
 def cmd_evaluate(args) -> int:
     from embmap.datasets import read_dictionary
     from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
-    from embmap.app.model_file import _normalise, _unit_mean, load_model
+    from embmap.app.model_file import load_model, normalise, unit_mean
 
     pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
     if pred_emb.dim != trg.dim:
@@ -351,7 +351,7 @@ def cmd_evaluate(args) -> int:
         model = load_model(args.model)
         targets, how = model.normalise_target(trg.vectors), f"normalised as in {args.model}"
     else:
-        targets = _normalise(trg.vectors, _unit_mean(trg.vectors))
+        targets = normalise(trg.vectors, unit_mean(trg.vectors))
         how = "unit-center-unit with the mean of all target words"
     p_index, t_index = pred_emb.index, trg.index
     entries = read_dictionary(args.dictionary)
