@@ -1,28 +1,14 @@
 """``embmap report``: run the tutorial notebooks on a reader's pair and summarise them.
 
-Which notebooks run is decided by the notebooks themselves: every
-``notebooks/NN_*.ipynb`` whose ``parameters`` cell defines ``source_path``
-(01-06 and 08; notebook 07 compares the two *bundled* source spaces and is left out,
-:data:`BUNDLED_ONLY`). Each runs through papermill with the pair's paths
-injected; the executed notebook and its HTML go to the output folder, with a
-one-page summary (``summary.md`` and ``summary.html``):
-
-* in quick mode, a first line saying what quick mode cuts (the first pairs, fewer
-  epochs; :func:`quick_mode_line`) and that its lines are not findings about the pair;
-* the pairing coverage as a table of labelled figures (:func:`coverage_table`);
-* duplicate vectors in each space (:func:`embmap.diagnostics.duplicate_rows`) and the
-  P@1 cap the tie rule puts on the test words (:func:`duplicates_section`);
-* the table of maps (:func:`table_of_maps`: the best linear map, tuned softmax
-  kNN and kNN with two-direction retrieval, all settings chosen on validation
-  words, P@1 and P@10 with a bootstrap interval on the test words, all targets
-  as candidates) and one recommended map with the validation P@10 that chose it; where
-  notebook 03 or 06 names a different best map, one line says why (:func:`other_bests`);
-* which notebooks ran and how long they took; a failed one with its cell, exception type
-  and message (:func:`describe_failure`);
-* every ``Observation:`` line the notebooks printed (numbers the notebooks computed,
-  nothing typed in), with the bundled data's names replaced by the reader's file names
-  and notebook 02's control (b) named for what it is on a reader's pair
-  (:func:`name_for_reader`).
+The notebooks that run are those whose ``parameters`` cell defines ``source_path``
+(all but :data:`BUNDLED_ONLY`), through papermill with the pair's paths injected. The
+executed copies and their HTML go to the output folder with ``summary.md`` /
+``summary.html``: what quick mode cuts (:func:`quick_mode_line`), the pairing coverage
+(:func:`coverage_table`), duplicate vectors and the P@1 cap they put on the test words
+(:func:`duplicates_section`), the table of maps with one recommended map
+(:func:`table_of_maps`; :func:`other_bests` says why a notebook's own best differs),
+each notebook's status (:func:`describe_failure`) and every ``Observation:`` line the
+notebooks printed, in the reader's names (:func:`name_for_reader`).
 """
 
 from __future__ import annotations
@@ -33,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 _DEFINES_SOURCE = re.compile(r"^\s*source_path\s*=", re.MULTILINE)
 # Notebooks that answer a question about the bundled data only (07 compares the bundled
 # GloVe and skipgram sources); with a reader's pair they print one line and skip.
@@ -65,10 +51,6 @@ def _printed_lines(executed: Path) -> list:
             text = "".join(output.get("text", ""))
             lines += [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines
-
-
-def _observations(executed: Path) -> list:
-    return [ln for ln in _printed_lines(executed) if ln.startswith("Observation")]
 
 
 # What a notebook prints when it stands in for something a reader's pair lacks (notebook 02's
@@ -173,7 +155,7 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     """
     import numpy as np
 
-    from embmap.evaluation import bootstrap_ci, retrieve
+    from embmap.evaluation import bootstrap_ci, rank_metrics, retrieve
     from embmap.experiments import normalised_spaces
     from embmap.linear import LeastSquares, OrthogonalProcrustes
     from embmap.local import (
@@ -227,12 +209,11 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     rows = []
     for name, run in runs.items():
         _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
+        scores = rank_metrics(run["test"])
         rows.append({"method": name, "settings": run["settings"],
-                     "val_p10": float(np.mean(run["val"] <= 10)),
-                     "p1": float(np.mean(run["test"] <= 1)),
-                     "p10": float(np.mean(run["test"] <= 10)),
-                     "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test),
-                     "n_val": len(val), "cli_method": run["cli"],
+                     "val_p10": rank_metrics(run["val"])["p@10"], "p1": scores["p@1"],
+                     "p10": scores["p@10"], "p10_lo": float(lo), "p10_hi": float(hi),
+                     "n_test": len(test), "n_val": len(val), "cli_method": run["cli"],
                      "candidates": len(Y)})
     recommended = max(rows, key=lambda r: r["val_p10"])  # max keeps the first of equal rows
     return rows, recommended
@@ -252,7 +233,7 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
 
     from embmap.datasets import load_pair
     from embmap.diagnostics import duplicate_rows
-    from embmap.app.run_notebooks import KERNEL, clean_metadata, to_html
+    from embmap.app.run_notebooks import clean_file, execute, to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -273,22 +254,15 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
     results = []
     for notebook in iterator:
         executed = out / notebook.name
-        start = time.perf_counter()
-        status = "ok"
+        start, status, printed = time.perf_counter(), "ok", []
         try:
-            papermill.execute_notebook(
-                str(notebook), str(executed), parameters={"quick": quick, "seed": seed, **paths},
-                kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False)
+            execute(notebook, executed, quick, parameters={"seed": seed, **paths})
         except (papermill.PapermillExecutionError, RuntimeError, OSError, ValueError) as error:
             # keep going: the summary says which notebook failed, in which cell and why
             status = describe_failure(error, executed)
-        printed = []
+            if executed.exists():
+                clean_file(executed)
         if executed.exists():
-            import nbformat
-
-            nb = nbformat.read(executed, as_version=4)
-            clean_metadata(nb)
-            nbformat.write(nb, executed)
             to_html(executed)
             printed = _printed_lines(executed)
         results.append({"notebook": notebook.name, "seconds": time.perf_counter() - start,
