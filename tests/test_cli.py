@@ -13,8 +13,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from embmap.io import Embedding, load_embedding, write_word2vec_binary, write_word2vec_text
 from embmap.app.model_file import load_model
+from embmap.io import Embedding, load_embedding, write_word2vec_binary, write_word2vec_text
 
 N, D_SRC, D_TRG = 300, 16, 24
 
@@ -216,8 +216,8 @@ def test_best_neighbours_use_two_direction_scores(files, tmp_path):
 
 def test_best_reverse_arrays_match_two_direction_retrieval():
     """With every target word paired, the stored reverse estimates are TwoDirectionRetrieval's."""
-    from embmap.local import TwoDirectionRetrieval
     from embmap.app.model_file import fit_model
+    from embmap.local import TwoDirectionRetrieval
 
     rng = np.random.default_rng(2)
     words = [f"w{i}" for i in range(150)]

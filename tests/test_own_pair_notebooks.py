@@ -16,8 +16,8 @@ import pytest
 from pair_shapes import SHAPES
 
 from embmap import load_pair
-from embmap.diagnostics import duplicate_rows
 from embmap.app.run_notebooks import execute
+from embmap.diagnostics import duplicate_rows
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 

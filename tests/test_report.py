@@ -47,8 +47,8 @@ RUN_NOTEBOOKS = ("01_two_spaces_first_look.ipynb", "02_are_the_spaces_isomorphic
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """One quick report run on the pair; its result, summary text and the pair as loaded."""
-    from embmap.datasets import load_pair
     from embmap.app.report import run_report
+    from embmap.datasets import load_pair
 
     folder, notebooks = tmp_path_factory.mktemp("pair"), tmp_path_factory.mktemp("nbs")
     paths = write_pair(folder)

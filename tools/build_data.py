@@ -36,9 +36,9 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from walks import node2vec_walks  # tools/ is on sys.path (run as a script)
 
 from embmap.io import read_npz, write_npz
-from walks import node2vec_walks  # tools/ is on sys.path (run as a script)
 
 # Pointer symbols that link a synset to its hypernym or hyponym (WNDB manual,
 # wninput(5WN)); "i" variants are instance links (e.g. "paris" -> "city").

@@ -37,9 +37,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from build_data import _SINGLE_WORD, _package_version, _stable_hash, sha256
 
 from embmap.io import read_npz, write_npz
-from build_data import _SINGLE_WORD, _package_version, _stable_hash, sha256
 
 _TOKEN = re.compile(r"[a-z]+")
 _TAG = re.compile(r"<[^>]*>")

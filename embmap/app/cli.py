@@ -97,11 +97,9 @@ def _is_word_list(path) -> bool:
     if sniff_format(path) != "text":
         return False
     with open(path, "rb") as handle:
-        for raw in handle:
-            fields = raw.removeprefix(b"\xef\xbb\xbf").split()
-            if fields:
-                return len(fields) == 1
-    return False
+        first = next((f for f in (raw.removeprefix(b"\xef\xbb\xbf").split() for raw in handle)
+                      if f), [])
+    return len(first) == 1
 
 
 def _source_vectors(args, model, path):
@@ -213,6 +211,7 @@ def _joined_report_source(args) -> str:
 
 
 def cmd_fit(args) -> int:
+    from embmap.app.model_file import fit_model, save_model
     from embmap.datasets import (
         dictionary_gold_sets,
         dictionary_pairs,
@@ -220,7 +219,6 @@ def cmd_fit(args) -> int:
         several_golds_message,
     )
     from embmap.io import Embedding
-    from embmap.app.model_file import fit_model, save_model
 
     parts = _source_parts(args)
     if parts is None:
@@ -236,10 +234,10 @@ def cmd_fit(args) -> int:
     if counts["source_words_with_several_targets"]:
         _say(args, f"embmap: {several_golds_message(len(pairs), counts)}")
     what = f"dictionary {args.dictionary}" if args.dictionary else "shared words"
-    src_name = " + ".join(map(str, args.src))
     if len(pairs) < 2:
-        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {src_name} and "
-                       f"{args.trg}: check the dictionary and casing")
+        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between "
+                       f"{' + '.join(map(str, args.src))} and {args.trg}: check the dictionary "
+                       "and casing")
     if parts is not None:
         joined, src = _join_on(args, parts, [s for s, _ in pairs])
     _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({what}; "
@@ -292,18 +290,18 @@ def cmd_neighbours(args) -> int:
                                    sources=model.normalise_source(X))
     targets = model.arrays["target_words"]
     with open(args.out, "w", encoding="utf-8") as handle:
-        for word, row, score in zip(words, idx, scores):
-            handle.write("\t".join([word, *(f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score))])
-                         + "\n")
+        handle.writelines(
+            "\t".join([word, *(f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score))]) + "\n"
+            for word, row, score in zip(words, idx, scores))
     _say(args, f"embmap: wrote the {idx.shape[1]} best target words "
                f"({model.header.get('retrieval', 'csls')}) of {len(words)} words to {args.out}")
     return 0
 
 
 def cmd_evaluate(args) -> int:
+    from embmap.app.model_file import load_model, normalise, unit_mean
     from embmap.datasets import dictionary_pairs, read_dictionary
     from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
-    from embmap.app.model_file import load_model, normalise, unit_mean
 
     pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
     if pred_emb.dim != trg.dim:

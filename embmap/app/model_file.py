@@ -1,27 +1,15 @@
 """A fitted map saved as an open file: a ``.npz`` zip of ``header.json`` and ``.npy`` arrays.
 
-What ``embmap fit`` writes and ``embmap map`` / ``neighbours`` read. Never a pickle:
-``numpy.load(path, allow_pickle=False)`` reads every array, ``unzip -p MODEL header.json``
-the header.
-
-Layout (format ``embmap-model``, version 1)
--------------------------------------------
-``header.json``: ``method``, ``params``, ``normalise`` (``["unit", "center", "unit"]``),
-``source_dim``, ``target_dim``, ``n_pairs``, ``source_path`` / ``target_path`` (absolute;
-a plain word list is looked up in the source file), ``retrieval`` (``"csls"``, or
-``"two-direction"`` for ``best``), ``csls_k``, ``csls_sources``; a joined source adds
-``source_parts``.
-Arrays: ``source_mean``, ``target_mean`` (the ``center`` step's means of the unit-length
-training rows); linear methods ``coef`` (d_x, d_y) and ``intercept``; kNN methods
-``train_sources``, ``train_targets`` (the normalised training pairs); ``mlp.<name>`` for
-the network's ``state_dict``; ``best`` also ``reverse_source_estimates`` (m, d_x: each
-target's source vector by softmax kNN over the training targets, a training word leaving
-itself out) and ``reverse_csls_r`` (m,); every method ``target_words``, ``target_vectors``
-(the whole target file, normalised: ``neighbours`` needs nothing but the model) and
-``target_csls_r`` (each target's CSLS term over mapped source words).
-
-A model's outputs live in its normalised target space, where it was fitted and where
-retrieval is scored.
+What ``embmap fit`` writes and ``embmap map`` / ``neighbours`` read; never a pickle
+(``numpy.load(path, allow_pickle=False)`` reads it). Format ``embmap-model``, version 1.
+The header holds the method, its ``params``, the dimensions, the fitted-on file paths (a
+word list is looked up in the source file) and the ``retrieval`` scheme. Arrays: the
+``center`` means ``source_mean`` / ``target_mean``; the map (``coef`` / ``intercept``,
+kNN's normalised ``train_sources`` / ``train_targets``, or ``mlp.<name>`` tensors); the
+whole normalised target file (``target_words``, ``target_vectors``) with its CSLS term
+``target_csls_r``, so ``neighbours`` needs nothing but the model; for ``best`` each
+target's reverse source estimate and its CSLS term. Outputs live in the model's
+normalised target space, where it was fitted and where retrieval is scored.
 """
 
 from __future__ import annotations
