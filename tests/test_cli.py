@@ -13,14 +13,14 @@ import zipfile
 import numpy as np
 import pytest
 
+from embmap.app.model_file import load_model
 from embmap.io import Embedding, load_embedding, write_word2vec_binary, write_word2vec_text
-from embmap.model_file import load_model
 
 N, D_SRC, D_TRG = 300, 16, 24
 
 
 def run(*args, check_rc=0):
-    out = subprocess.run([sys.executable, "-m", "embmap.cli", *map(str, args)],
+    out = subprocess.run([sys.executable, "-m", "embmap.app.cli", *map(str, args)],
                          capture_output=True, text=True, timeout=300, check=False)
     if check_rc is not None:
         assert out.returncode == check_rc, out.stderr
@@ -141,7 +141,7 @@ def test_not_a_model_exits_1(files, tmp_path):
 
 
 def test_load_model_refuses_other_files(files):
-    from embmap.model_file import ModelFileError
+    from embmap.app.model_file import ModelFileError
 
     with pytest.raises(ModelFileError, match="not a readable embmap model"):
         load_model(files / "src.txt")
@@ -164,7 +164,7 @@ def test_help_shows_examples():
 
 @pytest.mark.parametrize("method", ["procrustes", "lstsq", "vecmap", "knn", "mlp", "best"])
 def test_saved_model_predicts_exactly_like_the_fitted_one(tmp_path, method):
-    from embmap.model_file import fit_model, save_model
+    from embmap.app.model_file import fit_model, save_model
 
     rng = np.random.default_rng(1)
     words = [f"w{i}" for i in range(120)]
@@ -216,8 +216,8 @@ def test_best_neighbours_use_two_direction_scores(files, tmp_path):
 
 def test_best_reverse_arrays_match_two_direction_retrieval():
     """With every target word paired, the stored reverse estimates are TwoDirectionRetrieval's."""
+    from embmap.app.model_file import fit_model
     from embmap.local import TwoDirectionRetrieval
-    from embmap.model_file import fit_model
 
     rng = np.random.default_rng(2)
     words = [f"w{i}" for i in range(150)]
@@ -238,7 +238,7 @@ def test_best_reverse_arrays_match_two_direction_retrieval():
 
 
 def test_best_needs_enough_pairs_for_validation():
-    from embmap.model_file import fit_model
+    from embmap.app.model_file import fit_model
 
     rng = np.random.default_rng(3)
     words = [f"w{i}" for i in range(60)]

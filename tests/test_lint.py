@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["embmap", "tests", "benchmarks", "notebooks"]
+PATHS = ["embmap", "tools", "tests", "benchmarks", "notebooks"]
 
 
 def _ruff():

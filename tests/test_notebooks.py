@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from notebook_checks import assert_clean_full_run, assert_ran_in_quick_mode, code_cells
 
-from embmap.tools.run_notebooks import execute
+from embmap.app.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))

@@ -75,7 +75,7 @@ def test_load_pair_arguments():
 
 
 def test_report_picks_notebooks_that_accept_a_pair():
-    from embmap.report import NOTEBOOK_DIR, notebooks_accepting_a_pair
+    from embmap.app.report import NOTEBOOK_DIR, notebooks_accepting_a_pair
 
     chosen = notebooks_accepting_a_pair()
     assert NOTEBOOK_DIR / "01_two_spaces_first_look.ipynb" in chosen
@@ -92,7 +92,7 @@ def test_report_runs_notebook_01_on_a_readers_pair(own_pair, tmp_path):
     (tmp_path / "nbs").mkdir()
     shutil.copy(NOTEBOOK, tmp_path / "nbs" / NOTEBOOK.name)
     run = subprocess.run(
-        [sys.executable, "-m", "embmap.cli", "report", d / "src.txt.gz", d / "trg.bin",
+        [sys.executable, "-m", "embmap.app.cli", "report", d / "src.txt.gz", d / "trg.bin",
          "--dictionary", d / "dict.txt", "--graph", d / "graph.tsv.gz", "--out", out,
          "--quick", "--notebooks", tmp_path / "nbs"],
         capture_output=True, text=True, timeout=900, check=False)

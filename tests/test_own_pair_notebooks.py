@@ -16,8 +16,8 @@ import pytest
 from pair_shapes import SHAPES
 
 from embmap import load_pair
+from embmap.app.run_notebooks import execute
 from embmap.diagnostics import duplicate_rows
-from embmap.tools.run_notebooks import execute
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -54,7 +54,7 @@ EXPECTED = {
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_report_runs_every_pair_notebook_on_a_readers_pair_shape(shape, shapes, tmp_path):
     """``embmap report`` (notebooks 01-06 and 08, then the summary) on each shape."""
-    from embmap.report import run_report
+    from embmap.app.report import run_report
 
     params, pair = shapes[shape]
     result = run_report(**params, out=tmp_path, quick=True, progress=False)

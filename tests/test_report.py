@@ -47,8 +47,8 @@ RUN_NOTEBOOKS = ("01_two_spaces_first_look.ipynb", "02_are_the_spaces_isomorphic
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """One quick report run on the pair; its result, summary text and the pair as loaded."""
+    from embmap.app.report import run_report
     from embmap.datasets import load_pair
-    from embmap.report import run_report
 
     folder, notebooks = tmp_path_factory.mktemp("pair"), tmp_path_factory.mktemp("nbs")
     paths = write_pair(folder)
@@ -124,7 +124,7 @@ def test_one_recommendation_with_its_validation_number(report):
 
 
 def test_a_different_best_in_notebook_03_is_explained():
-    from embmap.report import other_bests
+    from embmap.app.report import other_bests
 
     maps = [{"method": "Procrustes (best linear)"}]
     rec = {"method": "softmax kNN"}
@@ -144,7 +144,7 @@ def test_a_different_best_in_notebook_03_is_explained():
 
 
 def test_quick_mode_statements_match_the_notebooks():
-    from embmap.report import QUICK_EPOCHS, notebooks_accepting_a_pair, quick_cuts
+    from embmap.app.report import QUICK_EPOCHS, notebooks_accepting_a_pair, quick_cuts
 
     chosen = notebooks_accepting_a_pair()
     assert quick_cuts(chosen) == {"02_are_the_spaces_isomorphic.ipynb": 8000,
@@ -164,7 +164,7 @@ def test_quick_mode_statements_match_the_notebooks():
 def test_a_failed_notebook_is_named_with_cell_exception_and_message(tmp_path, capsys):
     import nbformat
 
-    from embmap.cli import main
+    from embmap.app.cli import main
 
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("source_path = None\ntarget_path = None\n"
@@ -191,7 +191,7 @@ def test_a_failed_notebook_is_named_with_cell_exception_and_message(tmp_path, ca
 def test_describe_failure_keeps_the_whole_message():
     from papermill.exceptions import PapermillExecutionError
 
-    from embmap.report import describe_failure
+    from embmap.app.report import describe_failure
 
     long = "x" * 400 + " end"
     error = PapermillExecutionError(7, 5, "raise", "KeyError", long, ["\x1b[31mTraceback..."])

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import nbformat
 
-from embmap.tools.run_notebooks import _collapse_streams, clean_metadata, output_path
+from embmap.app.run_notebooks import _collapse_streams, clean_metadata, output_path
 
 
 def test_progress_redraws_collapse_to_final_state():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from notebook_checks import assert_clean_full_run, assert_ran_in_quick_mode, code_cells
 
-from embmap.tools.run_notebooks import execute
+from embmap.app.run_notebooks import execute
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIR = ROOT / "notebooks" / "solutions"

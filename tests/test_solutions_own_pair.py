@@ -17,7 +17,7 @@ import pytest
 from pair_shapes import SHAPES
 
 from embmap import load_pair
-from embmap.tools.run_notebooks import execute
+from embmap.app.run_notebooks import execute
 
 SOLUTION_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 SOLUTIONS = sorted(SOLUTION_DIR.glob("[0-9][0-9]_*_solutions.ipynb"))

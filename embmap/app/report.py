@@ -1,28 +1,14 @@
 """``embmap report``: run the tutorial notebooks on a reader's pair and summarise them.
 
-Which notebooks run is decided by the notebooks themselves: every
-``notebooks/NN_*.ipynb`` whose ``parameters`` cell defines ``source_path``
-(01-06 and 08; notebook 07 compares the two *bundled* source spaces and is left out,
-:data:`BUNDLED_ONLY`). Each runs through papermill with the pair's paths
-injected; the executed notebook and its HTML go to the output folder, with a
-one-page summary (``summary.md`` and ``summary.html``):
-
-* in quick mode, a first line saying what quick mode cuts (the first pairs, fewer
-  epochs; :func:`quick_mode_line`) and that its lines are not findings about the pair;
-* the pairing coverage as a table of labelled figures (:func:`coverage_table`);
-* duplicate vectors in each space (:func:`embmap.diagnostics.duplicate_rows`) and the
-  P@1 cap the tie rule puts on the test words (:func:`duplicates_section`);
-* the table of maps (:func:`table_of_maps`: the best linear map, tuned softmax
-  kNN and kNN with two-direction retrieval, all settings chosen on validation
-  words, P@1 and P@10 with a bootstrap interval on the test words, all targets
-  as candidates) and one recommended map with the validation P@10 that chose it; where
-  notebook 03 or 06 names a different best map, one line says why (:func:`other_bests`);
-* which notebooks ran and how long they took; a failed one with its cell, exception type
-  and message (:func:`describe_failure`);
-* every ``Observation:`` line the notebooks printed (numbers the notebooks computed,
-  nothing typed in), with the bundled data's names replaced by the reader's file names
-  and notebook 02's control (b) named for what it is on a reader's pair
-  (:func:`name_for_reader`).
+The notebooks that run are those whose ``parameters`` cell defines ``source_path``
+(all but :data:`BUNDLED_ONLY`), through papermill with the pair's paths injected. The
+executed copies and their HTML go to the output folder with ``summary.md`` /
+``summary.html``: what quick mode cuts (:func:`quick_mode_line`), the pairing coverage
+(:func:`coverage_table`), duplicate vectors and the P@1 cap they put on the test words
+(:func:`duplicates_section`), the table of maps with one recommended map
+(:func:`table_of_maps`; :func:`other_bests` says why a notebook's own best differs),
+each notebook's status (:func:`describe_failure`) and every ``Observation:`` line the
+notebooks printed, in the reader's names (:func:`name_for_reader`).
 """
 
 from __future__ import annotations
@@ -33,7 +19,12 @@ import re
 import time
 from pathlib import Path
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+__all__ = ["BUNDLED_ONLY", "NOISED_CONTROL", "NOTEBOOK_DIR", "QUICK_EPOCHS", "QUICK_WORDS",
+           "coverage_table", "describe_failure", "duplicates_section", "name_for_reader",
+           "notebooks_accepting_a_pair", "other_bests", "quick_cuts", "quick_mode_line",
+           "reader_names", "run_report", "table_of_maps"]
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 _DEFINES_SOURCE = re.compile(r"^\s*source_path\s*=", re.MULTILINE)
 # Notebooks that answer a question about the bundled data only (07 compares the bundled
 # GloVe and skipgram sources); with a reader's pair they print one line and skip.
@@ -47,28 +38,19 @@ def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no notebooks folder (run from a clone of the "
                                 "repository, or pass --notebooks DIR)")
-    chosen = []
-    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+    def accepts(path):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-        if (params and _DEFINES_SOURCE.search("".join(params[0]["source"]))
-                and path.name not in BUNDLED_ONLY):
-            chosen.append(path)
-    return chosen
+        return bool(params) and bool(_DEFINES_SOURCE.search("".join(params[0]["source"])))
+    return [path for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+            if path.name not in BUNDLED_ONLY and accepts(path)]
 
 
 def _printed_lines(executed: Path) -> list:
     """Every line the notebook printed (stream outputs), stripped, in order."""
-    lines = []
-    for cell in json.loads(executed.read_text(encoding="utf-8"))["cells"]:
-        for output in cell.get("outputs", []):
-            text = "".join(output.get("text", ""))
-            lines += [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines
-
-
-def _observations(executed: Path) -> list:
-    return [ln for ln in _printed_lines(executed) if ln.startswith("Observation")]
+    cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
+    return [ln.strip() for cell in cells for output in cell.get("outputs", [])
+            for ln in "".join(output.get("text", "")).splitlines() if ln.strip()]
 
 
 # What a notebook prints when it stands in for something a reader's pair lacks (notebook 02's
@@ -87,15 +69,12 @@ def reader_names(paths: dict) -> dict:
 def name_for_reader(line: str, names: dict, noised_control: bool) -> str:
     """A notebook's printed line with the bundled data's names replaced by the reader's files.
 
-    The notebooks call the spaces E1 (the source: GloVe on the bundled pair) and E2 (the
-    target: node2vec); on a reader's pair those are the reader's files. Notebook 02's control
-    (b), "two node2vec runs" on the bundled pair, is a noised copy of the reader's target when
-    the notebook printed so (``noised_control``). A reader's pair has no word frequencies, so
-    notebook 08's frequency bands are bands of the pairing's row order.
+    E1 / GloVe is the reader's source, E2 / node2vec the target; notebook 02's control (b),
+    "two node2vec runs", is a noised copy of the target where the notebook said so
+    (``noised_control``); frequency bands are bands of the pairing's row order.
     """
     src, trg = names["source"], names["target"]
-    control_b = (f"a noised copy of {trg} (control (b))" if noised_control
-                 else f"two runs of {trg}")
+    control_b = f"a noised copy of {trg} (control (b))" if noised_control else f"two runs of {trg}"
     for old, new in (("two node2vec runs", control_b),
                      ("a second node2vec seed", f"a second run of {trg}"),
                      ("E1 source", src), ("E2 target", trg),
@@ -111,41 +90,39 @@ def name_for_reader(line: str, names: dict, noised_control: bool) -> str:
 
 
 def describe_failure(error: BaseException, executed: Path | None = None) -> str:
-    """One line naming where and how a notebook failed: cell, exception type and message.
+    """One line naming where and how a notebook failed: cell, exception type, whole message.
 
-    For papermill's ``PapermillExecutionError`` the cell is counted from 0 in the notebook
-    as stored (papermill's ``cell_index`` counts the injected-parameters cell too), with the
-    ``In [n]`` label the executed copy shows; the message is the exception's whole message.
+    A papermill cell is counted from 0 in the notebook as stored (papermill's ``cell_index``
+    counts the injected-parameters cell too), with the executed copy's ``In [n]`` label.
     """
     ename = getattr(error, "ename", None)
     if ename is None:
         message = " ".join(str(error).split())
-        return f"failed: {type(error).__name__}: {message}" if message else \
-            f"failed: {type(error).__name__}"
+        return f"failed: {type(error).__name__}" + (f": {message}" if message else "")
     index = error.cell_index
     if executed is not None and executed.exists():
         # the cells as papermill ran them: without the error banner and anchor it adds on failure
-        tags = [c.get("metadata", {}).get("tags", [])
-                for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]]
-        tags = [t for t in tags if "papermill-error-cell-tag" not in t]
+        tags = [t for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]
+                for t in [c.get("metadata", {}).get("tags", [])]
+                if "papermill-error-cell-tag" not in t]
         injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
         if injected and injected[0] < index:
             index -= 1
     message = " ".join(_ANSI.sub("", str(error.evalue)).split())
     where = f"cell {index} (counting from 0" + (f"; In [{error.exec_count}] in the executed copy"
                                                 if error.exec_count is not None else "") + ")"
-    return f"failed in {where}: {ename}: {message}" if message else f"failed in {where}: {ename}"
+    return f"failed in {where}: {ename}" + (f": {message}" if message else "")
 
 
 def quick_cuts(notebooks) -> dict:
     """How many pairs each notebook keeps in quick mode (``pair.head(min(N, ...))``), by name."""
     cuts = {}
     for path in notebooks:
-        for cell in json.loads(Path(path).read_text(encoding="utf-8"))["cells"]:
-            found = _HEAD.search("".join(cell["source"])) if cell["cell_type"] == "code" else None
-            if found:
-                cuts[Path(path).name] = int(found.group(1).replace("_", ""))
-                break
+        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+        found = next((m for c in cells if c["cell_type"] == "code"
+                      for m in [_HEAD.search("".join(c["source"]))] if m), None)
+        if found:
+            cuts[Path(path).name] = int(found.group(1).replace("_", ""))
     return cuts
 
 
@@ -155,25 +132,21 @@ _HEAD = re.compile(r"if quick:\s*\n\s*pair = pair\.head\(min\(([\d_]+)")
 def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     """The maps of notebooks 03 and 06 on ``pair``, chosen and scored as there.
 
-    In the unit-center-unit spaces (means of the training words): least squares and
-    Procrustes (the better on validation is "best linear"), softmax kNN regression (k and
-    T chosen on validation, :func:`embmap.local.knn_validation_grid`) and that kNN with
-    two-direction retrieval (reverse k, T and beta chosen on validation). Every method
-    retrieves the validation and test words among *all* targets of the pair by CSLS
-    (training words mapped leave-one-out as CSLS sources); a word with several gold
-    targets (``pair.gold_sets``) is a hit when any of them is retrieved.
+    In unit-center-unit spaces: the better of least squares and Procrustes on validation,
+    softmax kNN (k, T chosen on validation) and that kNN with two-direction retrieval
+    (reverse k, T, beta chosen on validation). Validation and test words are retrieved by
+    CSLS among *all* targets (training words mapped leave-one-out as CSLS sources); a hit
+    on any of a word's golds counts.
 
-    Returns
-    -------
-    rows : list of dict
-        ``method``, ``settings``, ``val_p10``, ``p1``, ``p10``, ``p10_lo``, ``p10_hi``
-        (test words, 95% bootstrap interval over them), ``n_test``, ``candidates``.
-    recommended : dict
-        The row with the best validation P@10 (ties: the simpler, earlier method).
+    Returns ``(rows, recommended)``: per method ``method``, ``settings``, ``val_p10``,
+    ``p1``, ``p10``, ``p10_lo`` / ``p10_hi`` (95% bootstrap over the test words), ``n_test``,
+    ``n_val``, ``cli_method``, ``candidates``; and the row with the best validation P@10
+    (ties: the simpler, earlier method).
     """
     import numpy as np
 
-    from embmap.evaluation import bootstrap_ci, retrieve
+    from embmap.app.model_file import BEST_GRID
+    from embmap.evaluation import bootstrap_ci, rank_metrics, retrieve
     from embmap.experiments import normalised_spaces
     from embmap.linear import LeastSquares, OrthogonalProcrustes
     from embmap.local import (
@@ -182,7 +155,6 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
         knn_validation_grid,
         mapped_sources,
     )
-    from embmap.model_file import BEST_GRID
 
     X, Y = normalised_spaces(pair)
     train, val, test = pair.train, pair.val, pair.test
@@ -227,12 +199,11 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     rows = []
     for name, run in runs.items():
         _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
+        scores = rank_metrics(run["test"])
         rows.append({"method": name, "settings": run["settings"],
-                     "val_p10": float(np.mean(run["val"] <= 10)),
-                     "p1": float(np.mean(run["test"] <= 1)),
-                     "p10": float(np.mean(run["test"] <= 10)),
-                     "p10_lo": float(lo), "p10_hi": float(hi), "n_test": len(test),
-                     "n_val": len(val), "cli_method": run["cli"],
+                     "val_p10": rank_metrics(run["val"])["p@10"], "p1": scores["p@1"],
+                     "p10": scores["p@10"], "p10_lo": float(lo), "p10_hi": float(hi),
+                     "n_test": len(test), "n_val": len(val), "cli_method": run["cli"],
                      "candidates": len(Y)})
     recommended = max(rows, key=lambda r: r["val_p10"])  # max keeps the first of equal rows
     return rows, recommended
@@ -242,17 +213,14 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
                quick=False, seed=0, notebooks=None, progress=True) -> dict:
     """Run the pair-aware notebooks on the pair; write executed copies, HTML and the summary.
 
-    Returns
-    -------
-    dict
-        ``coverage``, ``notebooks`` (name, seconds, status, observations) and
-        ``summary`` (path of ``summary.md``).
+    Returns a dict: ``coverage``, ``notebooks`` (name, seconds, status, observations),
+    ``summary`` (path of ``summary.md``), ``maps``, ``recommended`` and ``duplicates``.
     """
     import papermill
 
+    from embmap.app.run_notebooks import clean_file, execute, to_html
     from embmap.datasets import load_pair
     from embmap.diagnostics import duplicate_rows
-    from embmap.tools.run_notebooks import KERNEL, clean_metadata, to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,35 +233,25 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
     chosen = notebooks_accepting_a_pair(notebooks or NOTEBOOK_DIR)
     if not chosen:
         raise FileNotFoundError("no notebook's parameters cell defines source_path")
-    iterator = chosen
     if progress:
         from tqdm.auto import tqdm
-
-        iterator = tqdm(chosen, desc="notebooks", unit="notebook")
     results = []
-    for notebook in iterator:
+    for notebook in tqdm(chosen, desc="notebooks", unit="notebook") if progress else chosen:
         executed = out / notebook.name
-        start = time.perf_counter()
-        status = "ok"
+        start, status, printed = time.perf_counter(), "ok", []
         try:
-            papermill.execute_notebook(
-                str(notebook), str(executed), parameters={"quick": quick, "seed": seed, **paths},
-                kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False)
+            execute(notebook, executed, quick, parameters={"seed": seed, **paths})
         except (papermill.PapermillExecutionError, RuntimeError, OSError, ValueError) as error:
             # keep going: the summary says which notebook failed, in which cell and why
             status = describe_failure(error, executed)
-        printed = []
+            if executed.exists():
+                clean_file(executed)
         if executed.exists():
-            import nbformat
-
-            nb = nbformat.read(executed, as_version=4)
-            clean_metadata(nb)
-            nbformat.write(nb, executed)
             to_html(executed)
             printed = _printed_lines(executed)
         results.append({"notebook": notebook.name, "seconds": time.perf_counter() - start,
-                        "status": status,
-                        "observations": [ln for ln in printed if ln.startswith("Observation")],
+                        "status": status, "observations": [ln for ln in printed
+                                                           if ln.startswith("Observation")],
                         "substitutes": [ln for ln in printed if _SUBSTITUTE.match(ln)]})
     data = {"source": duplicate_rows(pair.X), "target": duplicate_rows(pair.Y),
             "cap": duplicate_rows(table_pair.Y, gold=table_pair.test),
@@ -363,20 +321,16 @@ _COVERAGE = (("source_words", "words in {source}"), ("target_words", "words in {
 
 def coverage_table(pair, names: dict) -> list:
     """The pairing coverage as markdown table lines, one labelled figure per row."""
-    labels = dict(_COVERAGE)
-    rows = []
-    for key, value in pair.coverage.items():
-        if key in ("source", "head"):
-            continue  # "reader" for every reader's pair; quick mode's cut is stated elsewhere
-        label = labels.get(key, key.replace("_", " ")).format(**{k: v or "-" for k, v in
-                                                                   names.items()})
-        text = _pct(value) if isinstance(value, float) else _count(value)
-        rows.append(f"| {label} | {text} |")
-    rows.append(f"| dimensions ({names['source']}, {names['target']}) | "
-                f"{pair.X.shape[1]}, {pair.Y.shape[1]} |")
-    rows.append(f"| training / validation / test words (seed {pair.seed}) | "
-                f"{len(pair.train)} / {len(pair.val)} / {len(pair.test)} |")
-    return ["| figure | value |", "|---|---|", *rows]
+    labels, filled = dict(_COVERAGE), {k: v or "-" for k, v in names.items()}
+    # "source" is "reader" for every reader's pair; quick mode's cut is stated elsewhere
+    rows = [f"| {labels.get(key, key.replace('_', ' ')).format(**filled)} | "
+            f"{_pct(value) if isinstance(value, float) else _count(value)} |"
+            for key, value in pair.coverage.items() if key not in ("source", "head")]
+    return ["| figure | value |", "|---|---|", *rows,
+            (f"| dimensions ({names['source']}, {names['target']}) | "
+             f"{pair.X.shape[1]}, {pair.Y.shape[1]} |"),
+            (f"| training / validation / test words (seed {pair.seed}) | "
+             f"{len(pair.train)} / {len(pair.val)} / {len(pair.test)} |")]
 
 
 def duplicates_section(data: dict, names: dict, n_table: int, n_pairs: int) -> list:
@@ -443,10 +397,8 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     from embmap import __version__
 
     names = reader_names(paths)
-    lines = []
-    if quick:
-        lines += [quick_mode_line(cuts, [r["notebook"] for r in results], len(pair), n_table),
-                  ""]
+    lines = ([quick_mode_line(cuts, [r["notebook"] for r in results], len(pair), n_table), ""]
+             if quick else [])
     lines += ["# embmap report", "",
               f"embmap {__version__}; {'quick' if quick else 'full'} mode; seed {seed}.", "",
               "## The pair", ""]
@@ -456,26 +408,24 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     r = recommended
     where = (f"the first {n_table} pairs (quick mode)" if n_table < len(pair) else "all pairs")
     lines += ["", "## The maps", "",
-              (f"Fitted on the training words of {where}; settings chosen on "
-              f"{r['n_val']} validation words; scored on "
-              f"{r['n_test']} test words by CSLS retrieval among all {r['candidates']} targets "
-              "(the candidate set). P@10 interval: 95% bootstrap over the test words."), "",
+              (f"Fitted on the training words of {where}; settings chosen on {r['n_val']} "
+               f"validation words; scored on {r['n_test']} test words by CSLS retrieval among "
+               f"all {r['candidates']} targets (the candidate set). P@10 interval: 95% "
+               "bootstrap over the test words."), "",
               ("| method | settings (chosen on validation) | validation P@10 | test P@1 | "
               "test P@10 [95% interval] | candidates |"), "|---|---|---|---|---|---|"]
     lines += [f"| {m['method']} | {m['settings']} | {_pct(m['val_p10'])} | {_pct(m['p1'])} | "
               f"{_pct(m['p10'])} [{_pct(m['p10_lo'])}, {_pct(m['p10_hi'])}] | "
               f"all {m['candidates']} targets |" for m in maps]
     lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), chosen by its "
-              f"validation P@10 of {_pct(r['val_p10'])} on {r['n_val']} validation words, the "
-              "best in the table. Expected P@10 on new words of this pair: "
-              f"{_pct(r['p10'])} "
-              f"(95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, {r['n_test']} test "
-              f"words, {r['candidates']} candidates); P@1 {_pct(r['p1'])}. Fit it on all pairs "
-              "with "
-              f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
+                   f"validation P@10 of {_pct(r['val_p10'])} on {r['n_val']} validation words, "
+                   "the best in the table. Expected P@10 on new words of this pair: "
+                   f"{_pct(r['p10'])} (95% interval {_pct(r['p10_lo'])} - {_pct(r['p10_hi'])}, "
+                   f"{r['n_test']} test words, {r['candidates']} candidates); P@1 "
+                   f"{_pct(r['p1'])}. Fit it on all pairs with "
+                   f"`embmap fit SRC TRG --method {r['cli_method']}`.")]
     differ = other_bests(results, maps, recommended, names, quick)
-    if differ:
-        lines += ["", *differ]
+    lines += ["", *differ] if differ else []
     lines += ["", "## Notebooks", "", "| notebook | status | seconds |", "|---|---|---|"]
     lines += [f"| [{r['notebook']}]({Path(r['notebook']).with_suffix('.html').name}) | "
               f"{_cell(r['status'])} | {r['seconds']:.0f} |" for r in results]

@@ -1,6 +1,6 @@
 """Build the second source space: a real skipgram model trained here on public text.
 
-Run ``python -m embmap.tools.build_skipgram --out data`` (``make data-skipgram``)
+Run ``python tools/build_skipgram.py --out data`` (``make data-skipgram``)
 after the graph data exists in ``data/`` (it reads the graph words from
 ``data/glove50_graph_words.npz``). Nothing is downloaded at run time except
 by the ordinary package clients: the texts come from Debian packages
@@ -37,9 +37,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from build_data import _SINGLE_WORD, _package_version, _stable_hash, sha256
 
 from embmap.io import read_npz, write_npz
-from embmap.tools.build_data import _SINGLE_WORD, _package_version, _stable_hash, sha256
 
 _TOKEN = re.compile(r"[a-z]+")
 _TAG = re.compile(r"<[^>]*>")

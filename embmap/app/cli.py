@@ -41,11 +41,12 @@ methods (fitted in unit-center-unit normalised spaces):
   knn         kNN regression, 10 neighbours, softmax weights (T = 0.05)
   mlp         an MLP (one hidden layer of 512) on top of least squares, cosine loss
   best        the tutorial's recommendation (notebook 06): softmax kNN regression with
-              two-direction retrieval; k and T, the reverse k and T and beta are chosen
-              on validation words (10% of the given pairs, seeded by --seed), then the
-              map is refitted on all pairs; `embmap neighbours` then scores in two
-              directions
+              two-direction retrieval, k, T, reverse k, T and beta chosen on validation
+              words (10% of the pairs, seeded by --seed), then refitted on all pairs
 """
+
+
+__all__ = ["CliError", "build_parser", "main"]
 
 
 class CliError(Exception):
@@ -64,8 +65,7 @@ def _say(args, message: str) -> None:
 def _load(path, role: str):
     from embmap.io import load_embedding
 
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise CliError(f"{path}: no such file ({role})")
     return load_embedding(path)
 
@@ -97,56 +97,61 @@ def _is_word_list(path) -> bool:
     if sniff_format(path) != "text":
         return False
     with open(path, "rb") as handle:
-        for raw in handle:
-            fields = raw.removeprefix(b"\xef\xbb\xbf").split()
-            if fields:
-                return len(fields) == 1
-    return False
+        first = next((f for f in (raw.removeprefix(b"\xef\xbb\xbf").split() for raw in handle)
+                      if f), [])
+    return len(first) == 1
 
 
 def _source_vectors(args, model, path):
-    """``(words, raw source vectors)`` for INPUT: a word list or a source embedding file."""
-    from embmap.io import Embedding
+    """``(words, raw source vectors)`` of INPUT: a word list or a source embedding file.
+
+    A model fitted on several source files maps word lists only: each word's joined
+    vector, its parts normalised with the part means stored in the model.
+    """
+    from embmap.joined import normaliser_from_mean
 
     if not Path(path).is_file():
         raise CliError(f"{path}: no such file (input)")
-    if model.header.get("source_parts"):
-        return _joined_model_vectors(args, model, path)
+    parts = model.header.get("source_parts")
     if not _is_word_list(path):
+        if parts:
+            raise CliError(f"{path}: a model fitted on several source files maps a word list "
+                           "(each word is looked up in every source file), not an embedding file")
         emb = _load(path, "input embedding")
         return emb.words, emb.vectors
+    if parts and args.source:
+        raise CliError("--source does not apply to a model fitted on several source files: "
+                       "it reads the files named in the model")
     words = _read_word_list(path)
-    source = args.source or model.header.get("source_path")
-    if not source:
-        raise CliError(f"{path} is a word list: give --source SRC to look up its vectors")
-    emb: Embedding = _load(source, "source embedding (--source or the model's source_path)")
-    index = emb.index
-    found = [w for w in words if w in index]
-    missing = len(words) - len(found)
+    if parts:
+        embeddings = [_load(p["path"], f"source part {p['name']} (named in the model)")
+                      for p in parts]
+        where, skipped = "every source file", ("lack some source file; skipped (the model was "
+                                               "fitted on words every file has)")
+    else:
+        source = args.source or model.header.get("source_path")
+        if not source:
+            raise CliError(f"{path} is a word list: give --source SRC to look up its vectors")
+        embeddings = [_load(source, "source embedding (--source or the model's source_path)")]
+        where, skipped = source, f"are not in {source}; skipped"
+    indexes = [e.index for e in embeddings]
+    found = [w for w in words if all(w in ix for ix in indexes)]
     if not found:
-        raise CliError(f"{path}: none of its {len(words)} words is in {source}")
-    if missing:
-        _say(args, f"embmap: {missing} of {len(words)} words of {path} are not in {source}; "
-                   "skipped")
-    return found, emb.vectors[[index[w] for w in found]]
-
-
-# --------------------------------------------------------------------------
-# several source files: joined into one source space (embmap.joined)
-# --------------------------------------------------------------------------
-
-
-def _part_names(paths) -> list:
-    """A readable, distinct name per source file (its file name; a number if two clash)."""
-    names = [Path(p).name for p in paths]
-    return [n if names.count(n) == 1 else f"{i}:{n}" for i, n in enumerate(names, start=1)]
+        raise CliError(f"{path}: none of its {len(words)} words is in {where}")
+    if len(found) < len(words):
+        _say(args, f"embmap: {len(words) - len(found)} of {len(words)} words of {path} {skipped}")
+    if not parts:
+        return found, embeddings[0].vectors[[indexes[0][w] for w in found]]
+    return found, np.hstack([
+        np.float32(part["weight"]) * normaliser_from_mean(model.arrays[f"source_part_mean_{i}"])
+        .transform(emb.vectors[[ix[w] for w in found]])
+        for i, (part, emb, ix) in enumerate(zip(parts, embeddings, indexes))])
 
 
 def _source_parts(args):
     """``(names, embeddings, words every file has)`` of several SRC files, or None for one.
 
-    Only words that every source has are paired: a joined map never meets a
-    zero block (a word lacking a part), in fitting or in mapping.
+    Only words every source has are paired: a joined map never meets a word lacking a part.
     """
     paths, weights = args.src, args.source_weight
     if weights is not None and len(weights) != len(paths):
@@ -162,7 +167,10 @@ def _source_parts(args):
     union = len(set().union(*(e.words for e in embeddings)))
     _say(args, f"embmap: joining {len(paths)} source files on the {len(common)} words they all "
                f"have ({union - len(common)} words lack some file and are left out)")
-    return _part_names(paths), embeddings, common
+    # a readable, distinct name per file: its file name, numbered if two clash
+    names = [Path(p).name for p in paths]
+    names = [n if names.count(n) == 1 else f"{i}:{n}" for i, n in enumerate(names, start=1)]
+    return names, embeddings, common
 
 
 def _join_on(args, parts, train_words):
@@ -177,51 +185,11 @@ def _join_on(args, parts, train_words):
     return joined, Embedding(common, joined.X)
 
 
-def _record_parts(model, joined, paths) -> None:
-    """Store each part's file, weight and mean so `map` / `neighbours` can rebuild the vectors."""
-    model.header["source_path"] = None
-    model.header["source_parts"] = [
-        {"name": name, "path": str(Path(path).resolve()), "dim": int(sl.stop - sl.start),
-         "weight": joined.weights[name]}
-        for (name, sl), path in zip(joined.slices.items(), paths)]
-    for i, name in enumerate(joined.names):
-        model.arrays[f"source_part_mean_{i}"] = joined.normalisers[name].means_[0]
-
-
-def _joined_model_vectors(args, model, path):
-    """``(words, joined vectors)`` of a word list for a model fitted on several sources."""
-    from embmap.joined import normaliser_from_mean
-
-    if not _is_word_list(path):
-        raise CliError(f"{path}: a model fitted on several source files maps a word list (each "
-                       "word is looked up in every source file), not an embedding file")
-    if args.source:
-        raise CliError("--source does not apply to a model fitted on several source files: "
-                       "it reads the files named in the model")
-    parts = model.header["source_parts"]
-    words = _read_word_list(path)
-    embeddings = [_load(p["path"], f"source part {p['name']} (named in the model)")
-                  for p in parts]
-    indexes = [e.index for e in embeddings]
-    found = [w for w in words if all(w in ix for ix in indexes)]
-    if not found:
-        raise CliError(f"{path}: none of its {len(words)} words is in every source file")
-    if len(found) < len(words):
-        _say(args, f"embmap: {len(words) - len(found)} of {len(words)} words of {path} lack some "
-                   "source file; skipped (the model was fitted on words every file has)")
-    blocks = []
-    for i, (part, emb, ix) in enumerate(zip(parts, embeddings, indexes)):
-        normaliser = normaliser_from_mean(model.arrays[f"source_part_mean_{i}"])
-        blocks.append(np.float32(part["weight"]) * normaliser.transform(
-            emb.vectors[[ix[w] for w in found]]))
-    return found, np.hstack(blocks)
-
-
 def _joined_report_source(args) -> str:
     """Write the joined source of several SRC files for the report's notebooks; its path.
 
-    Normalised per part on the training words of the split the notebooks
-    draw (the same pairing and seed as :func:`embmap.datasets.load_pair`).
+    Normalised per part on the training words of the split the notebooks draw (the
+    pairing and seed of :func:`embmap.datasets.load_pair`).
     """
     from embmap.datasets import pair_embeddings
     from embmap.io import Embedding, write_npz
@@ -242,12 +210,8 @@ def _joined_report_source(args) -> str:
     return str(path)
 
 
-# --------------------------------------------------------------------------
-# sub-commands
-# --------------------------------------------------------------------------
-
-
 def cmd_fit(args) -> int:
+    from embmap.app.model_file import fit_model, save_model
     from embmap.datasets import (
         dictionary_gold_sets,
         dictionary_pairs,
@@ -255,7 +219,6 @@ def cmd_fit(args) -> int:
         several_golds_message,
     )
     from embmap.io import Embedding
-    from embmap.model_file import fit_model, save_model
 
     parts = _source_parts(args)
     if parts is None:
@@ -263,28 +226,18 @@ def cmd_fit(args) -> int:
     else:  # pairing needs the words only; the joined vectors need the pairs (training rows)
         src = Embedding(parts[2], np.zeros((len(parts[2]), 1), dtype=np.float32))
     trg = _load(args.trg, "target")
-    gold_sets = None
-    if args.dictionary:
-        # Grouped by source word, as embmap.pair_embeddings does: rows in the source file's
-        # order, one training target each, all listed targets gold; line order is irrelevant.
-        pairs, golds, dropped = dictionary_pairs(src.words, trg.words,
-                                                 read_dictionary(args.dictionary))
-        gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
-        if counts["source_words_with_several_targets"]:
-            _say(args, f"embmap: {several_golds_message(len(pairs), counts)}")
-    else:
-        s_index, t_index = src.index, trg.index
-        pairs, used_s, used_t = [], set(), set()
-        for s, t in ((w, w) for w in src.words):
-            if s in s_index and t in t_index and s not in used_s and t not in used_t:
-                pairs.append((s, t))
-                used_s.add(s)
-                used_t.add(t)
+    # As embmap.pair_embeddings pairs: one row per source word, in the source file's order
+    # (default: the words both files share); a dictionary's listed targets are all gold.
+    entries = read_dictionary(args.dictionary) if args.dictionary else [(w, w) for w in src.words]
+    pairs, golds, dropped = dictionary_pairs(src.words, trg.words, entries)
+    gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
+    if counts["source_words_with_several_targets"]:
+        _say(args, f"embmap: {several_golds_message(len(pairs), counts)}")
     what = f"dictionary {args.dictionary}" if args.dictionary else "shared words"
-    src_name = " + ".join(map(str, args.src))
     if len(pairs) < 2:
-        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between {src_name} and "
-                       f"{args.trg}: check the dictionary and casing")
+        raise CliError(f"only {len(pairs)} usable word pairs ({what}) between "
+                       f"{' + '.join(map(str, args.src))} and {args.trg}: check the dictionary "
+                       "and casing")
     if parts is not None:
         joined, src = _join_on(args, parts, [s for s, _ in pairs])
     _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({what}; "
@@ -292,8 +245,14 @@ def cmd_fit(args) -> int:
     model = fit_model(src, trg, pairs, args.method, seed=args.seed,
                       progress=_progress_enabled(args), source_path=args.src[0],
                       target_path=args.trg, gold_sets=gold_sets)
-    if parts is not None:
-        _record_parts(model, joined, args.src)
+    if parts is not None:  # each part's file, weight and mean: `map` rebuilds the vectors
+        model.header["source_path"] = None
+        model.header["source_parts"] = [
+            {"name": name, "path": str(Path(path).resolve()), "dim": int(sl.stop - sl.start),
+             "weight": joined.weights[name]}
+            for (name, sl), path in zip(joined.slices.items(), args.src)]
+        for i, name in enumerate(joined.names):
+            model.arrays[f"source_part_mean_{i}"] = joined.normalisers[name].means_[0]
     save_model(args.out, model)
     if args.method == "best":
         p, sel = model.header["params"], model.header["params"]["selection"]
@@ -306,13 +265,19 @@ def cmd_fit(args) -> int:
     return 0
 
 
-def cmd_map(args) -> int:
-    from embmap.io import Embedding, write_word2vec_text
-    from embmap.model_file import load_model
+def _mapped(args):
+    """``(model, words, raw source vectors, predictions)`` of INPUT."""
+    from embmap.app.model_file import load_model
 
     model = load_model(args.model)
     words, X = _source_vectors(args, model, args.input)
-    pred = model.predict(X, progress=_progress_enabled(args))
+    return model, words, X, model.predict(X, progress=_progress_enabled(args))
+
+
+def cmd_map(args) -> int:
+    from embmap.io import Embedding, write_word2vec_text
+
+    _, words, _, pred = _mapped(args)
     write_word2vec_text(args.out, Embedding(words, pred))
     _say(args, f"embmap: wrote {len(words)} mapped vectors ({pred.shape[1]}d, normalised target "
                f"space) to {args.out}")
@@ -320,28 +285,23 @@ def cmd_map(args) -> int:
 
 
 def cmd_neighbours(args) -> int:
-    from embmap.model_file import load_model
-
-    model = load_model(args.model)
-    words, X = _source_vectors(args, model, args.input)
-    pred = model.predict(X, progress=_progress_enabled(args))
+    model, words, X, pred = _mapped(args)
     idx, scores = model.neighbours(pred, k=args.k, progress=_progress_enabled(args),
                                    sources=model.normalise_source(X))
     targets = model.arrays["target_words"]
     with open(args.out, "w", encoding="utf-8") as handle:
-        for word, row, score in zip(words, idx, scores):
-            cells = [f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score)]
-            handle.write(word + "\t" + "\t".join(cells) + "\n")
-    scheme = model.header.get("retrieval", "csls")
-    _say(args, f"embmap: wrote the {idx.shape[1]} best target words ({scheme}) of {len(words)} "
-               f"words to {args.out}")
+        handle.writelines(
+            "\t".join([word, *(f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score))]) + "\n"
+            for word, row, score in zip(words, idx, scores))
+    _say(args, f"embmap: wrote the {idx.shape[1]} best target words "
+               f"({model.header.get('retrieval', 'csls')}) of {len(words)} words to {args.out}")
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from embmap.datasets import read_dictionary
+    from embmap.app.model_file import load_model, normalise, unit_mean
+    from embmap.datasets import dictionary_pairs, read_dictionary
     from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
-    from embmap.model_file import _normalise, _unit_mean, load_model
 
     pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
     if pred_emb.dim != trg.dim:
@@ -351,55 +311,47 @@ def cmd_evaluate(args) -> int:
         model = load_model(args.model)
         targets, how = model.normalise_target(trg.vectors), f"normalised as in {args.model}"
     else:
-        targets = _normalise(trg.vectors, _unit_mean(trg.vectors))
+        targets = normalise(trg.vectors, unit_mean(trg.vectors))
         how = "unit-center-unit with the mean of all target words"
     p_index, t_index = pred_emb.index, trg.index
     entries = read_dictionary(args.dictionary)
     # One query per source word, in the predictions file's order; its golds are all its
-    # listed target words in the target file (a hit on any counts), so line order is irrelevant.
-    grouped = {}
-    for s, t in entries:
-        if s in p_index and t in t_index:
-            grouped.setdefault(s, set()).add(t_index[t])
+    # listed target words (a hit on any counts), so line order is irrelevant.
+    grouped = dictionary_pairs(pred_emb.words, trg.words, entries)[1]
     if not grouped:
         raise CliError(f"{args.dictionary}: no pair has its source word in {args.pred} and its "
                        f"target word in {args.trg}")
     words = sorted(grouped, key=p_index.__getitem__)
-    golds = [sorted(grouped[w]) for w in words]
+    golds = [[t_index[t] for t in grouped[w]] for w in words]
     several = sum(len(g) > 1 for g in golds)
     gold = golds if several else np.array([g[0] for g in golds])
     pred = pred_emb.vectors[[p_index[w] for w in words]]
-    result = evaluate(pred, targets, gold, retrieval=args.retrieval,
-                      identical_targets=args.identical_targets)
-    ranks = gold_ranks(pred, targets, gold, retrieval=args.retrieval,
-                       identical_targets=args.identical_targets)
-    _, low, high = bootstrap_ci(ranks, "p@10", seed=0)
-    result.update({"p@10_ci95": [low, high], "retrieval": args.retrieval,
-                   "identical_targets": args.identical_targets,
-                   "queries_with_several_golds": several,
+    how_scored = {"retrieval": args.retrieval, "identical_targets": args.identical_targets}
+    result = evaluate(pred, targets, gold, **how_scored)
+    _, low, high = bootstrap_ci(gold_ranks(pred, targets, gold, **how_scored), "p@10", seed=0)
+    result.update({"p@10_ci95": [low, high], **how_scored, "queries_with_several_golds": several,
                    "dictionary_entries": len(entries),
-                   "dictionary_source_words": len({s for s, _ in entries}),
-                   "targets": how})
+                   "dictionary_source_words": len({s for s, _ in entries}), "targets": how})
     if args.json:
         print(json.dumps(result, indent=2))
-    else:
-        print(f"{result['n_queries']} queries of {result['dictionary_source_words']} dictionary "
-              f"source words; {result['n_candidates']} candidates (all target words, {how}); "
-              f"retrieval {args.retrieval}")
-        if several:
-            print(f"{several} of {result['n_queries']} queries have several gold targets "
-                  "(a hit on any counts; the rank is the best gold's)")
-        if args.identical_targets == "one":
-            print(f"identical target vectors count as one candidate "
-                  f"({result['n_distinct_candidates']} distinct)")
-        for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
-            print(f"{key:9s} {result[key]:.4f}")
-        print(f"p@10 95% bootstrap CI over queries: {low:.4f} - {high:.4f}")
+        return 0
+    print(f"{result['n_queries']} queries of {result['dictionary_source_words']} dictionary "
+          f"source words; {result['n_candidates']} candidates (all target words, {how}); "
+          f"retrieval {args.retrieval}")
+    if several:
+        print(f"{several} of {result['n_queries']} queries have several gold targets "
+              "(a hit on any counts; the rank is the best gold's)")
+    if args.identical_targets == "one":
+        print(f"identical target vectors count as one candidate "
+              f"({result['n_distinct_candidates']} distinct)")
+    for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
+        print(f"{key:9s} {result[key]:.4f}")
+    print(f"p@10 95% bootstrap CI over queries: {low:.4f} - {high:.4f}")
     return 0
 
 
 def cmd_report(args) -> int:
-    from embmap.report import run_report
+    from embmap.app.report import run_report
 
     if args.source_weight is not None and len(args.src) == 1:
         raise CliError("--source-weight applies to several source files only")
@@ -417,14 +369,9 @@ def cmd_report(args) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------
-# parser and entry point
-# --------------------------------------------------------------------------
-
-
 def build_parser() -> argparse.ArgumentParser:
     from embmap import __version__
-    from embmap.model_file import METHODS
+    from embmap.app.model_file import METHODS
 
     # SUPPRESS: a flag given before or after the sub-command is kept (argparse would
     # otherwise let the sub-parser's default overwrite the main parser's value).
@@ -469,10 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "the model was fitted on)")
         p.add_argument("--out", required=True)
         if name == "neighbours":
-            p.add_argument("--k", type=_positive_int, default=10)
+            p.add_argument("--k", type=_positive(int), default=10)
 
-    p = add("evaluate", "score mapped vectors against all target vectors (P@k, MRR)",
-            cmd_evaluate)
+    p = add("evaluate", "score mapped vectors against all target vectors (P@k, MRR)", cmd_evaluate)
     p.add_argument("pred", help="mapped vectors (output of `embmap map`)")
     p.add_argument("trg", help="target embedding file (all its words are candidates)")
     p.add_argument("--dictionary", required=True, help="gold pairs 'source_word target_word'; "
@@ -503,29 +449,24 @@ def _add_sources(p) -> None:
                         "each normalised on the training pairs, weighted, concatenated; only "
                         "words every file has are paired (and mapped later)")
     p.add_argument("trg", metavar="TRG", help="target embedding file")
-    p.add_argument("--source-weight", type=_positive_float, action="append",
+    p.add_argument("--source-weight", type=_positive(float), action="append",
                    help="weight of one SRC file in the join (give it once per SRC, in order; "
                         "default 1 each)")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+def _positive(kind):
+    """An argparse type: a finite ``kind`` (int or float) > 0."""
+    what = "positive integer" if kind is int else "finite number > 0"
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
+        if not np.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}")
+        return value
+    return parse
 
 
 def main(argv=None) -> int:
