@@ -32,7 +32,7 @@ DATA_FILES = {
     "out_of_graph": "glove50_out_of_graph.npz",
     "edges": "wordnet_edges.tsv.gz",
 }
-# The skipgram model trained here (embmap.tools.build_skipgram) covers part of the graph words.
+# The skipgram model trained here (tools/build_skipgram.py) covers part of the graph words.
 SKIPGRAM_FILES = {
     "source": "skipgram50_graph_words.npz",
     "out_of_graph": "skipgram50_out_of_graph.npz",

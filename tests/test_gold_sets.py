@@ -246,7 +246,7 @@ def test_two_direction_retrieval_ranks_the_best_gold_like_the_reference(beta):
 
 
 def test_select_best_scores_validation_words_on_any_gold():
-    from embmap.model_file import select_best
+    from embmap.app.model_file import select_best
 
     pair, _ = _pair_with_second_golds()
     X, Y = pair.X, pair.Y

@@ -331,8 +331,8 @@ def cli_files(tmp_path_factory):
 def test_cli_fit_joins_two_source_files_and_maps_words_every_file_has(cli_files, tmp_path, capsys):
     """fit a.txt b.txt trg.txt: 140 pairs (words both sources have), weights and part means in
     the model; map skips the 20 words b lacks and maps the rest exactly as the joined source."""
-    from embmap.cli import main
-    from embmap.model_file import load_model
+    from embmap.app.cli import main
+    from embmap.app.model_file import load_model
 
     d = cli_files
     assert main(["fit", str(d / "a.txt"), str(d / "b.txt"), str(d / "trg.txt"), "--method",
@@ -367,7 +367,7 @@ def read_npz_or_text(path):
 
 def test_cli_source_weights_must_match_the_source_files(cli_files, tmp_path, capsys):
     """One --source-weight for two files is an error (1); a weight of 0 a usage error (2)."""
-    from embmap.cli import main
+    from embmap.app.cli import main
 
     d = cli_files
     args = ["fit", str(d / "a.txt"), str(d / "b.txt"), str(d / "trg.txt"), "--out",
@@ -382,8 +382,8 @@ def test_cli_source_weights_must_match_the_source_files(cli_files, tmp_path, cap
 def test_cli_report_joins_on_the_notebooks_training_words(cli_files, tmp_path, monkeypatch):
     """report a.txt b.txt trg.txt hands the notebooks one joined file, normalised per part on
     the training words of the split load_pair draws (same seed), not on all words."""
-    import embmap.report
-    from embmap.cli import main
+    import embmap.app.report
+    from embmap.app.cli import main
     from embmap.datasets import load_pair
 
     calls = []
@@ -392,7 +392,7 @@ def test_cli_report_joins_on_the_notebooks_training_words(cli_files, tmp_path, m
         calls.append(source_path)
         return {"notebooks": [], "summary": "summary.md"}
 
-    monkeypatch.setattr(embmap.report, "run_report", fake_run_report)
+    monkeypatch.setattr(embmap.app.report, "run_report", fake_run_report)
     d = cli_files
     assert main(["report", str(d / "a.txt"), str(d / "b.txt"), str(d / "trg.txt"), "--out",
                  str(tmp_path / "rep"), "--seed", "4"]) == 0
