@@ -1,11 +1,10 @@
 """Argument checks shared by every public function: one style, one place.
 
-Each check raises a ``TypeError`` or ``ValueError`` whose message names the
-argument. Arrays passed to a function go through :func:`as_matrix` and
-:func:`as_indices`; the ``X``/``Y`` of an estimator's ``fit`` and ``predict``
-go through :func:`check_fit_data` / :func:`check_predict_data`, which wrap
-scikit-learn's ``validate_data`` (its estimator checks expect its messages)
-and name the argument where scikit-learn would not.
+Each check raises a ``TypeError`` or ``ValueError`` that names the argument.
+Function arguments go through :func:`as_matrix`, :func:`as_indices` and the
+scalar checks; an estimator's data through :func:`check_fit_data` and
+:func:`check_predict_data`, which wrap scikit-learn's validation (its
+estimator checks expect its messages) and name the argument where it would not.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ __all__ = [
 
 def as_matrix(X, name: str, *, dtype=np.float32, min_rows: int = 1, min_cols: int = 1,
               n_cols: int | None = None, finite: bool = True) -> np.ndarray:
-    """``X`` as a 2-D float array; finiteness is checked after the cast (float32 overflow is refused)."""
+    """``X`` as a 2-D float array, finite after the cast (float32 overflow is refused)."""
     if X is None:
         raise TypeError(f"{name} is required, got None")
     try:
@@ -152,7 +151,7 @@ def _n_rows(A):
         shape = A.shape if hasattr(A, "shape") else np.shape(A)
         return shape[0] if len(shape) else None
     except (TypeError, ValueError):
-        return None  # ragged or odd input: scikit-learn's validation says why
+        return None  # ragged: scikit-learn's validation says why
 
 
 def check_fit_data(estimator, X, Y=None, *, paired=True):
@@ -177,10 +176,15 @@ def check_fit_data(estimator, X, Y=None, *, paired=True):
     return X, np.asarray(Y, dtype=np.float64)
 
 
-def check_predict_data(estimator, X):
-    """``validate_data`` for ``predict(X)``: float32 stays float32, anything else float64."""
-    check_numeric(X, "X")
-    return validate_data(estimator, X, reset=False, dtype=(np.float64, np.float32))
+def check_predict_data(estimator, X, *, name="X", n_cols=None):
+    """``X`` for ``predict`` (float32 stays float32, else float64); another ``name`` needs ``n_cols``."""
+    check_numeric(X, name)
+    if name == "X":
+        return validate_data(estimator, X, reset=False, dtype=(np.float64, np.float32))
+    X = check_array(X, dtype=(np.float64, np.float32), input_name=name)
+    if X.shape[1] != n_cols:
+        raise ValueError(f"{name} has {X.shape[1]} columns, expected {n_cols}")
+    return X
 
 
 def safe_unit_rows(M: np.ndarray, dtype=np.float32, *, zero_rows: str = "keep",

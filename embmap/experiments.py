@@ -29,27 +29,12 @@ from sklearn.base import clone
 
 from embmap import _search
 from embmap._validation import as_matrix, check_choice, check_int, safe_unit_rows
-from embmap.evaluation import (
-    bootstrap_ci,
-    graph_adjacency,
-    graph_hit_rate,
-    mean_cosine,
-    rank_metrics,
-    retrieve,
-    retrieve_all,
-)
+from embmap.evaluation import (bootstrap_ci, graph_adjacency, graph_hit_rate, mean_cosine,
+                               rank_metrics, retrieve, retrieve_all)
 from embmap.preprocess import Normaliser
 
-__all__ = [
-    "SPACES",
-    "compare_maps",
-    "format_table",
-    "mean_sd_text",
-    "normalised_spaces",
-    "score_map",
-    "score_predictions",
-    "summarise",
-]
+__all__ = ["SPACES", "compare_maps", "format_table", "mean_sd_text", "normalised_spaces",
+           "score_map", "score_predictions", "summarise"]
 
 SPACES = ("auto", "shared", "target")
 

@@ -31,30 +31,12 @@ import scipy.linalg
 from networkx.algorithms.isomorphism import GraphMatcher
 
 from embmap import _search
-from embmap._validation import (
-    as_matrix,
-    check_bool,
-    check_choice,
-    check_int,
-    check_real,
-    check_same_rows,
-    safe_unit_rows,
-)
+from embmap._validation import (as_matrix, check_bool, check_choice, check_int, check_real,
+                                check_same_rows, safe_unit_rows)
 
-__all__ = [
-    "IsomorphicPrefix",
-    "bottleneck_distance",
-    "eigenvector_similarity",
-    "gh_distance",
-    "isomorphism_table",
-    "knn_graph",
-    "laplacian_spectrum",
-    "largest_isomorphic_prefix",
-    "relational_similarity",
-    "rips_h0_deaths",
-    "spectral_distance",
-    "vf2_isomorphic",
-]
+__all__ = ["IsomorphicPrefix", "bottleneck_distance", "eigenvector_similarity", "gh_distance",
+           "isomorphism_table", "knn_graph", "laplacian_spectrum", "largest_isomorphic_prefix",
+           "relational_similarity", "rips_h0_deaths", "spectral_distance", "vf2_isomorphic"]
 
 
 def _as_pair(X, Y) -> tuple[np.ndarray, np.ndarray]:

@@ -32,39 +32,35 @@ import warnings
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from embmap import _search
-from embmap._validation import (
-    as_matrix,
-    check_bool,
-    check_choice,
-    check_fit_data,
-    check_int,
-    check_numeric,
-    check_predict_data,
-    check_real,
-    check_same_rows,
-    holdout_rows,
-    safe_unit_rows,
-)
+from embmap._validation import (as_matrix, check_bool, check_choice, check_fit_data, check_int,
+                                check_predict_data, check_real, check_same_rows,
+                                holdout_rows, safe_unit_rows)
 
-__all__ = [
-    "CCAMap",
-    "LeastSquares",
-    "OrthogonalProcrustes",
-    "RidgeHoldoutMap",
-    "RidgeMap",
-    "SelfLearning",
-    "VecMapMultiStep",
-]
+__all__ = ["CCAMap", "LeastSquares", "OrthogonalProcrustes", "RidgeHoldoutMap", "RidgeMap",
+           "SelfLearning", "VecMapMultiStep"]
 
 
-def _output_dtype(X):
-    return np.float32 if X.dtype == np.float32 else np.float64
+def _apply(X, coef):
+    """``X @ coef`` in float32 for float32 input (memory), else float64."""
+    return X @ coef.astype(X.dtype if X.dtype == np.float32 else np.float64, copy=False)
 
 
-class _LinearMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class _Map(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    # Maps that fit shapes, not scales (rotations, whitening): R^2 on toy regressions can be poor.
+    _poor_score = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True  # a 1-D Y works too
+        tags.regressor_tags.poor_score = self._poor_score
+        return tags
+
+
+class _LinearMap(_Map):
     """Validation and ``predict`` of the closed-form maps; subclasses set ``coef_``, ``intercept_`` in ``_fit``."""
 
     def fit(self, X, Y):
@@ -77,16 +73,9 @@ class _LinearMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def predict(self, X):
         """``X @ coef_ + intercept_`` for any source vectors (new words included)."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        dtype = _output_dtype(X)
-        pred = X @ self.coef_.astype(dtype, copy=False) + self.intercept_.astype(dtype, copy=False)
+        pred = _apply(check_predict_data(self, X), self.coef_)
+        pred += self.intercept_.astype(pred.dtype, copy=False)
         return pred.ravel() if self._y_was_1d else pred
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True  # a 1-D Y works too
-        return tags
 
 
 def _center(X, Y, fit_intercept):
@@ -169,7 +158,7 @@ class RidgeMap(_LinearMap):
         self.intercept_ = my - mx @ self.coef_
 
 
-class RidgeHoldoutMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class RidgeHoldoutMap(_LinearMap):
     """:class:`RidgeMap` whose ``alpha`` is chosen inside every ``fit`` on validation words.
 
     Unlike scikit-learn's ``RidgeCV`` (leave-one-out), ``alpha`` minimises the
@@ -227,8 +216,8 @@ class RidgeHoldoutMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
             self.validation_mse_[alpha] = mse
         self.alpha_ = min(self.validation_mse_, key=self.validation_mse_.get)
         final = RidgeMap(alpha=self.alpha_, fit_intercept=self.fit_intercept).fit(X, Y)
-        self.coef_, self.intercept_ = final.coef_, final.intercept_
-        self.n_features_in_, self.final_ = final.n_features_in_, final
+        self.coef_, self.intercept_, self.final_ = final.coef_, final.intercept_, final
+        self._y_was_1d = Y.ndim == 1
         return self
 
     def _check_params(self):
@@ -245,10 +234,6 @@ class RidgeHoldoutMap(MultiOutputMixin, RegressorMixin, BaseEstimator):
         check_int(self.seed, "seed", minimum=0)
         return alphas
 
-    def predict(self, X):
-        check_is_fitted(self, "final_")
-        return self.final_.predict(X)
-
 
 class OrthogonalProcrustes(_LinearMap):
     """Orthogonal map (rotation or reflection): keeps all distances and angles.
@@ -262,6 +247,8 @@ class OrthogonalProcrustes(_LinearMap):
     when ``d_x <= d_y``, columns otherwise). ``intercept_`` is zeros;
     ``singular_values_`` are those of ``X^T Y``.
     """
+
+    _poor_score = True
 
     def __init__(self):
         pass
@@ -277,11 +264,6 @@ class OrthogonalProcrustes(_LinearMap):
         self.coef_ = U @ Vt
         self.intercept_ = np.zeros(Y.shape[1])
         self.singular_values_ = s
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True  # a rotation cannot rescale
-        return tags
 
 
 class CCAMap(_LinearMap):
@@ -359,6 +341,8 @@ class VecMapMultiStep(_LinearMap):
     ``singular_values_`` is ``S`` (empty without the orthogonal step).
     """
 
+    _poor_score = True
+
     def __init__(self, whiten=True, orthogonal=True, reweight=0.5, dewhiten=True,
                  dim_reduction=None):
         self.whiten = whiten
@@ -427,25 +411,16 @@ class VecMapMultiStep(_LinearMap):
     def transform_source(self, X):
         """Source vectors in the shared space: ``X @ coef_source_``."""
         check_is_fitted(self)
-        X = check_predict_data(self, X)
-        return X @ self.coef_source_.astype(_output_dtype(X), copy=False)
+        return _apply(check_predict_data(self, X), self.coef_source_)
 
     def transform_target(self, Y):
         """Target vectors in the shared space: ``Y @ coef_target_``."""
         check_is_fitted(self)
-        check_numeric(Y, "Y")
-        Y = check_array(Y, dtype=(np.float64, np.float32), input_name="Y")
-        if Y.shape[1] != self.coef_target_.shape[0]:
-            raise ValueError(f"Y has {Y.shape[1]} columns, expected {self.coef_target_.shape[0]}")
-        return Y @ self.coef_target_.astype(_output_dtype(Y), copy=False)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True  # whitening and rotation fit shapes, not scales
-        return tags
+        Y = check_predict_data(self, Y, name="Y", n_cols=self.coef_target_.shape[0])
+        return _apply(Y, self.coef_target_)
 
 
-class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
+class SelfLearning(_Map):
     """Refine any map by re-inducing its training dictionary (Artetxe et al. 2018).
 
     From a seed dictionary, alternate: fit ``estimator`` on the dictionary;
@@ -481,6 +456,8 @@ class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
     history_ : list of dict (``iteration``, ``dictionary_size``, ``objective``, ``seconds``)
     n_iter_ : int
     """
+
+    _poor_score = True
 
     def __init__(self, estimator=None, n_iter=10, tol=1e-4, dropout=0.1, direction="union",
                  csls_k=10, vocabulary_size=None, seed=0, verbose=False):
@@ -567,13 +544,6 @@ class SelfLearning(MultiOutputMixin, RegressorMixin, BaseEstimator):
         if self.verbose:
             print(f"self-learning round {iteration}: {size} pairs, "
                   f"objective {objective:.4f}, {seconds:.1f} s")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        tags.regressor_tags.poor_score = True
-        return tags
 
 
 def _check_pairs(seed_pairs, n_x, n_y):
