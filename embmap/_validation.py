@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 __all__ = [
     "as_indices", "as_matrix", "check_bool", "check_choice", "check_fit_data", "check_int",
-    "check_numeric", "check_predict_data", "check_real", "check_same_cols", "check_same_rows",
+    "check_predict_data", "check_real", "check_same_cols", "check_same_rows",
     "holdout_rows", "safe_unit_rows",
 ]
 
@@ -131,7 +131,7 @@ def check_same_cols(A: np.ndarray, B: np.ndarray, name_a: str, name_b: str) -> N
         )
 
 
-def check_numeric(A, name: str) -> None:
+def _check_numeric(A, name: str) -> None:
     """Name the argument when an estimator gets strings or objects (scikit-learn would not)."""
     if A is None or scipy.sparse.issparse(A):
         return
@@ -160,8 +160,8 @@ def check_fit_data(estimator, X, Y=None, *, paired=True):
     ``paired=False`` checks ``X`` and ``Y`` separately (they need not share
     rows). Returns ``(X, Y)`` with ``Y`` as given (1-D or 2-D).
     """
-    check_numeric(X, "X")
-    check_numeric(Y, "Y")
+    _check_numeric(X, "X")
+    _check_numeric(Y, "Y")
     if not paired:
         X = validate_data(estimator, X, ensure_min_samples=2, dtype=np.float64)
         Y = check_array(Y, ensure_2d=False, ensure_min_samples=2, dtype=np.float64,
@@ -178,7 +178,7 @@ def check_fit_data(estimator, X, Y=None, *, paired=True):
 
 def check_predict_data(estimator, X, *, name="X", n_cols=None):
     """``X`` for ``predict`` (float32 stays float32, else float64); another ``name`` needs ``n_cols``."""
-    check_numeric(X, name)
+    _check_numeric(X, name)
     if name == "X":
         return validate_data(estimator, X, reset=False, dtype=(np.float64, np.float32))
     X = check_array(X, dtype=(np.float64, np.float32), input_name=name)

@@ -1,15 +1,10 @@
 """Fit-and-score loops shared by the notebooks: one protocol for every map.
 
-1. normalise both spaces unit -> center -> unit, with means from the
-   split's training words only;
-2. fit on the training words (a ``fit`` that accepts ``X_val``/``Y_val``
-   also gets the validation words, for early stopping);
-3. map all source words and score the test words by retrieval among all
-   target vectors, with NN and CSLS (whose hubness term uses all mapped
-   source words; a map with ``predict_training`` maps its training words
-   leave-one-out there);
-4. report P@k, MRR, graph-neighbour hit@10, mean cosine, hubness, fit time
-   and a bootstrap interval; repeat over splits.
+Normalise both spaces unit -> center -> unit with the split's training
+means; fit on the training words (and the validation words, if ``fit``
+takes ``X_val``/``Y_val``); map all source words and score the test words
+among all targets by NN and CSLS (whose hubness term uses all mapped source
+words, leave-one-out for a map with ``predict_training``); repeat over splits.
 
 :func:`compare_maps` returns a tidy table, one row per run, with columns that
 say what ran (``estimator``, ``space``, ``normalisation``, ``param_<name>``):
@@ -29,8 +24,15 @@ from sklearn.base import clone
 
 from embmap import _search
 from embmap._validation import as_matrix, check_choice, check_int, safe_unit_rows
-from embmap.evaluation import (bootstrap_ci, graph_adjacency, graph_hit_rate, mean_cosine,
-                               rank_metrics, retrieve, retrieve_all)
+from embmap.evaluation import (
+    bootstrap_ci,
+    graph_adjacency,
+    graph_hit_rate,
+    mean_cosine,
+    rank_metrics,
+    retrieve,
+    retrieve_all,
+)
 from embmap.preprocess import Normaliser
 
 __all__ = ["SPACES", "compare_maps", "format_table", "mean_sd_text", "normalised_spaces",

@@ -31,8 +31,15 @@ import scipy.linalg
 from networkx.algorithms.isomorphism import GraphMatcher
 
 from embmap import _search
-from embmap._validation import (as_matrix, check_bool, check_choice, check_int, check_real,
-                                check_same_rows, safe_unit_rows)
+from embmap._validation import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_same_rows,
+    safe_unit_rows,
+)
 
 __all__ = ["IsomorphicPrefix", "bottleneck_distance", "eigenvector_similarity", "gh_distance",
            "isomorphism_table", "knn_graph", "laplacian_spectrum", "largest_isomorphic_prefix",
@@ -150,13 +157,10 @@ def vf2_isomorphic(G1: nx.Graph, G2: nx.Graph, *, timeout: float | None = 10.0) 
     _check_simple_undirected(G2, "G2")
     _check_timeout(timeout)
     deadline = np.inf if timeout is None else time.monotonic() + timeout
-    if G1.number_of_nodes() != G2.number_of_nodes():
-        return False
-    if G1.number_of_edges() != G2.number_of_edges():
-        return False
-    if sorted(d for _, d in G1.degree()) != sorted(d for _, d in G2.degree()):
-        return False
-    if _wl_hash(G1) != _wl_hash(G2):
+    if (G1.number_of_nodes() != G2.number_of_nodes()
+            or G1.number_of_edges() != G2.number_of_edges()
+            or sorted(d for _, d in G1.degree()) != sorted(d for _, d in G2.degree())
+            or _wl_hash(G1) != _wl_hash(G2)):
         return False
     if set(G1) == set(G2) and all(G2.has_edge(u, v) for u, v in G1.edges()):
         return True
@@ -171,13 +175,8 @@ def vf2_isomorphic(G1: nx.Graph, G2: nx.Graph, *, timeout: float | None = 10.0) 
 
 @dataclass
 class IsomorphicPrefix:
-    """Result of :func:`largest_isomorphic_prefix`.
-
-    ``largest``: the largest N found isomorphic (0 if none; isomorphism need
-    not be monotone in N). ``per_size``: one row per N with ``N``,
-    ``isomorphic`` (True / False / None = timed out), ``seconds``,
-    ``edges_x``, ``edges_y``.
-    """
+    """``largest`` N found isomorphic (0 if none; not monotone in N), and ``per_size``:
+    ``N``, ``isomorphic`` (None = timed out), ``seconds``, ``edges_x``, ``edges_y`` per N."""
 
     largest: int
     per_size: pd.DataFrame

@@ -1,8 +1,7 @@
-"""Linear maps from a source embedding space X to a target space Y.
+"""Linear maps from a source embedding space X to a target space Y (scikit-learn regressors).
 
-Every map is a scikit-learn regressor: ``fit(X, Y)`` on paired rows (row
-``i`` of each is the same word), then ``predict(X_new)`` maps any source
-vectors into the target space. The two spaces may have different dimensions.
+``fit(X, Y)`` on paired rows (row ``i`` of each is the same word), then
+``predict(X_new)`` maps any source vectors; the dimensions may differ.
 
 ==========================  =============================================
 ``LeastSquares``            W = argmin ||XW - Y||            (any W)
@@ -35,12 +34,21 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from embmap import _search
-from embmap._validation import (as_matrix, check_bool, check_choice, check_fit_data, check_int,
-                                check_predict_data, check_real, check_same_rows,
-                                holdout_rows, safe_unit_rows)
+from embmap._validation import (
+    as_matrix,
+    check_bool,
+    check_choice,
+    check_fit_data,
+    check_int,
+    check_predict_data,
+    check_real,
+    check_same_rows,
+    holdout_rows,
+    safe_unit_rows,
+)
 
 __all__ = ["CCAMap", "LeastSquares", "OrthogonalProcrustes", "RidgeHoldoutMap", "RidgeMap",
-           "SelfLearning", "VecMapMultiStep"]
+           "SelfLearning", "VecMapMultiStep", "least_squares"]
 
 
 def _apply(X, coef):
@@ -113,10 +121,7 @@ class LeastSquares(_LinearMap):
     normal equations. Least squares shrinks predictions toward the mean of
     ``Y`` and so creates hubs; compare NN with CSLS retrieval.
 
-    Parameters
-    ----------
-    fit_intercept : bool, default False
-        Fit ``Y ~ XW + b``; not needed after centring both spaces.
+    ``fit_intercept`` fits ``Y ~ XW + b`` (not needed after centring both spaces).
     """
 
     def __init__(self, fit_intercept=False):
@@ -135,11 +140,7 @@ class RidgeMap(_LinearMap):
     :func:`least_squares`. ``X^T X`` of ``n`` unit rows has trace ``n``: scale
     ``alpha`` with the number of words.
 
-    Parameters
-    ----------
-    alpha : float >= 0, default 1.0
-    fit_intercept : bool, default False
-        An unpenalised intercept (X and Y centred first).
+    ``fit_intercept`` fits an unpenalised intercept (X and Y centred first).
     """
 
     def __init__(self, alpha=1.0, fit_intercept=False):
@@ -166,12 +167,8 @@ class RidgeHoldoutMap(_LinearMap):
     on a seeded hold-out of ``val_fraction`` of the training rows; the final
     map is refitted on all training rows with that ``alpha``.
 
-    Attributes
-    ----------
-    alpha_ : float
-    validation_mse_ : dict alpha -> validation MSE
-    final_ : RidgeMap
-        The refitted map (its ``coef_``, ``intercept_`` are copied here).
+    Attributes ``alpha_``, ``validation_mse_`` (alpha -> MSE) and ``final_``
+    (the refitted :class:`RidgeMap`).
     """
 
     def __init__(self, alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), fit_intercept=False,
@@ -281,16 +278,9 @@ class CCAMap(_LinearMap):
     B^T C_yy``: ``coef_ = A diag(rho) L``. With all components it is least
     squares with an intercept (up to ``reg``).
 
-    Parameters
-    ----------
-    n_components : int or None
-        ``k``; default ``min(d_x, d_y)``.
-    reg : float, default 1e-6
-        ``r``, relative to the mean variance of each covariance.
-
-    Attributes
-    ----------
-    x_weights_ (A), y_weights_ (B), y_loadings_ (L), correlations_ (rho)
+    ``n_components`` is ``k`` (default ``min(d_x, d_y)``), ``reg`` is ``r``
+    relative to each covariance's mean variance. Attributes ``x_weights_``
+    (A), ``y_weights_`` (B), ``y_loadings_`` (L), ``correlations_`` (rho).
     """
 
     def __init__(self, n_components=None, reg=1e-6):
@@ -432,29 +422,14 @@ class SelfLearning(_Map):
     probability ``dropout`` (VecMap's stochastic induction, at a fixed rate
     where VecMap anneals it); the final dictionary is induced without dropout.
     A map with ``transform_target`` (VecMap) induces in its shared space.
+    ``estimator`` (default :class:`OrthogonalProcrustes`) is cloned;
+    ``n_iter=0`` fits the seed only; ``vocabulary_size`` induces over the
+    first (most frequent) rows only; ``seed`` seeds the dropout.
 
-    Parameters
-    ----------
-    estimator : map, default OrthogonalProcrustes()
-        Cloned, never modified.
-    n_iter : int, default 10
-        Maximum rounds; 0 fits the seed only.
-    tol : float, default 1e-4
-    dropout : float in [0, 1), default 0.1
-    direction : {"union", "forward"}, default "union"
-    csls_k : int, default 10
-    vocabulary_size : int or None
-        Induce over the first rows of X and Y only (frequent words).
-    seed : int, default 0
-        Seed of the dropout.
-    verbose : bool, default False
-
-    Attributes
-    ----------
-    estimator_ : the final fitted map (``predict`` delegates to it)
-    dictionary_ : int array (m, 2), rows ``(i, j)`` pair ``X[i]`` with ``Y[j]``
-    history_ : list of dict (``iteration``, ``dictionary_size``, ``objective``, ``seconds``)
-    n_iter_ : int
+    Attributes: ``estimator_`` (the final map, which ``predict`` uses),
+    ``dictionary_`` (int (m, 2): ``X[i]`` with ``Y[j]``), ``history_`` (one
+    dict per round: ``iteration``, ``dictionary_size``, ``objective``,
+    ``seconds``), ``n_iter_``.
     """
 
     _poor_score = True

@@ -58,7 +58,7 @@ class Normaliser(TransformerMixin, BaseEstimator):
         """A fitted normaliser with one ``"center"`` step whose mean is ``mean`` (a 1-D vector)."""
         if _check_steps(steps).count("center") != 1:
             raise ValueError(f"steps must hold exactly one 'center' step, got {steps!r}")
-        mean = np.asarray(mean, dtype=np.float64)
+        mean = np.array(mean, dtype=np.float64)  # a copy: the stored array stays independent
         if mean.ndim != 1 or not np.isfinite(mean).all():
             raise ValueError(f"mean must be a finite 1-D vector, got shape {mean.shape}")
         normaliser = cls(steps)

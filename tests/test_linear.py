@@ -392,14 +392,14 @@ def test_ridge_cv_picks_alpha_on_validation_and_refits():
 
 
 def test_old_ridge_names_are_deprecated_aliases():
-    import embmap.linear as linear
+    from embmap import linear
 
     with pytest.warns(DeprecationWarning, match="use RidgeMap"):
         assert linear.Ridge is RidgeMap
     with pytest.warns(DeprecationWarning, match="use RidgeHoldoutMap"):
         assert linear.RidgeCV is RidgeHoldoutMap
     with pytest.raises(AttributeError):
-        linear.NoSuchMap
+        _ = linear.NoSuchMap
 
 
 def test_fit_keeps_constructor_params_and_extra_fit_args_are_keyword_only():
