@@ -1,11 +1,9 @@
 """Normalisation as a scikit-learn transformer, fitted on training rows only.
 
-VecMap's recipe (Artetxe et al. 2018) is ``unit, center, unit``: scale every
-row to length 1, subtract the mean row, scale to length 1 again. Centering
-removes the common direction that every vector shares (embeddings are
-anisotropic: random pairs have a positive mean cosine), which otherwise
-dominates cosines and least-squares fits. The mean must come from the
-training rows, or the test words leak into the model.
+VecMap's recipe (Artetxe et al. 2018) is unit, center, unit: rows to length
+1, subtract the mean row, rows to length 1 again. Centering removes the
+direction every vector shares (embeddings are anisotropic), which otherwise
+dominates cosines. The mean must come from the training rows only.
 """
 
 from __future__ import annotations
@@ -14,13 +12,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from embmap._checks import as_indices, as_matrix, safe_unit_rows
+from embmap._validation import as_indices, as_matrix, safe_unit_rows
+
+__all__ = ["Normaliser", "normalise"]
 
 _STEPS = ("unit", "center")
+_UCU = ("unit", "center", "unit")
 
 
 def _check_steps(steps) -> tuple:
-    """``steps`` as a tuple of known step names; a single string is one step."""
     if isinstance(steps, str):
         steps = (steps,)  # "unit" is one step, not the letters u, n, i, t
     try:
@@ -34,38 +34,43 @@ def _check_steps(steps) -> tuple:
 
 
 class Normaliser(TransformerMixin, BaseEstimator):
-    """Apply a sequence of ``"unit"`` and ``"center"`` steps.
+    """Apply ``"unit"`` (rows to unit L2 norm) and ``"center"`` (subtract the training mean) steps in order.
 
     Shown in notebook 03, section 1 (written out and checked against this class).
 
-    Parameters
-    ----------
-    steps : tuple of str or str, default ("unit", "center", "unit")
-        Applied in order. ``"unit"`` scales rows to unit L2 norm (without
-        overflow, whatever their magnitude); ``"center"`` subtracts the
-        column means of the (already transformed) training rows. A single
-        string is one step (``"unit"`` means ``("unit",)``).
+    An all-zero row (no direction) or a non-finite value raises a
+    ``ValueError`` naming the row: centring would turn every zero row into
+    the same vector, a silently perfect match. ``transform`` returns float32.
 
     Attributes
     ----------
     means_ : list of ndarray
-        One mean vector per ``"center"`` step, learned in :meth:`fit`.
-    n_features_in_ : int
-
-    Raises
-    ------
-    ValueError
-        In ``fit`` and ``transform``, when a ``"unit"`` step meets an
-        all-zero row. A zero vector has no direction: scaling leaves it at
-        zero, and a later ``"center"`` step would turn every such row into
-        the same vector (minus the mean), which then looks like a perfect
-        match for every other zero row. That is a silently wrong result, so
-        it is an error naming the row: drop such words (or give them a
-        vector) before normalising. Non-finite values are errors too.
+        One mean per ``"center"`` step.
+    mean_ : ndarray
+        The mean of the single ``"center"`` step (what a stored model keeps).
     """
 
-    def __init__(self, steps=("unit", "center", "unit")):
+    def __init__(self, steps=_UCU):
         self.steps = steps
+
+    @classmethod
+    def from_mean(cls, mean, steps=_UCU) -> Normaliser:
+        """A fitted normaliser with one ``"center"`` step whose mean is ``mean`` (a 1-D vector)."""
+        if _check_steps(steps).count("center") != 1:
+            raise ValueError(f"steps must hold exactly one 'center' step, got {steps!r}")
+        mean = np.array(mean, dtype=np.float64)  # a copy: the stored array stays independent
+        if mean.ndim != 1 or not np.isfinite(mean).all():
+            raise ValueError(f"mean must be a finite 1-D vector, got shape {mean.shape}")
+        normaliser = cls(steps)
+        normaliser.means_, normaliser.n_features_in_ = [mean], len(mean)
+        return normaliser
+
+    @property
+    def mean_(self) -> np.ndarray:
+        check_is_fitted(self, "means_")
+        if len(self.means_) != 1:
+            raise AttributeError(f"mean_ needs exactly one 'center' step, got {len(self.means_)}")
+        return self.means_[0]
 
     def fit(self, X, y=None):
         steps = _check_steps(self.steps)
@@ -76,9 +81,8 @@ class Normaliser(TransformerMixin, BaseEstimator):
             if step == "unit":
                 X = _unit(X, i)
             else:
-                mean = X.mean(axis=0)
-                self.means_.append(mean)
-                X = X - mean
+                self.means_.append(X.mean(axis=0))
+                X = X - self.means_[-1]
         return self
 
     def transform(self, X):
@@ -92,13 +96,12 @@ class Normaliser(TransformerMixin, BaseEstimator):
 
 
 def _unit(X, position):
-    # A zero vector has no direction to normalise: drop the word or give it a vector.
     name = "X" if position == 0 else f"X after step {position} (centering)"
     return safe_unit_rows(X, np.float64, zero_rows="raise", name=name)
 
 
-def normalise(X, steps=("unit", "center", "unit"), fit_rows=None) -> np.ndarray:
-    """Functional shortcut: fit on ``X[fit_rows]`` (default all rows), transform all of ``X``."""
+def normalise(X, steps=_UCU, fit_rows=None) -> np.ndarray:
+    """Fit a :class:`Normaliser` on ``X[fit_rows]`` (indices or a boolean mask; default all rows), transform all of ``X``."""
     X = as_matrix(X, "X", dtype=np.float64)
     if fit_rows is None:
         rows = slice(None)

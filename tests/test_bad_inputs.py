@@ -48,8 +48,8 @@ from embmap.linear import (
     CCAMap,
     LeastSquares,
     OrthogonalProcrustes,
-    Ridge,
-    RidgeCV,
+    RidgeHoldoutMap,
+    RidgeMap,
     SelfLearning,
     VecMapMultiStep,
 )
@@ -111,8 +111,8 @@ def ids(cases):
 
 MAPS = {
     "LeastSquares": LeastSquares,
-    "Ridge": Ridge,
-    "RidgeCV": RidgeCV,
+    "RidgeMap": RidgeMap,
+    "RidgeHoldoutMap": RidgeHoldoutMap,
     "OrthogonalProcrustes": OrthogonalProcrustes,
     "CCAMap": CCAMap,
     "VecMapMultiStep": VecMapMultiStep,
@@ -146,35 +146,35 @@ def _map_cases(name, make):
 
 LINEAR_CASES = [case for name, make in MAPS.items() for case in _map_cases(name, make)]
 LINEAR_CASES += [
-    ("Ridge-alpha-negative", lambda: Ridge(alpha=-1.0).fit(X, Y), ValueError, "alpha must be"),
-    ("Ridge-alpha-nan", lambda: Ridge(alpha=np.nan).fit(X, Y), ValueError, "alpha must be fin"),
-    ("Ridge-alpha-str", lambda: Ridge(alpha="1").fit(X, Y), TypeError, "alpha must be a num"),
-    ("Ridge-fit_intercept", lambda: Ridge(fit_intercept="no").fit(X, Y), TypeError,
+    ("RidgeMap-alpha-negative", lambda: RidgeMap(alpha=-1.0).fit(X, Y), ValueError, "alpha must be"),
+    ("RidgeMap-alpha-nan", lambda: RidgeMap(alpha=np.nan).fit(X, Y), ValueError, "alpha must be fin"),
+    ("RidgeMap-alpha-str", lambda: RidgeMap(alpha="1").fit(X, Y), TypeError, "alpha must be a num"),
+    ("RidgeMap-fit_intercept", lambda: RidgeMap(fit_intercept="no").fit(X, Y), TypeError,
      "fit_intercept must be True or False"),
     ("LeastSquares-fit_intercept", lambda: LeastSquares(fit_intercept=1).fit(X, Y), TypeError,
      "fit_intercept"),
-    ("RidgeCV-alphas-empty", lambda: RidgeCV(alphas=[]).fit(X, Y), ValueError, "alphas must"),
-    ("RidgeCV-alphas-scalar", lambda: RidgeCV(alphas=1.0).fit(X, Y), TypeError, "alphas must"),
-    ("RidgeCV-alphas-negative", lambda: RidgeCV(alphas=(1.0, -1.0)).fit(X, Y), ValueError,
+    ("RidgeHoldoutMap-alphas-empty", lambda: RidgeHoldoutMap(alphas=[]).fit(X, Y), ValueError, "alphas must"),
+    ("RidgeHoldoutMap-alphas-scalar", lambda: RidgeHoldoutMap(alphas=1.0).fit(X, Y), TypeError, "alphas must"),
+    ("RidgeHoldoutMap-alphas-negative", lambda: RidgeHoldoutMap(alphas=(1.0, -1.0)).fit(X, Y), ValueError,
      r"alphas\[1\] must be >= 0"),
-    ("RidgeCV-fraction-0", lambda: RidgeCV(val_fraction=0.0).fit(X, Y), ValueError,
+    ("RidgeHoldoutMap-fraction-0", lambda: RidgeHoldoutMap(val_fraction=0.0).fit(X, Y), ValueError,
      "val_fraction must be > 0"),
-    ("RidgeCV-fraction-1.5", lambda: RidgeCV(val_fraction=1.5).fit(X, Y), ValueError,
+    ("RidgeHoldoutMap-fraction-1.5", lambda: RidgeHoldoutMap(val_fraction=1.5).fit(X, Y), ValueError,
      "val_fraction must be < 1"),
-    ("RidgeCV-seed", lambda: RidgeCV(seed=-1).fit(X, Y), ValueError, "seed must be at least 0"),
-    ("RidgeCV-two-rows", lambda: RidgeCV().fit(X[:2], Y[:2]), ValueError,
+    ("RidgeHoldoutMap-seed", lambda: RidgeHoldoutMap(seed=-1).fit(X, Y), ValueError, "seed must be at least 0"),
+    ("RidgeHoldoutMap-two-rows", lambda: RidgeHoldoutMap().fit(X[:2], Y[:2]), ValueError,
      "X has 2 rows: too few to hold out val_fraction"),
-    ("RidgeCV-X_val-alone", lambda: RidgeCV().fit(X, Y, X_val=X), ValueError,
+    ("RidgeHoldoutMap-X_val-alone", lambda: RidgeHoldoutMap().fit(X, Y, X_val=X), ValueError,
      "give both X_val and Y_val"),
-    ("RidgeCV-Y_val-nan", lambda: RidgeCV().fit(X, Y, X_val=X, Y_val=nan(Y)), ValueError,
+    ("RidgeHoldoutMap-Y_val-nan", lambda: RidgeHoldoutMap().fit(X, Y, X_val=X, Y_val=nan(Y)), ValueError,
      "Y_val contains a non-finite value"),
-    ("RidgeCV-X_val-width", lambda: RidgeCV().fit(X, Y, X_val=X[:, :4], Y_val=Y), ValueError,
+    ("RidgeHoldoutMap-X_val-width", lambda: RidgeHoldoutMap().fit(X, Y, X_val=X[:, :4], Y_val=Y), ValueError,
      "X_val must have 5 columns"),
-    ("RidgeCV-val-rows", lambda: RidgeCV().fit(X, Y, X_val=X, Y_val=Y[:-1]), ValueError,
+    ("RidgeHoldoutMap-val-rows", lambda: RidgeHoldoutMap().fit(X, Y, X_val=X, Y_val=Y[:-1]), ValueError,
      "X_val and Y_val must have the same number of rows"),
-    ("RidgeCV-X_val-empty", lambda: RidgeCV().fit(X, Y, X_val=X[:0], Y_val=Y[:0]), ValueError,
+    ("RidgeHoldoutMap-X_val-empty", lambda: RidgeHoldoutMap().fit(X, Y, X_val=X[:0], Y_val=Y[:0]), ValueError,
      r"X_val must have at least 1 row"),
-    ("RidgeCV-overflow", lambda: RidgeCV(alphas=(0.0,)).fit(X * 1e200, Y * 1e200), ValueError,
+    ("RidgeHoldoutMap-overflow", lambda: RidgeHoldoutMap(alphas=(0.0,)).fit(X * 1e200, Y * 1e200), ValueError,
      "validation MSE of alpha=0.0 overflowed"),
     ("Procrustes-zero-X", lambda: OrthogonalProcrustes().fit(np.zeros((30, 5)), Y), ValueError,
      r"X\^T Y is all zeros"),
@@ -895,10 +895,10 @@ def test_random_pair_cosines_on_huge_rows_match_scaled_rows():
 
 
 def test_ridgecv_with_three_rows_and_one_dimensional_y_val():
-    model = RidgeCV(alphas=(0.1, 1.0)).fit(X[:3], Y[:3, 0])
+    model = RidgeHoldoutMap(alphas=(0.1, 1.0)).fit(X[:3], Y[:3, 0])
     assert model.alpha_ in (0.1, 1.0) and model.predict(X[:2]).shape == (2,)
     # An explicit 1-D validation target for a 1-D Y is accepted too.
-    model = RidgeCV(alphas=(1e-6, 1e6)).fit(X, X @ np.ones(5), X_val=X, Y_val=X @ np.ones(5))
+    model = RidgeHoldoutMap(alphas=(1e-6, 1e6)).fit(X, X @ np.ones(5), X_val=X, Y_val=X @ np.ones(5))
     assert model.alpha_ == 1e-6  # the exact linear relation needs no penalty
 
 

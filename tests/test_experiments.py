@@ -163,3 +163,20 @@ def test_compare_maps_in_parallel_gives_the_same_rows(rotated_pair):
     assert hist_seq == hist_par and len(hist_seq) == 2
     with pytest.raises(ValueError, match="n_jobs"):
         compare_maps(maps, rotated_pair, n_jobs=0, progress=False)
+
+
+def test_normaliser_from_a_stored_mean_transforms_like_the_fitted_one():
+    from embmap.preprocess import Normaliser
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 6)) + 2.0
+    fitted = Normaliser().fit(X[:30])
+    rebuilt = Normaliser.from_mean(fitted.mean_)
+    np.testing.assert_array_equal(rebuilt.transform(X), fitted.transform(X))
+    assert rebuilt.n_features_in_ == 6 and rebuilt.mean_ is not fitted.mean_
+    with pytest.raises(ValueError, match="mean must be a finite 1-D vector"):
+        Normaliser.from_mean([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="exactly one 'center' step"):
+        Normaliser.from_mean(fitted.mean_, steps=("unit",))
+    with pytest.raises(AttributeError, match="exactly one 'center' step"):
+        _ = Normaliser(("unit",)).fit(X).mean_

@@ -15,13 +15,14 @@ from embmap.linear import (
     CCAMap,
     LeastSquares,
     OrthogonalProcrustes,
-    Ridge,
+    RidgeHoldoutMap,
+    RidgeMap,
     SelfLearning,
     VecMapMultiStep,
 )
 from embmap.preprocess import Normaliser
 
-ALL_MAPS = [LeastSquares, Ridge, OrthogonalProcrustes, CCAMap, VecMapMultiStep, SelfLearning]
+ALL_MAPS = [LeastSquares, RidgeMap, OrthogonalProcrustes, CCAMap, VecMapMultiStep, SelfLearning]
 
 
 def gaussian(n, d, seed=0):
@@ -49,7 +50,10 @@ def r2(pred, Y):
     [
         LeastSquares(),
         LeastSquares(fit_intercept=True),
-        Ridge(),
+        RidgeMap(),
+        RidgeMap(alpha=0.0, fit_intercept=True),
+        RidgeHoldoutMap(),
+        RidgeHoldoutMap(alphas=(0.1, 10.0), fit_intercept=True),
         OrthogonalProcrustes(),
         CCAMap(),
         VecMapMultiStep(),
@@ -76,7 +80,7 @@ def test_different_dimensions_and_new_words(Map):
 
 
 @pytest.mark.parametrize(
-    "Map", [LeastSquares, Ridge, OrthogonalProcrustes, CCAMap, VecMapMultiStep]
+    "Map", [LeastSquares, RidgeMap, OrthogonalProcrustes, CCAMap, VecMapMultiStep]
 )
 def test_coef_convention(Map):
     X, Y = gaussian(100, 6), gaussian(100, 4, seed=1)
@@ -107,7 +111,7 @@ def test_bad_input_raises_clear_errors(Map):
 @pytest.mark.parametrize(
     "model, message",
     [
-        (Ridge(alpha=-1.0), "alpha"),
+        (RidgeMap(alpha=-1.0), "alpha"),
         (CCAMap(n_components=4), "n_components"),
         (CCAMap(reg=-1), "reg"),
         (VecMapMultiStep(dim_reduction=4), "dim_reduction"),
@@ -180,16 +184,16 @@ def test_least_squares_underdetermined_is_minimum_norm():
 def test_ridge_limits():
     X, Y = gaussian(100, 8), gaussian(100, 5, seed=1)
     ls = LeastSquares().fit(X, Y).coef_
-    np.testing.assert_allclose(Ridge(alpha=1e-10).fit(X, Y).coef_, ls, rtol=1e-6, atol=1e-10)
-    np.testing.assert_allclose(Ridge(alpha=0).fit(X, Y).coef_, ls)
-    huge = Ridge(alpha=1e9).fit(X, Y).coef_
+    np.testing.assert_allclose(RidgeMap(alpha=1e-10).fit(X, Y).coef_, ls, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(RidgeMap(alpha=0).fit(X, Y).coef_, ls)
+    huge = RidgeMap(alpha=1e9).fit(X, Y).coef_
     assert np.linalg.norm(huge) < 1e-6 * np.linalg.norm(ls)
 
 
 @pytest.mark.parametrize("fit_intercept", [False, True])
 def test_ridge_matches_sklearn(fit_intercept):
     X, Y = gaussian(100, 8), gaussian(100, 5, seed=1) + 3.0
-    ours = Ridge(alpha=7.0, fit_intercept=fit_intercept).fit(X, Y)
+    ours = RidgeMap(alpha=7.0, fit_intercept=fit_intercept).fit(X, Y)
     theirs = SkRidge(alpha=7.0, fit_intercept=fit_intercept).fit(X, Y)
     np.testing.assert_allclose(ours.coef_, theirs.coef_.T, atol=1e-10)
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=1e-10)
@@ -370,8 +374,6 @@ def test_csls_induction_matches_dense_computation():
 
 
 def test_ridge_cv_picks_alpha_on_validation_and_refits():
-    from embmap.linear import Ridge, RidgeCV
-
     rng = np.random.default_rng(0)
     # Few noisy rows and many features: some shrinkage must beat none.
     X = rng.normal(size=(60, 40))
@@ -379,11 +381,34 @@ def test_ridge_cv_picks_alpha_on_validation_and_refits():
     Y = X @ W + rng.normal(scale=1.0, size=(60, 5))
     X_val = rng.normal(size=(500, 40))
     Y_val = X_val @ W + rng.normal(scale=1.0, size=(500, 5))
-    model = RidgeCV(alphas=(1e-6, 10.0, 1e6)).fit(X, Y, X_val=X_val, Y_val=Y_val)
+    model = RidgeHoldoutMap(alphas=(1e-6, 10.0, 1e6)).fit(X, Y, X_val=X_val, Y_val=Y_val)
     assert model.alpha_ == 10.0
     assert model.validation_mse_[10.0] < model.validation_mse_[1e-6]
     assert model.validation_mse_[10.0] < model.validation_mse_[1e6]
-    np.testing.assert_allclose(model.predict(X_val), Ridge(alpha=10.0).fit(X, Y).predict(X_val))
+    np.testing.assert_allclose(model.predict(X_val), RidgeMap(alpha=10.0).fit(X, Y).predict(X_val))
     # Without a validation pair, a seeded hold-out of the training rows is used.
-    held = RidgeCV(alphas=(1e-6, 10.0, 1e6)).fit(X, Y)
+    held = RidgeHoldoutMap(alphas=(1e-6, 10.0, 1e6)).fit(X, Y)
     assert held.alpha_ in (1e-6, 10.0, 1e6) and held.coef_.shape == (40, 5)
+
+
+def test_old_ridge_names_are_deprecated_aliases():
+    from embmap import linear
+
+    with pytest.warns(DeprecationWarning, match="use RidgeMap"):
+        assert linear.Ridge is RidgeMap
+    with pytest.warns(DeprecationWarning, match="use RidgeHoldoutMap"):
+        assert linear.RidgeCV is RidgeHoldoutMap
+    with pytest.raises(AttributeError):
+        _ = linear.NoSuchMap
+
+
+def test_fit_keeps_constructor_params_and_extra_fit_args_are_keyword_only():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 4)), rng.normal(size=(40, 3))
+    model = RidgeHoldoutMap(alphas=[0.1, 1.0])
+    model.fit(X, Y, X_val=X[:10], Y_val=Y[:10])
+    assert model.alphas == [0.1, 1.0] and model.get_params()["seed"] == 0
+    with pytest.raises(TypeError):
+        RidgeHoldoutMap().fit(X, Y, X[:10], Y[:10])
+    with pytest.raises(TypeError):
+        SelfLearning(n_iter=1).fit(X, Y, np.c_[np.arange(5), np.arange(5)])
