@@ -41,7 +41,7 @@ from embmap.linear import (
     CCAMap,
     LeastSquares,
     OrthogonalProcrustes,
-    Ridge,
+    RidgeMap,
     SelfLearning,
     VecMapMultiStep,
 )
@@ -55,8 +55,8 @@ def make_maps(quick: bool) -> dict:
     """Name -> unfitted map. Built on demand so each subprocess fits only its own."""
     return {
         "LeastSquares": lambda: LeastSquares(),
-        "Ridge(alpha=1)": lambda: Ridge(alpha=1.0),
-        "Ridge(alpha=1000)": lambda: Ridge(alpha=1000.0),
+        "RidgeMap(alpha=1)": lambda: RidgeMap(alpha=1.0),
+        "RidgeMap(alpha=1000)": lambda: RidgeMap(alpha=1000.0),
         "OrthogonalProcrustes": lambda: OrthogonalProcrustes(),
         "CCAMap": lambda: CCAMap(),
         "CCAMap(n_components=25)": lambda: CCAMap(n_components=25),
