@@ -316,11 +316,16 @@ def test_two_direction_select_beta_and_many_betas(data):
     train, val = np.arange(200), np.arange(200, 300)
     pred = mapped_sources(SoftmaxKNNMap(5).fit(X[train], Y[train]), X, train)
     scheme = TwoDirectionRetrieval(n_neighbors=5).fit(X, Y, train)
-    scores = scheme.select_beta(X[val], pred[val], val, pred, betas=(0, 1, 3))
-    assert scheme.beta == max(scores, key=lambda b: (scores[b], -b))
-    many, _ = scheme.retrieve(X[val], pred[val], val, pred, betas=[1.0])
-    one, _ = scheme.set_params(beta=1.0).retrieve(X[val], pred[val], val, pred)
+    scores = scheme.select_beta(X[val], pred[val], val, forward_sources=pred, betas=(0, 1, 3))
+    assert scheme.beta_ == max(scores, key=lambda b: (scores[b], -b))
+    assert scheme.beta == 3.0  # the constructor parameter is left alone
+    chosen, _ = scheme.retrieve(X[val], pred[val], val, forward_sources=pred)
+    many, _ = scheme.retrieve(X[val], pred[val], val, forward_sources=pred, betas=[1.0, scheme.beta_])
+    np.testing.assert_array_equal(many[scheme.beta_], chosen)
+    one, _ = clone(scheme).set_params(beta=1.0).fit(X, Y, train).retrieve(
+        X[val], pred[val], val, forward_sources=pred)
     np.testing.assert_array_equal(many[1.0], one)
+    assert not hasattr(scheme.fit(X, Y, train), "beta_")  # a refit forgets the selection
 
 
 # --------------------------------------------------------------------------- oracle, inputs
@@ -374,7 +379,7 @@ def test_knn_validation_grid_matches_direct_scoring(data):
 def test_leave_one_out_attention_equals_masked_attention_values_and_gradients():
     # The training step's attention selects neighbours without autograd and recomputes the
     # k similarities with it: same output and same gradients as the dense masked version.
-    from embmap.local import _attend, _attend_leave_one_out
+    from embmap.neural import _attend, _attend_leave_one_out
 
     gen = torch.Generator().manual_seed(0)
     keys0 = torch.randn(300, 20, generator=gen, dtype=torch.float64)
