@@ -1,28 +1,25 @@
-"""Training speed of notebooks 04-06: the current implementation next to the previous one.
+"""Training speed of notebooks 04-06: each fast path next to the reference it replaces.
 
-Each row fits the notebook's own model on the full bundled pair (same split,
-seed and settings) for a few epochs, once with the previous implementation
-(kept in the package as the reference the tests compare against) and once
-with the current one, and prints seconds per epoch and the largest
-difference of the per-epoch validation score between the two:
+Each row fits the notebook's own model on the full bundled pair (same split, seed and
+settings) for a few epochs, once with the reference implementation (kept in the package,
+the one the tests compare against) and once with the fast path, and prints seconds per
+epoch of each and the largest difference of the per-epoch validation score between them:
 
-(a) Sinkhorn OT + cosine loss (notebook 05): log-domain iterations with
-    autograd (before) vs the scaling form with a hand-written unrolled
-    backward (after). Same iterations; float64 instead of float32 rounding.
-(b) vMF loss (notebook 05, and row E' of notebook 04): general
-    ``log_bessel_iv`` (before) vs the ``ive`` shortcut in its common regime
-    (after). Bit-identical results.
+(a) Sinkhorn OT + cosine loss (notebook 05): log-domain iterations with autograd vs the
+    scaling form with a hand-written unrolled backward (same iterations, float64).
+(b) vMF loss (notebooks 04 and 05): the general ``log_bessel_iv`` vs the ``ive``
+    shortcut in its common regime (the same values).
 (c) AttentionMap (notebook 06): dense masked attention with autograd over the
-    (batch, n_train) similarity matrix (before) vs selecting the k keys
-    without autograd (after). Same values and gradients up to rounding.
+    (batch, n_train) similarities vs selecting the k keys without autograd (the same
+    values and gradients up to rounding).
 
 Usage::
 
-    python benchmarks/bench_training.py                 # all rows (~4 min on 2 idle cores)
+    python benchmarks/bench_training.py
     python benchmarks/bench_training.py --rows a b --epochs 2
 
-Timings on a shared machine are noisy: the script prints the load average;
-compare the two columns of one run, not runs taken at different times.
+Timings on a shared machine are noisy: the script prints the load average; compare
+the two columns of one run, not runs taken at different times.
 """
 
 from __future__ import annotations
@@ -35,9 +32,8 @@ import time
 import numpy as np
 import torch
 
-from embmap import load_dataset, local, losses
+from embmap import load_dataset, losses, neural
 from embmap.experiments import normalised_spaces
-from embmap.neural import MLPMap
 
 
 def _log_domain_plan(cost, epsilon, n_iter):
@@ -47,11 +43,11 @@ def _log_domain_plan(cost, epsilon, n_iter):
 def _dense_attention(fq, fk, Yk, k, temperature, query_rows):
     exclude = torch.zeros((len(fq), len(fk)), dtype=torch.bool)
     exclude[torch.arange(len(fq)), query_rows] = True
-    return local._attend(fq, fk, Yk, k, temperature, exclude)
+    return neural._attend(fq, fk, Yk, k, temperature, exclude)
 
 
 def _fit_mlp(loss, X, Y, pair, epochs):
-    model = MLPMap(hidden=(512,), activation="relu", loss=loss, max_epochs=epochs, patience=epochs + 1,
+    model = neural.MLPMap(hidden=(512,), activation="relu", loss=loss, max_epochs=epochs, patience=epochs + 1,
                    device="cpu")
     start = time.perf_counter()
     model.fit(X[pair.train], Y[pair.train], X_val=X[pair.val], Y_val=Y[pair.val])
@@ -60,7 +56,7 @@ def _fit_mlp(loss, X, Y, pair, epochs):
 
 def _fit_attention(X, Y, pair, epochs):
     # notebook 06's settings at the k and T it selects on validation (k=20, T=0.07)
-    model = local.AttentionMap(n_neighbors=20, temperature=0.07, lr=1e-2, batch_size=1024,
+    model = neural.AttentionMap(n_neighbors=20, temperature=0.07, lr=1e-2, batch_size=1024,
                                max_epochs=epochs, patience=epochs + 1, seed=0)
     start = time.perf_counter()
     model.fit(X[pair.train], Y[pair.train], X_val=X[pair.val], Y_val=Y[pair.val])
@@ -87,7 +83,7 @@ def main(argv=None):
               lambda: _fit_mlp(sinkhorn, X, Y, pair, args.epochs), "s/epoch", "val cosine"),
         "b": ("vMF (05, 04 E')", losses, "_log_iv_common", lambda v, x: None,
               lambda: _fit_mlp("vmf", X, Y, pair, args.epochs), "s/epoch", "val cosine"),
-        "c": ("AttentionMap (06)", local, "_attend_leave_one_out", _dense_attention,
+        "c": ("AttentionMap (06)", neural, "_attend_leave_one_out", _dense_attention,
               lambda: _fit_attention(X, Y, pair, args.epochs), "s/epoch (incl. validation)",
               "val P@10"),
     }

@@ -1,27 +1,10 @@
-"""Loss functions for learning a map from one embedding space to another.
+"""Loss functions for learning a map between embedding spaces: ``loss(pred, target) -> scalar``.
 
-Every loss has the signature ``loss(pred, target) -> scalar tensor`` where
-``pred`` and ``target`` are ``(n, d)`` float tensors holding a mini-batch of
-mapped source vectors and their paired target vectors.  All losses average
-over the batch, so their scale does not depend on the batch size.
-
-Two families live here:
-
-* **Pointwise** losses (:func:`mse_loss`, :func:`mae_loss`,
-  :func:`cosine_loss`, :func:`vmf_loss`) compare each prediction only with its
-  own target.
-* **Batch** losses (:func:`sinkhorn_loss`, :func:`info_nce_loss`,
-  :func:`csls_margin_loss`) compare every prediction with every target in the
-  batch, so they need batches of at least two rows and their value depends on
-  which rows share a batch.
-
-The von Mises-Fisher loss needs the log of a modified Bessel function of the
-first kind at orders up to a few hundred; :func:`log_bessel_iv` computes it in
-float64 without overflow or underflow and :func:`log_vmf_normaliser` wraps it
-as a differentiable torch function.
-
-``LOSSES`` maps short names to the functions so that training code can take a
-loss by name.
+``pred`` and ``target`` are ``(n, d)`` batches of mapped sources and their targets; every
+loss averages over the batch. Pointwise losses (:func:`mse_loss`, :func:`mae_loss`,
+:func:`cosine_loss`, :func:`vmf_loss`) compare each prediction with its own target;
+batch losses (:func:`sinkhorn_loss`, :func:`info_nce_loss`, :func:`csls_margin_loss`)
+compare every prediction with every target of the batch. :data:`LOSSES` names them.
 """
 
 from __future__ import annotations
@@ -35,28 +18,12 @@ from scipy import special
 
 from embmap._checks import check_bool, check_choice, check_int, check_real
 
-__all__ = [
-    "LOSSES",
-    "cosine_loss",
-    "csls_margin_loss",
-    "info_nce_loss",
-    "log_bessel_iv",
-    "log_vmf_normaliser",
-    "mae_loss",
-    "mse_loss",
-    "sinkhorn_loss",
-    "sinkhorn_plan",
-    "vmf_loss",
-]
+__all__ = ["LOSSES", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
+           "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss", "sinkhorn_plan", "vmf_loss"]
 
 # Kumar & Tsvetkov (2019), "Von Mises-Fisher loss for training sequence to
 # sequence models with continuous outputs", section 4: default strengths.
 VMF_DEFAULT_LAMBDA = {"kappa": 0.02, "scale": 0.1}
-
-
-# ---------------------------------------------------------------------------
-# input checks
-# ---------------------------------------------------------------------------
 
 
 def _check_batch(t, name: str) -> None:
@@ -72,15 +39,11 @@ def _check_batch(t, name: str) -> None:
 
 
 def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) -> None:
-    """No NaN/inf in either tensor; with ``directions``, no all-zero target row.
+    """No NaN/inf in either tensor; with ``directions``, no all-zero target row (no direction).
 
-    One host sync for all flags: this runs on every mini-batch. A zero
-    target row has no direction, so a cosine-based loss would silently score
-    it as "cosine 0" whatever the prediction.
+    One host sync for every batch: a sum is finite only if every entry is, so only a
+    non-finite sum needs the element-wise test.
     """
-    # A sum is finite only if every entry is (a NaN or inf propagates), so one
-    # sum per tensor replaces an element-wise isfinite pass on every batch; only
-    # a non-finite sum (or a finite-valued overflow) needs the exact test.
     flags = [pred.detach().sum(), target.detach().sum()]
     if directions:
         flags.append((target != 0).any(dim=1).all().to(pred.dtype))
@@ -93,39 +56,28 @@ def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) ->
         raise ValueError("target contains NaN or inf")
     if rest and not rest[0]:
         row = int(torch.nonzero(~(target != 0).any(dim=1))[0, 0])
-        raise ValueError(
-            f"target row {row} is all zeros: it has no direction, so this cosine-based "
-            "loss is undefined for it"
-        )
+        raise ValueError(f"target row {row} is all zeros: it has no direction, so this cosine-based "
+                         "loss is undefined for it")
 
 
-def _check_pair(
-    pred: torch.Tensor, target: torch.Tensor, min_rows: int = 1, directions: bool = False
-) -> None:
+def _check_pair(pred: torch.Tensor, target: torch.Tensor, min_rows: int = 1,
+                directions: bool = False) -> None:
     """Raise unless ``pred`` and ``target`` are matching, finite 2-D float batches."""
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError(
-            f"pred and target must be torch tensors, got {type(pred).__name__} and "
-            f"{type(target).__name__}"
-        )
+        raise TypeError(f"pred and target must be torch tensors, got {type(pred).__name__} and "
+                        f"{type(target).__name__}")
     if pred.ndim != 2 or target.ndim != 2:
-        raise ValueError(
-            f"pred and target must be 2-D (batch, dim), got shapes "
-            f"{tuple(pred.shape)} and {tuple(target.shape)}"
-        )
+        raise ValueError(f"pred and target must be 2-D (batch, dim), got shapes "
+                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
     _check_batch(pred, "pred")
     _check_batch(target, "target")
     if pred.shape != target.shape:
-        raise ValueError(
-            f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}"
-        )
+        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
     if pred.dtype != target.dtype:
         raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if pred.shape[0] < min_rows:
-        raise ValueError(
-            f"pred and target must hold a batch of at least {min_rows} rows for this loss, "
-            f"got {len(pred)}"
-        )
+        raise ValueError(f"pred and target must hold a batch of at least {min_rows} rows for this "
+                         f"loss, got {len(pred)}")
     _check_values(pred, target, directions)
 
 
@@ -135,27 +87,13 @@ def _cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return F.normalize(a, dim=1, eps=1e-12) @ F.normalize(b, dim=1, eps=1e-12).T
 
 
-# ---------------------------------------------------------------------------
-# pointwise losses
-# ---------------------------------------------------------------------------
-
 
 def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r"""Mean squared error.
 
     .. math:: L = \frac{1}{n d} \sum_{i=1}^{n} \sum_{k=1}^{d} (\hat y_{ik} - y_{ik})^2
 
-    The mean runs over dimensions as well as rows, as in Keras'
-    ``mean_squared_error`` and ``torch.nn.functional.mse_loss``.
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor of shape (n, d)
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss.
+    The mean runs over dimensions as well as rows (Keras' ``mean_squared_error``).
     """
     _check_pair(pred, target)
     return ((pred - target) ** 2).mean()
@@ -165,15 +103,6 @@ def mae_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r"""Mean absolute error.
 
     .. math:: L = \frac{1}{n d} \sum_{i=1}^{n} \sum_{k=1}^{d} |\hat y_{ik} - y_{ik}|
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor of shape (n, d)
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss.
     """
     _check_pair(pred, target)
     return (pred - target).abs().mean()
@@ -185,31 +114,13 @@ def cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     .. math:: L = \frac{1}{n} \sum_{i=1}^{n}
               \left(1 - \frac{\hat y_i \cdot y_i}{\|\hat y_i\| \|y_i\|}\right)
 
-    The value lies in ``[0, 2]`` and is 0 when every prediction points the
-    same way as its target.  It ignores vector length entirely.
-
-    Keras' old ``cosine_proximity`` loss (and today's
-    ``tf.keras.losses.CosineSimilarity``) returns ``-cos`` instead, which lies
-    in ``[-1, 1]`` and is minimised at -1.  The two differ by the constant 1,
-    so they have the same gradients and the same minimiser.
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor of shape (n, d)
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss.
+    In ``[0, 2]``, blind to length. Keras' ``cosine_proximity`` (``-cos``) differs by
+    the constant 1: same gradients, same minimiser.
     """
     _check_pair(pred, target, directions=True)
     cos = F.cosine_similarity(pred, target, dim=1, eps=1e-8)
     return (1.0 - cos).mean()
 
-
-# ---------------------------------------------------------------------------
-# von Mises-Fisher loss
-# ---------------------------------------------------------------------------
 
 # Below this, scipy's exponentially scaled ive(v, x) = I_v(x) e^{-x} has lost
 # precision (subnormal) or underflowed to exactly 0.
@@ -222,11 +133,10 @@ _SERIES_CHUNK = 1 << 22
 
 
 def _series_terms(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Number of power-series terms needed for ``I_v(x)`` to full float64 precision.
+    """Power-series terms needed for ``I_v(x)`` to float64 precision.
 
-    Terms grow until ``j (v + j) = x^2 / 4`` and then shrink faster than
-    geometrically, with a width of at most ``sqrt(j*)``; 12 widths past the
-    peak (plus 30 for small peaks) is far beyond the last significant term.
+    Terms peak at ``j (v + j) = x^2 / 4`` and then shrink faster than geometrically;
+    12 widths ``sqrt(j*)`` past the peak (plus 30) is far beyond the last significant term.
     """
     peak = 0.5 * (np.sqrt(v * v + x * x) - v)  # root of j (v + j) = x^2 / 4
     return (peak + 12.0 * np.sqrt(peak + 1.0) + 30.0).astype(np.int64)
@@ -237,9 +147,8 @@ def _log_iv_series(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     .. math:: I_v(x) = \sum_{j \ge 0} \frac{(x/2)^{v + 2j}}{j!\, \Gamma(v + j + 1)}
 
-    All terms are positive, so a log-sum-exp is exact up to rounding.
-    Vectorised over elements: every row sums the same number of terms (the
-    most any row needs), which is harmless since extra terms are negligible.
+    All terms are positive, so the log-sum-exp is exact up to rounding; every element
+    sums as many terms as the most demanding one needs.
     """
     v, x = np.atleast_1d(v).astype(np.float64), np.atleast_1d(x).astype(np.float64)
     out = np.empty_like(v)
@@ -263,29 +172,19 @@ def _debye_polynomials(t: np.ndarray) -> list[np.ndarray]:
         t * (3.0 - 5.0 * t2) / 24.0,
         t2 * (81.0 - 462.0 * t2 + 385.0 * t2**2) / 1152.0,
         t**3 * (30375.0 - 369603.0 * t2 + 765765.0 * t2**2 - 425425.0 * t2**3) / 414720.0,
-        t2**2
-        * (
-            4465125.0
-            - 94121676.0 * t2
-            + 349922430.0 * t2**2
-            - 446185740.0 * t2**3
-            + 185910725.0 * t2**4
-        )
-        / 39813120.0,
+        t2**2 * (4465125.0 - 94121676.0 * t2 + 349922430.0 * t2**2 - 446185740.0 * t2**3
+                 + 185910725.0 * t2**4) / 39813120.0,
     ]
 
 
 def _log_iv_debye(v: np.ndarray, x: np.ndarray) -> np.ndarray:
     r"""``log I_v(x)`` from the uniform asymptotic expansion for large order (``v, x > 0``).
 
-    With :math:`z = x / v`, :math:`t = 1/\sqrt{1+z^2}` and
-    :math:`\eta = \sqrt{1+z^2} + \log\frac{z}{1+\sqrt{1+z^2}}` (DLMF 10.41.3),
+    With :math:`z = x / v`, :math:`t = 1/\sqrt{1+z^2}`, :math:`\eta = \sqrt{1+z^2} + \log\frac{z}{1+\sqrt{1+z^2}}` (DLMF 10.41.3):
 
-    .. math:: I_v(vz) \sim \frac{e^{v\eta}}{\sqrt{2\pi v}\,(1+z^2)^{1/4}}
-              \sum_{k \ge 0} \frac{u_k(t)}{v^k}.
+    .. math:: I_v(vz) \sim \frac{e^{v\eta}}{\sqrt{2\pi v}\,(1+z^2)^{1/4}} \sum_{k \ge 0} \frac{u_k(t)}{v^k};
 
-    The expansion is uniform in ``z``; with four correction terms the relative
-    error of :math:`I_v` is of order ``v**-5`` (1e-11 at ``v = 149``).
+    with four correction terms the relative error is of order ``v**-5``.
     """
     v, x = np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64)
     root = np.sqrt(v * v + x * x)  # v sqrt(1 + z^2), written without z
@@ -305,40 +204,15 @@ def _log_iv_fallback(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def log_bessel_iv(v, x) -> np.ndarray:
-    r"""Natural log of the modified Bessel function of the first kind, :math:`\log I_v(x)`.
+    r""":math:`\log I_v(x)`, the modified Bessel function of the first kind, in float64.
 
-    Works in float64 for orders ``v >= 0`` and arguments ``x >= 0`` far
-    beyond where :math:`I_v(x)` itself overflows or underflows.  Against
-    mpmath the relative error is below 1e-13 for ``v`` up to 5000 and ``x``
-    from 1e-5 to 1e4; the absolute error is about ``1e-16 * max(x, |log I|)``,
-    so the relative error only grows right where :math:`\log I_v(x)` crosses 0.
-
-    Two regimes:
-
-    * ``scipy.special.ive(v, x)`` returns :math:`I_v(x) e^{-x}`, which stays
-      representable for large ``x``, so :math:`\log I_v(x) = \log(\mathrm{ive}) + x`.
-    * For a large order and a small argument ``ive`` underflows.  For
-      ``m = 300`` (order 149): :math:`I_{149}(0.1) e^{-0.1} \approx 3 \times
-      10^{-455}` is far below the smallest float64, and although
-      :math:`I_{149}(1) e^{-1} \approx 1.4 \times 10^{-306}` is representable,
-      scipy 1.17's ``ive`` already returns exactly 0 there (its underflow
-      guard has a safety margin).  Also, for ``x < 1`` the sum
-      ``log(ive) + x`` cancels badly.  In these cases the power series is
-      summed in log space (or, for orders in the tens of thousands, the Debye
-      expansion is used).
-
-    Parameters
-    ----------
-    v : float or array_like
-        Order, ``v >= 0``.
-    x : float or array_like
-        Argument, ``x >= 0``.  Broadcast against ``v``.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 array of the broadcast shape (0-d for scalar input).  Equals
-        0 at ``v = x = 0`` and ``-inf`` at ``x = 0``, ``v > 0``.
+    For orders ``v >= 0`` and arguments ``x >= 0`` (broadcast together) far beyond where
+    :math:`I_v(x)` over- or underflows. Where scipy's scaled ``ive(v, x) = I_v(x) e^{-x}``
+    is representable and ``x >= 1``, :math:`\log I_v(x) = \log(\mathrm{ive}) + x`; where
+    it underflows (large order, small argument) or for ``x < 1`` (where that sum cancels
+    badly), the power series is summed in log space, or for orders in the tens of
+    thousands the Debye expansion is used. Equals 0 at ``v = x = 0`` and ``-inf`` at
+    ``x = 0 < v``; 0-d for scalar input.
     """
     v, x = _real_array(v, "v"), _real_array(x, "x")
     try:
@@ -395,13 +269,10 @@ def _log_vmf_normaliser_np(kappa: np.ndarray, m: int) -> np.ndarray:
 
 
 def _log_iv_common(v: float, x: np.ndarray) -> np.ndarray | None:
-    """``log I_v(x)`` when every ``x`` is in :func:`log_bessel_iv`'s ``ive`` regime, else None.
+    """``log(ive(v, x)) + x`` when every ``x`` is in :func:`log_bessel_iv`'s ``ive`` regime, else None.
 
-    The vMF loss evaluates the Bessel function three times per training batch,
-    almost always at ``kappa >= 1`` where ``log_bessel_iv`` returns exactly
-    ``log(ive(v, x)) + x``. Computing that directly skips the general
-    function's argument checks and regime masks (~3x faster on a 256-row
-    batch) and gives the same values; anything else goes the general way.
+    The vMF loss evaluates the Bessel function three times per batch, almost always in
+    this regime: the same values without the general function's checks and masks.
     """
     with np.errstate(divide="ignore", under="ignore"):
         ive = special.ive(v, x)
@@ -424,7 +295,7 @@ def _bessel_ratio_np(kappa: np.ndarray, m: int) -> np.ndarray:
 
 
 class _LogVMFNormaliser(torch.autograd.Function):
-    """Autograd wrapper: forward and backward are computed in float64 numpy."""
+    """Autograd wrapper: forward and backward in float64 numpy."""
 
     @staticmethod
     def forward(ctx, kappa: torch.Tensor, m: int) -> torch.Tensor:
@@ -448,32 +319,13 @@ def log_vmf_normaliser(kappa: torch.Tensor, m: int) -> torch.Tensor:
     r"""Log normalising constant of the von Mises-Fisher distribution on :math:`S^{m-1}`.
 
     .. math:: \log C_m(\kappa) = \left(\frac{m}{2} - 1\right)\log\kappa
-              - \frac{m}{2}\log(2\pi) - \log I_{m/2-1}(\kappa)
+              - \frac{m}{2}\log(2\pi) - \log I_{m/2-1}(\kappa), \qquad
+              \frac{d}{d\kappa}\log C_m(\kappa) = -\frac{I_{m/2}(\kappa)}{I_{m/2-1}(\kappa)}
 
-    Differentiable in ``kappa``; the backward pass uses
-
-    .. math:: \frac{d}{d\kappa}\log C_m(\kappa) = -\frac{I_{m/2}(\kappa)}{I_{m/2-1}(\kappa)},
-
-    with the ratio formed as the exponential of a difference of logs so that it
-    is finite even where both Bessel functions over- or underflow.  At
-    ``kappa = 0`` the finite limit :math:`-\log|S^{m-1}|` (and gradient 0) is
-    returned.
-
-    The Bessel function is evaluated by scipy on the CPU in float64, so this
-    function syncs with the GPU; for ``m`` in the hundreds that is cheap next
-    to the network.
-
-    Parameters
-    ----------
-    kappa : torch.Tensor
-        Concentrations, ``kappa >= 0``, any shape.
-    m : int
-        Dimension of the ambient space (the sphere is :math:`S^{m-1}`), ``m >= 2``.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape, dtype and device as ``kappa``.
+    Differentiable in ``kappa >= 0`` (any shape; ``m >= 2`` the ambient dimension); the
+    Bessel ratio is the exp of a difference of logs, finite where both functions over- or
+    underflow. At ``kappa = 0``: the finite limit :math:`-\log|S^{m-1}|`, gradient 0.
+    Evaluated by scipy on the CPU in float64 (a sync with the GPU).
     """
     if not isinstance(kappa, torch.Tensor):
         raise TypeError(f"kappa must be a torch tensor, got {type(kappa).__name__}")
@@ -485,54 +337,27 @@ def log_vmf_normaliser(kappa: torch.Tensor, m: int) -> torch.Tensor:
     return _LogVMFNormaliser.apply(kappa, int(m))
 
 
-def vmf_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    reg: str | None = None,
-    lam: float | None = None,
-) -> torch.Tensor:
+def vmf_loss(pred: torch.Tensor, target: torch.Tensor, *, reg: str | None = None,
+             lam: float | None = None) -> torch.Tensor:
     r"""Negative log-likelihood of a von Mises-Fisher distribution (Kumar & Tsvetkov, 2019).
 
-    The network output :math:`\hat e` is read as a vMF distribution with mean
-    direction :math:`\hat e / \|\hat e\|` and concentration
-    :math:`\kappa = \|\hat e\|`; the target :math:`e` is normalised to unit
-    length inside the loss.  With :math:`m` the dimension:
+    The output :math:`\hat e` is read as a vMF with mean direction
+    :math:`\hat e / \|\hat e\|` and concentration :math:`\kappa = \|\hat e\|`; the
+    target :math:`e` is normalised here; :math:`m` is the dimension.
 
     ``reg=None``
-        :math:`\mathrm{NLLvMF} = -\log C_m(\kappa) - \hat e^\top e`
-    ``reg="kappa"`` (their NLLvMF\ :sub:`reg1`, default ``lam=0.02``)
+        :math:`-\log C_m(\kappa) - \hat e^\top e`
+    ``reg="kappa"`` (NLLvMF\ :sub:`reg1`, default ``lam=0.02``)
         :math:`-\log C_m(\kappa) - \hat e^\top e + \lambda_1 \kappa`
-    ``reg="scale"`` (their NLLvMF\ :sub:`reg2`, default ``lam=0.1``)
+    ``reg="scale"`` (NLLvMF\ :sub:`reg2`, default ``lam=0.1``)
         :math:`-\log C_m(\kappa) - \lambda_2\, \hat e^\top e`
 
-    With :math:`\cos\theta` the cosine between :math:`\hat e` and :math:`e`,
-    the plain NLL is :math:`-\log C_m(\kappa) - \kappa\cos\theta` and its
-    derivative in :math:`\kappa` is :math:`A_m(\kappa) - \cos\theta`, where
-    :math:`A_m(\kappa) = I_{m/2}(\kappa) / I_{m/2-1}(\kappa)` rises from 0 to 1.
-    So for :math:`\cos\theta < 1` the optimum :math:`\kappa` is *finite*
-    (:math:`A_m(\kappa) = \cos\theta`): for m = 50 about 16 at cos 0.3 and
-    46 at cos 0.6.  ``reg="kappa"`` moves it to :math:`A_m(\kappa) = \cos\theta -
-    \lambda_1` (slightly smaller); ``reg="scale"`` to :math:`A_m(\kappa) =
-    \lambda_2\cos\theta`, about 1.75 at cos 0.35 with :math:`\lambda_2 = 0.1`.
-    Behind a ``tanh`` output the norm is capped at :math:`\sqrt m`, below the
-    plain optimum, so the loss pushes output entries towards +-1.  Only the
-    direction of a prediction matters at test time (rank by cosine).
-
-    Parameters
-    ----------
-    pred : torch.Tensor of shape (n, m)
-        Unnormalised network outputs :math:`\hat e`.
-    target : torch.Tensor of shape (n, m)
-        Target vectors; normalised here.
-    reg : {None, "kappa", "scale"}
-        Which regularised variant to use.
-    lam : float, optional
-        Regularisation strength; defaults to the paper's value for ``reg``.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss, averaged over the batch.
+    The plain NLL is :math:`-\log C_m(\kappa) - \kappa\cos\theta`, with derivative
+    :math:`A_m(\kappa) - \cos\theta` in :math:`\kappa`, where
+    :math:`A_m = I_{m/2} / I_{m/2-1}` rises from 0 to 1: the optimal :math:`\kappa` is
+    finite (:math:`A_m(\kappa) = \cos\theta`; :math:`\cos\theta - \lambda_1` with
+    ``"kappa"``, :math:`\lambda_2\cos\theta` with ``"scale"``). Behind a ``tanh`` output
+    the norm is capped at :math:`\sqrt m`. Only the direction matters at test time.
     """
     check_choice(reg, "reg", (None, "kappa", "scale"))
     if reg is None and lam is not None:
@@ -556,10 +381,6 @@ def vmf_loss(
         nll = nll - lam * dot
     return nll.mean()
 
-
-# ---------------------------------------------------------------------------
-# batch losses
-# ---------------------------------------------------------------------------
 
 
 def _sinkhorn_log_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
@@ -588,11 +409,9 @@ class _SinkhornScalings(torch.autograd.Function):
     """Sinkhorn scalings ``(u, v)`` after ``n_iter`` updates, with a hand-written unrolled backward.
 
     Forward: ``v_0 = b``; for t = 1..T, ``s_t = K v_{t-1}``, ``u_t = a / s_t``,
-    ``r_t = K^T u_t``, ``v_t = b / r_t``.  Backward is reverse-mode through
-    exactly these steps (the gradient autograd would give), but the gradient
-    of ``K`` is gathered as two ``(n x T) (T x k)`` products instead of ``2T``
-    separate outer products of the full matrix, which is what made autograd's
-    backward slow.
+    ``r_t = K^T u_t``, ``v_t = b / r_t``. Backward: reverse mode through exactly these
+    steps, with the gradient of ``K`` gathered as two ``(n x T) (T x k)`` products instead
+    of ``2T`` outer products of the full matrix.
     """
 
     @staticmethod
@@ -628,15 +447,11 @@ class _SinkhornScalings(torch.autograd.Function):
 
 
 def _sinkhorn_scaling_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
-    """The same iterations as :func:`_sinkhorn_log_plan` in scaling form, in float64.
+    """The iterations of :func:`_sinkhorn_log_plan` in scaling form, in float64.
 
-    With ``K = exp(-(C - min C) / eps)``, ``u = a exp(f / eps)`` and
-    ``v = b exp(g / eps)`` (up to a constant that cancels in the plan), each
-    log-domain update is ``u = a / (K v)``, ``v = b / (K^T u)``: two
-    matrix-vector products instead of two ``logsumexp`` passes over the whole
-    matrix, and (with :class:`_SinkhornScalings`) a backward pass of two
-    matrix products. Float64 keeps ``K`` and the scalings finite for cost
-    ranges up to ``_SCALING_LIMIT * eps``.
+    With ``K = exp(-(C - min C) / eps)``, each log-domain update is ``u = a / (K v)``,
+    ``v = b / (K^T u)``: matrix-vector products instead of ``logsumexp`` passes. Float64
+    keeps ``K`` and the scalings finite for cost ranges up to ``_SCALING_LIMIT * eps``.
     """
     n, k = cost.shape
     c64 = cost.to(torch.float64)
@@ -657,23 +472,11 @@ def _sinkhorn_transport_plan(cost: torch.Tensor, epsilon: float, n_iter: int) ->
     return _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
 
 
-def sinkhorn_plan(
-    pred: torch.Tensor, target: torch.Tensor, epsilon: float = 0.05, n_iter: int = 50
-) -> torch.Tensor:
-    """Entropic optimal transport plan used by :func:`sinkhorn_loss`.
+def sinkhorn_plan(pred: torch.Tensor, target: torch.Tensor, *, epsilon: float = 0.05,
+                  n_iter: int = 50) -> torch.Tensor:
+    """Entropic optimal transport plan ``(n, k)`` of :func:`sinkhorn_loss` between ``pred`` (n, d) and ``target`` (k, d).
 
-    Parameters
-    ----------
-    pred : torch.Tensor of shape (n, d)
-    target : torch.Tensor of shape (k, d)
-    epsilon, n_iter
-        As in :func:`sinkhorn_loss`.
-
-    Returns
-    -------
-    torch.Tensor of shape (n, k)
-        Transport plan; rows sum to ``1/n``, columns to ``1/k`` (the columns
-        exactly after the final update, the rows up to convergence).
+    Rows sum to ``1/n`` (up to convergence), columns to ``1/k`` (exactly, after the last update).
     """
     _check_sinkhorn_args(pred, target, epsilon, n_iter)
     cost = 1.0 - _cosine_matrix(pred, target)
@@ -682,77 +485,41 @@ def sinkhorn_plan(
 
 def _check_sinkhorn_args(pred, target, epsilon, n_iter) -> None:
     if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError(
-            f"pred and target must be torch tensors, got {type(pred).__name__} and "
-            f"{type(target).__name__}"
-        )
+        raise TypeError(f"pred and target must be torch tensors, got {type(pred).__name__} and "
+                        f"{type(target).__name__}")
     _check_batch(pred, "pred")
     _check_batch(target, "target")
     if pred.shape[1] != target.shape[1]:
-        raise ValueError(
-            "pred and target must be 2-D with the same number of columns, got "
-            f"{tuple(pred.shape)} and {tuple(target.shape)}"
-        )
+        raise ValueError("pred and target must be 2-D with the same number of columns, got "
+                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
     if pred.dtype != target.dtype:
         raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if pred.shape[0] == 0 or target.shape[0] == 0:
-        raise ValueError(
-            f"pred and target must hold at least 1 row each (sinkhorn compares two point "
-            f"clouds), got {len(pred)} and {len(target)}"
-        )
+        raise ValueError(f"pred and target must hold at least 1 row each (sinkhorn compares two "
+                         f"point clouds), got {len(pred)} and {len(target)}")
     check_real(epsilon, "epsilon", low=0.0, low_open=True)
     check_int(n_iter, "n_iter", minimum=1)
     _check_values(pred, target, directions=True)
 
 
-def sinkhorn_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    epsilon: float = 0.05,
-    n_iter: int = 50,
-    paired_weight: float = 0.0,
-) -> torch.Tensor:
+def sinkhorn_loss(pred: torch.Tensor, target: torch.Tensor, *, epsilon: float = 0.05,
+                  n_iter: int = 50, paired_weight: float = 0.0) -> torch.Tensor:
     r"""Entropic optimal-transport cost between the predicted and the target batch.
 
-    Treat the batch of predictions and the batch of targets as two clouds of
-    equally weighted points with cost :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`
-    (the "word mover's distance" idea).  Sinkhorn iterations solve
+    The two batches are clouds of equally weighted points with cost
+    :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`; Sinkhorn iterations solve
 
     .. math:: P^\star = \arg\min_{P \in U(a, b)} \langle P, C \rangle
               - \varepsilon H(P), \qquad a = \tfrac{1}{n}\mathbf 1,\ b = \tfrac1k \mathbf 1,
 
-    and the loss is the transport cost :math:`\langle P^\star, C\rangle`
-    (gradients flow through the unrolled iterations).  The iterations run in
-    scaling form (matrix-vector products, float64) when the cost range over
-    ``epsilon`` is at most 200, else in the log domain; both give the same
-    iterates.  Smaller ``epsilon`` is
-    closer to exact optimal transport but needs more iterations: convergence
-    slows roughly like ``exp(-cost range / epsilon)``.  On batches of 64-256
-    noisy 50-d pairs with the defaults the loss value is converged to ~1e-5
-    relative while the row marginals are still ~1e-3 off, which is fine for
-    training; raise ``n_iter`` if you need the plan itself.
+    and the loss is :math:`\langle P^\star, C\rangle` (gradients through the unrolled
+    iterations; scaling form in float64 when the cost range over ``epsilon`` is at most
+    200, else the log domain: the same iterates). Smaller ``epsilon`` (in cost units,
+    the cost lies in ``[0, 2]``) is closer to exact transport but converges more slowly.
 
-    **This matches distributions, not pairs**: any permutation of the targets
-    gives the same loss, so on its own it cannot learn which word goes where.
-    Use ``paired_weight > 0`` to add ``paired_weight * cosine_loss(pred, target)``,
-    which anchors each prediction to its own target.
-
-    Parameters
-    ----------
-    pred : torch.Tensor of shape (n, d)
-    target : torch.Tensor of shape (k, d)
-        ``k`` may differ from ``n`` when ``paired_weight == 0``.
-    epsilon : float
-        Entropic regularisation, in units of the cost (which lies in ``[0, 2]``).
-    n_iter : int
-        Number of Sinkhorn iterations (each updates both potentials).
-    paired_weight : float
-        Weight of the added pairwise cosine loss.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss.
+    **It matches distributions, not pairs**: any permutation of the targets gives the
+    same loss. ``paired_weight > 0`` adds ``paired_weight * cosine_loss(pred, target)``
+    to anchor each prediction to its own target (then ``k`` must equal ``n``).
     """
     _check_sinkhorn_args(pred, target, epsilon, n_iter)
     check_real(paired_weight, "paired_weight", low=0.0)
@@ -764,9 +531,7 @@ def sinkhorn_loss(
     return loss
 
 
-def info_nce_loss(
-    pred: torch.Tensor, target: torch.Tensor, temperature: float = 0.1
-) -> torch.Tensor:
+def info_nce_loss(pred: torch.Tensor, target: torch.Tensor, *, temperature: float = 0.1) -> torch.Tensor:
     r"""InfoNCE (contrastive) loss with the other targets in the batch as negatives.
 
     Shown in notebook 05, section 1 (written out and checked against this function).
@@ -774,20 +539,9 @@ def info_nce_loss(
     .. math:: L = -\frac{1}{n} \sum_{i=1}^{n} \log
               \frac{\exp(\cos(\hat y_i, y_i) / T)}{\sum_{j=1}^{n} \exp(\cos(\hat y_i, y_j) / T)}
 
-    i.e. cross entropy of the row-wise softmax of the cosine matrix with the
-    diagonal as the correct class.  It rewards ranking the true target above
-    the other targets, which is what nearest-neighbour retrieval measures.
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor of shape (n, d)
-    temperature : float
-        Softmax temperature ``T > 0``; smaller is sharper.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss; ``log n`` for uninformative predictions.
+    Cross entropy of the row-wise softmax of the cosine matrix, the diagonal being the
+    right class: it rewards ranking the true target first, as retrieval measures.
+    ``log n`` for uninformative predictions.
     """
     check_real(temperature, "temperature", low=0.0, low_open=True)
     _check_pair(pred, target, directions=True)
@@ -796,48 +550,23 @@ def info_nce_loss(
     return F.cross_entropy(logits, labels)
 
 
-def csls_margin_loss(
-    pred: torch.Tensor,
-    target: torch.Tensor,
-    margin: float = 0.2,
-    csls_k: int = 10,
-    hardest: bool = False,
-) -> torch.Tensor:
-    r"""Margin ranking loss on CSLS scores within the batch.
+def csls_margin_loss(pred: torch.Tensor, target: torch.Tensor, *, margin: float = 0.2,
+                     csls_k: int = 10, hardest: bool = False) -> torch.Tensor:
+    r"""Margin ranking loss on CSLS scores within the batch (Conneau et al., 2018).
 
-    CSLS (Conneau et al., 2018) discounts "hub" vectors that are close to
-    everything.  With :math:`S_{ij} = \cos(\hat y_i, y_j)` over the batch,
+    With :math:`S_{ij} = \cos(\hat y_i, y_j)` over the batch and :math:`K` = ``csls_k``
+    clipped to ``n - 1`` (neighbourhoods within the batch, positive included),
 
     .. math::
         r_T(\hat y_i) = \tfrac1K \textstyle\sum_{\text{top-}K\ j} S_{ij}, \quad
         r_S(y_j) = \tfrac1K \textstyle\sum_{\text{top-}K\ i} S_{ij}, \quad
         s_{ij} = 2 S_{ij} - r_T(\hat y_i) - r_S(y_j),
 
-    where the neighbourhoods are taken within the batch (including the
-    positive) and :math:`K` = ``csls_k`` is clipped to ``n - 1``.  By default the loss is the
-    mean hinge over all negatives,
+    .. math:: L = \frac{1}{n(n-1)} \sum_i \sum_{j \ne i} \max(0,\ \text{margin} - s_{ii} + s_{ij}),
 
-    .. math:: L = \frac{1}{n(n-1)} \sum_i \sum_{j \ne i}
-              \max(0,\ \text{margin} - s_{ii} + s_{ij}),
-
-    and with ``hardest=True`` only the largest :math:`s_{ij}` per row counts
-    (:math:`L = \frac1n \sum_i \max(0, \text{margin} - s_{ii} + \max_{j\ne i} s_{ij})`).
+    or with ``hardest=True`` only the largest :math:`s_{ij}` per row,
+    :math:`L = \frac1n \sum_i \max(0, \text{margin} - s_{ii} + \max_{j\ne i} s_{ij})`.
     A batch of identical vectors gives exactly ``margin``.
-
-    Parameters
-    ----------
-    pred, target : torch.Tensor of shape (n, d), n >= 2
-    margin : float
-        Required gap between the positive's and a negative's score.
-    csls_k : int
-        Neighbourhood size of the CSLS penalties.
-    hardest : bool
-        Use the hardest negative per row instead of averaging over negatives.
-
-    Returns
-    -------
-    torch.Tensor
-        Scalar loss.
     """
     _check_pair(pred, target, min_rows=2, directions=True)
     check_real(margin, "margin")
@@ -857,13 +586,6 @@ def csls_margin_loss(
     return hinge[off_diag].mean()
 
 
-LOSSES = {
-    "mse": mse_loss,
-    "mae": mae_loss,
-    "cosine": cosine_loss,
-    "vmf": vmf_loss,
-    "sinkhorn": sinkhorn_loss,
-    "infonce": info_nce_loss,
-    "csls_margin": csls_margin_loss,
-}
+LOSSES = {"mse": mse_loss, "mae": mae_loss, "cosine": cosine_loss, "vmf": vmf_loss,
+          "sinkhorn": sinkhorn_loss, "infonce": info_nce_loss, "csls_margin": csls_margin_loss}
 """Loss functions by name, for ``train_mapper(loss="...")`` and ``MLPMap(loss="...")``."""

@@ -1,14 +1,12 @@
-"""Non-linear maps between embedding spaces: an MLP (torch) and a k-NN baseline.
+"""The torch maps: an MLP between embedding spaces and kNN attention over a learned metric.
 
-* :class:`MLPMapper` is the ``torch.nn.Module``: a multi-layer perceptron,
-  optionally added to a fixed or trainable linear map so that training starts
-  at a fitted linear solution and only learns a correction.
-* :func:`train_mapper` trains any such module with Adam, mini-batches and
-  early stopping, and returns a per-epoch history.
-* :class:`MLPMap` wraps both as a scikit-learn regressor (``fit``/``predict``,
-  ``get_params``/``set_params``, ``clone``).
-* :class:`KNNRegressionMap` is the simplest non-linear baseline: average the
-  targets of a word's nearest training words in the source space.
+* :class:`MLPMapper`, a ``torch.nn.Module``: an MLP, optionally on top of a fitted
+  linear map so that training only learns a correction; :func:`train_mapper` trains
+  any such module (Adam, mini-batches, early stopping); :class:`MLPMap` wraps both as a
+  scikit-learn regressor.
+* :class:`AttentionMap`: softmax kNN (:class:`embmap.local.SoftmaxKNNMap`) in a learned
+  metric, trained with InfoNCE.
+* :class:`KNNRegressionMap` is re-exported from :mod:`embmap.local`.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from torch import nn
 # Plain-text bars: they work in terminals and notebooks alike, without ipywidgets.
 from tqdm.std import trange
 
+from embmap import _search
 from embmap._checks import (
     as_matrix,
     check_bool,
@@ -36,29 +35,28 @@ from embmap._checks import (
     check_same_cols,
     check_same_rows,
     holdout_rows,
+    safe_unit_rows,
 )
 from embmap.linear import least_squares
-from embmap.local import SoftmaxKNNMap
+from embmap.local import KNNRegressionMap, _check_xy, _LocalMap, neighbour_weights
 from embmap.losses import LOSSES
 
-__all__ = ["KNNRegressionMap", "MLPMap", "MLPMapper", "resolve_device", "train_mapper"]
+__all__ = ["AttentionMap", "KNNRegressionMap", "MLPMap", "MLPMapper", "MetricEncoder",
+           "first_hidden_activations", "resolve_device", "train_mapper"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 _OUTPUT_ACTIVATIONS = {None: nn.Identity, "tanh": nn.Tanh}
 _INITS = ("default", "uniform", "xavier", "kaiming")
 
-
-# ---------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------
+# Intra-op threads while training on the CPU. A mini-batch step multiplies matrices of
+# a few hundred rows: too small to gain from several cores, while OpenMP's spin-waiting
+# between the small ops of a step costs CPU time and, on a machine shared with other
+# jobs, wall time. None keeps torch's own setting.
+TRAIN_THREADS: int | None = 1
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """Turn ``"auto"``, ``"cpu"`` or ``"cuda"`` into a ``torch.device``.
-
-    Only ``"auto"`` picks CUDA on its own, so results are reproducible on CPU
-    unless a GPU is asked for.
-    """
+    """``"auto"``, ``"cpu"`` or ``"cuda"`` as a ``torch.device``; only ``"auto"`` picks CUDA by itself."""
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -71,7 +69,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _check_pair_arrays(X, Y, names=("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
-    """Two finite 2-D float32 arrays with the same number of rows (row i = the same word)."""
     X, Y = as_matrix(X, names[0]), as_matrix(Y, names[1])
     check_same_rows(X, Y, *names)
     return X, Y
@@ -86,62 +83,26 @@ def _resolve_loss(loss: str | Callable) -> Callable:
 
 
 def _batch_slices(n: int, batch_size: int) -> list[slice]:
-    """Consecutive slices of ``batch_size`` rows; a trailing single row joins the previous batch.
-
-    Batch losses (InfoNCE, CSLS, Sinkhorn) are undefined or trivial on one
-    row, so we never produce a batch of one unless ``n == 1``.
-    """
+    """Consecutive batches; a trailing single row joins the previous batch (batch losses need two)."""
     starts = list(range(0, n, batch_size))
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
-    ends = starts[1:] + [n]
-    return [slice(a, b) for a, b in zip(starts, ends)]
-
-
-def _mean_cosine(pred: torch.Tensor, target: torch.Tensor) -> float:
-    return float(nn.functional.cosine_similarity(pred, target, dim=1, eps=1e-8).mean())
-
-
-# ---------------------------------------------------------------------------
-# the network
-# ---------------------------------------------------------------------------
+    return [slice(a, b) for a, b in zip(starts, starts[1:] + [n])]
 
 
 class MLPMapper(nn.Module):
     """Multi-layer perceptron from ``in_dim`` to ``out_dim``, optionally on top of a linear map.
 
-    Without ``residual_init`` the forward pass is ``mlp(x)``.  With it,
+    With ``residual_init`` the forward pass is :math:`f(x) = x W + b + \\mathrm{mlp}(x)`:
+    ``W`` (and ``b``, ``residual_bias``) start at a fitted linear map and the MLP's last
+    layer at zero, so the untrained network is exactly the linear map.
+    ``residual_trainable`` says whether ``W`` and ``b`` are trained too.
 
-    .. math:: f(x) = x W + b + \\mathrm{mlp}(x),
-
-    where ``W`` (and ``b``) start at a fitted linear map and the MLP's last
-    layer starts at zero, so the untrained network reproduces the linear map
-    exactly and training learns a non-linear correction.
-
-    Parameters
-    ----------
-    in_dim, out_dim : int
-        Source and target dimensions.
-    hidden : sequence of int
-        Hidden layer widths; ``()`` gives a single linear layer.
-    activation : {"relu", "tanh", "gelu"}
-        Hidden-layer non-linearity.
-    output_activation : {None, "tanh"}
-        Applied to the MLP output (not to the linear branch).  ``"tanh"``
-        bounds outputs to ``(-1, 1)``, which suits targets scaled that way.
-    init : {"default", "uniform", "xavier", "kaiming"}
-        Weight initialisation.  ``"default"`` is PyTorch's; ``"uniform"`` is
-        Keras' ``RandomUniform(-0.05, 0.05)``; ``"xavier"`` is Glorot uniform
-        (Keras' ``Dense`` default); ``"kaiming"`` is He uniform.  Biases are
-        zero for all but ``"default"``, as in Keras.
-    dropout : float
-        Dropout probability after each hidden activation.
-    residual_init : array of shape (in_dim, out_dim), optional
-        Linear map ``W`` to start from (e.g. a least-squares fit).
-    residual_bias : array of shape (out_dim,), optional
-        Intercept ``b`` of that linear map; only with ``residual_init``.
-    residual_trainable : bool
-        Whether ``W`` and ``b`` are trained along with the MLP.
+    ``hidden``: hidden widths (``()``: one linear layer). ``output_activation``
+    (``None`` or ``"tanh"``) applies to the MLP branch only. ``init``: ``"default"``
+    (PyTorch's), ``"uniform"`` (Keras' ``RandomUniform(-0.05, 0.05)``), ``"xavier"``
+    (Glorot uniform, Keras' default) or ``"kaiming"`` (He uniform); biases start at
+    zero except with ``"default"``. ``dropout`` follows each hidden activation.
     """
 
     def __init__(
@@ -159,21 +120,6 @@ class MLPMapper(nn.Module):
     ) -> None:
         super().__init__()
         _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout)
-        self.mlp = self._build_mlp(in_dim, out_dim, hidden, activation, output_activation, dropout)
-        self._init_weights(init, activation)
-        self.residual = None
-        if residual_init is not None:
-            self.residual = _linear_from_matrix(residual_init, residual_bias, in_dim, out_dim)
-            self.residual.requires_grad_(residual_trainable)
-            # Zero last layer => mlp(x) == output_activation(0) == 0 for both
-            # allowed output activations, so f(x) starts exactly at x W + b.
-            nn.init.zeros_(self.mlp[-2].weight)
-            nn.init.zeros_(self.mlp[-2].bias)
-        elif residual_bias is not None:
-            raise ValueError("residual_bias needs residual_init")
-
-    @staticmethod
-    def _build_mlp(in_dim, out_dim, hidden, activation, output_activation, dropout):
         layers: list[nn.Module] = []
         width = in_dim
         for h in hidden:
@@ -181,32 +127,36 @@ class MLPMapper(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = h
-        # The output activation is always the last module, so mlp[-2] is the
-        # output layer whatever the depth.
+        # the output activation is always last, so mlp[-2] is the output layer
         layers += [nn.Linear(width, out_dim), _OUTPUT_ACTIVATIONS[output_activation]()]
-        return nn.Sequential(*layers)
-
-    def _init_weights(self, init: str, activation: str) -> None:
-        if init == "default":
-            return  # keep PyTorch's own (Kaiming-uniform with a=sqrt(5)) initialisation
-        for layer in self.mlp:
-            if not isinstance(layer, nn.Linear):
-                continue
-            if init == "uniform":
-                nn.init.uniform_(layer.weight, -0.05, 0.05)
-            elif init == "xavier":
-                nn.init.xavier_uniform_(layer.weight)
-            else:
-                # He initialisation is derived for ReLU; for tanh/gelu it is a
-                # slightly-too-large but common choice.
-                nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-            nn.init.zeros_(layer.bias)
+        self.mlp = nn.Sequential(*layers)
+        if init != "default":
+            for layer in self.mlp:
+                if isinstance(layer, nn.Linear):
+                    _init_layer(layer, init)
+        self.residual = None
+        if residual_init is not None:
+            self.residual = _linear_from_matrix(residual_init, residual_bias, in_dim, out_dim)
+            self.residual.requires_grad_(residual_trainable)
+            # mlp(x) = output_activation(0) = 0 for both allowed activations: f starts at x W + b
+            nn.init.zeros_(self.mlp[-2].weight)
+            nn.init.zeros_(self.mlp[-2].bias)
+        elif residual_bias is not None:
+            raise ValueError("residual_bias needs residual_init")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.mlp(x)
-        if self.residual is not None:
-            out = out + self.residual(x)
-        return out
+        return out if self.residual is None else out + self.residual(x)
+
+
+def _init_layer(layer: nn.Linear, init: str) -> None:
+    if init == "uniform":
+        nn.init.uniform_(layer.weight, -0.05, 0.05)
+    elif init == "xavier":
+        nn.init.xavier_uniform_(layer.weight)
+    else:  # He initialisation is derived for ReLU; for tanh/gelu a common, slightly large choice
+        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+    nn.init.zeros_(layer.bias)
 
 
 def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout):
@@ -234,14 +184,8 @@ def _linear_from_matrix(W, b, in_dim: int, out_dim: int) -> nn.Linear:
             b = as_matrix(np.reshape(b, (1, -1)) if np.ndim(b) == 1 else b, "residual_bias")
             if b.shape != (1, out_dim):
                 raise ValueError(f"residual_bias must have shape {(out_dim,)}, got {b.shape}")
-            b = b[0]
-            layer.bias.copy_(torch.from_numpy(b))
+            layer.bias.copy_(torch.from_numpy(b[0]))
     return layer
-
-
-# ---------------------------------------------------------------------------
-# training loop
-# ---------------------------------------------------------------------------
 
 
 def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Tensor]:
@@ -254,13 +198,14 @@ def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Ten
             total += float(loss_fn(pred, Y[sl])) * (sl.stop - sl.start)
             preds.append(pred)
     pred = torch.cat(preds)
-    return total / len(X), _mean_cosine(pred, Y), pred
+    cosine = float(nn.functional.cosine_similarity(pred, Y, dim=1, eps=1e-8).mean())
+    return total / len(X), cosine, pred
 
 
 def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> float:
     """One pass over shuffled mini-batches; returns the row-weighted mean training loss."""
     model.train()
-    # Shuffle on the CPU generator so the order is identical on every device.
+    # shuffled on the CPU generator, so the order is the same on every device
     order = torch.randperm(len(X), generator=generator).to(X.device)
     total = 0.0
     for sl in _batch_slices(len(X), batch_size):
@@ -273,66 +218,30 @@ def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> floa
     return total / len(X)
 
 
-def train_mapper(
-    model: nn.Module,
-    X_train,
-    Y_train,
-    X_val=None,
-    Y_val=None,
-    loss: str | Callable = "mse",
-    lr: float = 1e-3,
-    batch_size: int = 256,
-    max_epochs: int = 200,
-    patience: int = 10,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
-    val_metric: Callable[[np.ndarray, np.ndarray], float] | None = None,
-    progress: bool = True,
-) -> dict[str, list]:
+def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
+                 loss: str | Callable = "mse", lr: float = 1e-3, batch_size: int = 256,
+                 max_epochs: int = 200, patience: int = 10, seed: int = 0,
+                 device: str | torch.device = "cpu",
+                 val_metric: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                 progress: bool = True) -> dict[str, list]:
     """Train ``model`` with Adam and early stopping; restore the best weights.
 
     Shown in notebook 04, section 1 (the loop written out and checked against this function).
 
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Maps ``(n, d_in)`` float32 tensors to ``(n, d_out)``; moved to ``device``.
-    X_train, Y_train : array_like of shape (n, d_in) and (n, d_out)
-    X_val, Y_val : array_like, optional
-        Validation pair used for early stopping.  Without it, the training
-        loss is monitored instead (and the ``val_*`` columns are NaN).
-    loss : str or callable
-        A key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
-        function.
-    lr : float
-        Adam learning rate.
-    batch_size : int
-        Mini-batch size.  Batch losses (``"infonce"``, ``"csls_margin"``,
-        ``"sinkhorn"``) use the other rows of a batch as negatives, so it
-        also sets their difficulty.
-    max_epochs : int
-        Upper limit on passes over the training data (0 leaves the model as is).
-    patience : int
-        Stop after this many epochs without improvement.
-    seed : int
-        Seeds the shuffling and dropout; on CPU two runs with the same seed
-        and the same starting weights give identical results.
-    device : {"cpu", "cuda", "auto"} or torch.device
-    val_metric : callable, optional
-        ``val_metric(Y_val_pred, Y_val) -> float`` on numpy arrays, *higher is
-        better*; if given it drives early stopping instead of the validation
-        loss, and is recorded in the ``val_metric`` column.
-    progress : bool
-        Show a tqdm progress bar over epochs.
+    ``loss``: a key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
+    function; batch losses use the other rows of a batch as negatives, so
+    ``batch_size`` also sets their difficulty. Early stopping watches the validation
+    loss, or ``val_metric(Y_val_pred, Y_val)`` (numpy, higher is better) when given,
+    or the training loss without ``X_val, Y_val``; it stops after ``patience`` epochs
+    without a new best. ``seed`` seeds shuffling and dropout (the caller's global RNG
+    is left untouched). ``max_epochs=0`` leaves the model as it is.
 
     Returns
     -------
     dict of lists
-        One entry per epoch under ``epoch``, ``train_loss``, ``val_loss``,
-        ``val_cosine``, ``val_metric`` (if given), ``seconds`` and
-        ``improved`` (True where the monitored quantity hit a new best; the
-        weights of the last such epoch are the ones restored).  Pass it to
-        ``pandas.DataFrame`` for a table.
+        Per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_cosine`` (NaN without
+        validation), ``val_metric`` (if given), ``seconds``, ``improved`` (a new best:
+        the weights of the last such epoch are restored).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -355,41 +264,25 @@ def train_mapper(
     device = resolve_device(device)
 
     model.to(device)
-    # The whole data set lives on the device: 33k x 50 float32 is 7 MB.
     Xt, Yt = torch.from_numpy(X_train).to(device), torch.from_numpy(Y_train).to(device)
     Xv = torch.from_numpy(X_val).to(device) if has_val else None
     Yv = torch.from_numpy(Y_val).to(device) if has_val else None
-
-    # fork_rng keeps the caller's global RNG untouched while seeding dropout.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
             _cpu_threads(TRAIN_THREADS if device.type == "cpu" else None):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        # fused: one kernel updates every parameter (the same Adam update); on these small
-        # networks the per-tensor path cost as much as the forward and backward passes
-        # (ReLU 512, batch 256, one thread: 0.42 -> 0.25 s per epoch).
+        # fused: one kernel updates every parameter (the same Adam update); on small
+        # networks the per-tensor path costs about as much as the forward and backward
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-        history = _fit_loop(
-            model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
-            generator, val_metric, progress,
-        )
+        history = _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs,
+                            patience, generator, val_metric, progress)
     model.eval()
     return history
 
 
-# Intra-op threads while training on the CPU. A mini-batch step multiplies
-# matrices of a few hundred rows: too small to gain from splitting across
-# cores, while OpenMP's spin-waiting between the ~10 ops of each step costs
-# more than it saves, and on a busy machine it is ruinous (measured on the
-# bundled pair, 2 cores shared with other jobs, ReLU 512, batch 256, 5 epochs:
-# 1 thread 15.5 s wall / 4.0 s CPU, 2 threads 162 s wall / 40 s CPU, the
-# same validation cosine). None keeps torch's own setting.
-TRAIN_THREADS: int | None = 1
-
-
 @contextlib.contextmanager
 def _cpu_threads(n):
-    """Temporarily set ``torch.set_num_threads(n)`` (no-op for None); restore on exit."""
+    """``torch.set_num_threads(n)`` inside the block (no-op for None)."""
     if n is None:
         yield
         return
@@ -414,19 +307,17 @@ def _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs,
     if val_metric is not None:
         history["val_metric"] = []
     history.update(seconds=[], improved=[])
-
     best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
     bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
     for epoch in bar:
         start = time.perf_counter()
         train_loss = _train_epoch(model, optimiser, Xt, Yt, loss_fn, batch_size, generator)
-        row = {"epoch": epoch + 1, "train_loss": train_loss,
-               "val_loss": np.nan, "val_cosine": np.nan}
+        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": np.nan, "val_cosine": np.nan}
         if Xv is not None:
             row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn, batch_size)
             if val_metric is not None:
                 row["val_metric"] = float(val_metric(pred.cpu().numpy(), Yv.cpu().numpy()))
-        # One "higher is better" score: the metric if given, else minus a loss.
+        # one "higher is better" score: the metric if given, else minus a loss
         if val_metric is not None:
             score = row["val_metric"]
         else:
@@ -449,66 +340,23 @@ def _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs,
     return history
 
 
-# ---------------------------------------------------------------------------
-# scikit-learn wrappers
-# ---------------------------------------------------------------------------
-
-
 class MLPMap(RegressorMixin, BaseEstimator):
     """Scikit-learn regressor that fits an :class:`MLPMapper` with :func:`train_mapper`.
 
-    Parameters
-    ----------
-    hidden, activation, output_activation, init, dropout
-        Network shape, as in :class:`MLPMapper`.
-    loss, lr, batch_size, max_epochs, patience, seed
-        Training, as in :func:`train_mapper`.
-    val_fraction : float
-        Share of the training rows held out (at random, seeded) for early
-        stopping when ``fit`` gets no explicit ``X_val, Y_val``.  With 0 and no
-        validation set the training loss is monitored.
-    residual : bool
-        If True, first fit ``Y ~ X W + b`` by ordinary least squares
-        (``numpy.linalg.lstsq``) on the training rows and let the MLP learn a
-        correction to it (see ``MLPMapper(residual_init=...)``).
-    device : {"auto", "cpu", "cuda"}
-        ``"auto"`` uses CUDA when available.
-    progress : bool
-        Show a progress bar during ``fit``.
+    Network parameters as in :class:`MLPMapper`, training ones as in :func:`train_mapper`.
+    ``val_fraction``: share of the training rows held out (seeded) for early stopping
+    when ``fit`` gets no ``X_val, Y_val`` (0: monitor the training loss). ``residual``:
+    first fit ``Y ~ X W + b`` by least squares and let the MLP learn a correction.
+    ``device="auto"`` uses CUDA when available.
 
-    Attributes
-    ----------
-    model_ : MLPMapper
-        The trained network (best epoch), in eval mode.
-    history_ : dict of lists
-        Per-epoch history returned by :func:`train_mapper`.
-    n_features_in_ : int
-    n_outputs_ : int
-    training_seconds_ : float
-        Wall time of the training loop.
-    device_ : torch.device
-    residual_coef_, residual_intercept_ : ndarray or None
-        The least-squares map used when ``residual=True``.
+    Fitted: ``model_`` (best epoch, eval mode), ``history_``, ``n_features_in_``,
+    ``n_outputs_``, ``training_seconds_``, ``device_``, ``residual_coef_`` and
+    ``residual_intercept_`` (None without ``residual``).
     """
 
-    def __init__(
-        self,
-        hidden=(512,),
-        activation="relu",
-        output_activation=None,
-        init="default",
-        dropout=0.0,
-        loss="mse",
-        lr=1e-3,
-        batch_size=256,
-        max_epochs=200,
-        patience=10,
-        seed=0,
-        val_fraction=0.1,
-        residual=False,
-        device="auto",
-        progress=False,
-    ):
+    def __init__(self, hidden=(512,), activation="relu", output_activation=None, init="default",
+                 dropout=0.0, loss="mse", lr=1e-3, batch_size=256, max_epochs=200, patience=10,
+                 seed=0, val_fraction=0.1, residual=False, device="auto", progress=False):
         self.hidden = hidden
         self.activation = activation
         self.output_activation = output_activation
@@ -525,39 +373,30 @@ class MLPMap(RegressorMixin, BaseEstimator):
         self.device = device
         self.progress = progress
 
-    def fit(self, X, Y, X_val=None, Y_val=None):
-        """Fit the network on ``X -> Y``.
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # targets are vectors: Y is always 2-D
+        tags.target_tags.single_output = False
+        return tags
 
-        Parameters
-        ----------
-        X : array_like of shape (n, d_in)
-        Y : array_like of shape (n, d_out)
-        X_val, Y_val : array_like, optional
-            Explicit validation pair; otherwise ``val_fraction`` of the
-            rows is held out.
-
-        Returns
-        -------
-        self
-        """
+    def fit(self, X, Y, *, X_val=None, Y_val=None):
+        """Fit the network on ``X -> Y`` (validation: ``X_val, Y_val``, else ``val_fraction``)."""
         X, Y = _check_pair_arrays(X, Y)
         self._check_params()
         X_tr, Y_tr, X_val, Y_val = self._split(X, Y, X_val, Y_val)
         self.n_features_in_, self.n_outputs_ = X.shape[1], Y.shape[1]
         self.device_ = resolve_device(self.device)
-
         if self.residual:
             self.residual_coef_, self.residual_intercept_ = least_squares(X_tr, Y_tr, True)
         else:
             self.residual_coef_ = self.residual_intercept_ = None
-        # Seed the weight initialisation (train_mapper seeds the rest) without
-        # disturbing the caller's global RNG.
+        # seeds the initialisation (train_mapper seeds the rest) without touching the global RNG
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.model_ = MLPMapper(
-                X.shape[1], Y.shape[1], self.hidden, self.activation,
-                self.output_activation, self.init, self.dropout,
-                residual_init=self.residual_coef_, residual_bias=self.residual_intercept_,
+                X.shape[1], Y.shape[1], self.hidden, self.activation, self.output_activation,
+                self.init, self.dropout, residual_init=self.residual_coef_,
+                residual_bias=self.residual_intercept_,
             )
         start = time.perf_counter()
         self.history_ = train_mapper(
@@ -569,14 +408,12 @@ class MLPMap(RegressorMixin, BaseEstimator):
         return self
 
     def _check_params(self):
-        """Every hyper-parameter, before any work (as scikit-learn estimators do in fit)."""
-        _check_mlp_params(1, 1, self.hidden, self.activation, self.output_activation,
-                          self.init, self.dropout)
+        _check_mlp_params(1, 1, self.hidden, self.activation, self.output_activation, self.init,
+                          self.dropout)
         _resolve_loss(self.loss)
         _check_training_params(self.lr, self.batch_size, self.max_epochs, self.patience)
         check_int(self.seed, "seed", minimum=0)
-        check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0,
-                   high_open=True)
+        check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
         check_bool(self.residual, "residual")
         check_bool(self.progress, "progress")
         resolve_device(self.device)
@@ -584,7 +421,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
     def _split(self, X, Y, X_val, Y_val):
         """Training rows plus a validation pair (explicit, held out, or None)."""
         if X_val is not None or Y_val is not None:
-            return X, Y, X_val, Y_val  # train_mapper validates them
+            return X, Y, X_val, Y_val  # train_mapper checks them
         n_val = round(self.val_fraction * len(X))
         if n_val == 0:
             return X, Y, None, None
@@ -594,50 +431,22 @@ class MLPMap(RegressorMixin, BaseEstimator):
         return X[tr], Y[tr], X[val], Y[val]
 
     def predict(self, X) -> np.ndarray:
-        """Map ``X`` into the target space.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n, d_out), float32
-        """
+        """Map ``X`` into the target space (float32)."""
         check_is_fitted(self, "model_")
         X = as_matrix(X, "X")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but MLPMap was fitted with "
                              f"{self.n_features_in_}")
         self.model_.eval()
-        out = []
         with torch.no_grad():
-            for sl in _batch_slices(len(X), 8192):
-                out.append(self.model_(torch.from_numpy(X[sl]).to(self.device_)).cpu())
+            out = [self.model_(torch.from_numpy(X[sl]).to(self.device_)).cpu()
+                   for sl in _batch_slices(len(X), 8192)]
         pred = torch.cat(out).numpy().astype(np.float32, copy=False)
         if not np.all(np.isfinite(pred)):
-            # Finite inputs far outside the training range can overflow float32.
+            # finite inputs far outside the training range can overflow float32
             raise ValueError("X maps to non-finite predictions: its values are too large "
                              "for the network (rescale X as the training data was)")
         return pred
-
-
-class KNNRegressionMap(SoftmaxKNNMap):
-    """Predict a target vector as a weighted mean of the targets of the k nearest training words.
-
-    :class:`embmap.local.SoftmaxKNNMap` with the defaults notebooks 04 and 05
-    use (``n_neighbors=10``, ``weights="similarity"``): one implementation,
-    two starting points.  Neighbours are found by cosine similarity in the
-    source space; with similarities :math:`s_1 \\ge \\dots \\ge s_k`,
-
-    * ``"uniform"``: :math:`w_j = 1/k`;
-    * ``"similarity"``: :math:`w_j \\propto \\max(s_j, 0)` (uniform if all are <= 0);
-    * ``"softmax"``: :math:`w_j \\propto \\exp(s_j / T)`.
-
-    It needs no training and makes a strong, non-linear baseline when the
-    two spaces agree locally.  Parameters, attributes, ``predict`` and the
-    leave-one-out ``predict_training`` are those of ``SoftmaxKNNMap``.
-    """
-
-    def __init__(self, n_neighbors=10, weights="similarity", temperature=0.05, chunk_size=1024):
-        super().__init__(n_neighbors=n_neighbors, weights=weights, temperature=temperature,
-                         chunk_size=chunk_size)
 
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:
@@ -645,8 +454,7 @@ def first_hidden_activations(mlp_map, X) -> np.ndarray:
 
     Shown in notebook 04, section 3 (the saturation probe written out and checked).
 
-    Used to diagnose saturation: with ``tanh``, units whose absolute output
-    is near 1 pass almost no gradient (the derivative is ``1 - tanh^2``).
+    With ``tanh``, units near +-1 pass almost no gradient (``1 - tanh^2``).
     """
     check_is_fitted(mlp_map, "model_")
     layers = mlp_map.model_.mlp
@@ -656,3 +464,179 @@ def first_hidden_activations(mlp_map, X) -> np.ndarray:
     X = torch.as_tensor(X, device=next(layers.parameters()).device)
     with torch.no_grad():
         return layers[1](layers[0](X)).cpu().numpy()
+
+
+class MetricEncoder(nn.Module):
+    """``f(x) = x A + b`` (+ a residual ``ReLU`` layer of width ``hidden``), the identity at initialisation."""
+
+    def __init__(self, dim: int, hidden: int | None = None):
+        super().__init__()
+        self.linear = nn.Linear(dim, dim)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.eye(dim))
+            self.linear.bias.zero_()
+        self.mlp = None
+        if hidden:
+            out = nn.Linear(hidden, dim)
+            nn.init.zeros_(out.weight)
+            nn.init.zeros_(out.bias)
+            self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.linear(x)
+        return z if self.mlp is None else z + self.mlp(x)
+
+
+def _attend(fq, fk, Yk, k, temperature, exclude=None):
+    """Softmax attention of encoded queries over their k most similar encoded keys."""
+    S = nn.functional.normalize(fq, dim=1) @ nn.functional.normalize(fk, dim=1).T
+    if exclude is not None:
+        S = S.masked_fill(exclude, float("-inf"))
+    vals, idx = torch.topk(S, k, dim=1)
+    w = torch.softmax(vals / temperature, dim=1)
+    return torch.einsum("qk,qkd->qd", w, Yk[idx])
+
+
+def _attend_leave_one_out(fq, fk, Yk, k, temperature, query_rows):
+    """:func:`_attend` with each query's own key (``query_rows``) left out, for training.
+
+    The same values and gradients, but the ``(q, n)`` similarities only *select* the k
+    keys, without autograd; the k similarities are recomputed with it. Autograd
+    through the full matrix (a dense backward of two more ``(q, n, d)`` products)
+    would dominate a training step.
+    """
+    q_unit = nn.functional.normalize(fq, dim=1)
+    k_unit = nn.functional.normalize(fk, dim=1)
+    with torch.no_grad():
+        S = q_unit @ k_unit.T
+        S[torch.arange(len(S)), query_rows] = float("-inf")
+        idx = torch.topk(S, k, dim=1).indices
+    vals = torch.einsum("qd,qkd->qk", q_unit, k_unit[idx])
+    w = torch.softmax(vals / temperature, dim=1)
+    return torch.einsum("qk,qkd->qd", w, Yk[idx])
+
+
+class AttentionMap(_LocalMap):
+    """Softmax attention over training words in a learned metric, trained with InfoNCE.
+
+    .. math:: \\hat y = \\sum_{j \\in N_k(f(x))} \\mathrm{softmax}_j
+              \\big(\\cos(f(x), f(x_j)) / T\\big) \\, y_j
+
+    ``f`` (:class:`MetricEncoder`) starts at the identity, so at epoch 0 this is
+    :class:`embmap.local.SoftmaxKNNMap` with the same k and T. Training predicts each
+    training word from the others (leave-one-out) and minimises InfoNCE (temperature
+    ``nce_temperature``) of the prediction against all training targets. With
+    ``X_val, Y_val`` the encoder with the best validation P@10 (cosine among training
+    and validation targets; epoch 0 included) is kept, and training stops after
+    ``patience`` epochs without improvement. ``hidden``: width of the encoder's
+    residual layer (None: linear). ``seed`` makes runs deterministic.
+
+    Fitted: ``encoder_``, ``history_`` (``epoch``, ``train_loss``, ``val_p@10``; epoch 0
+    is before training), ``best_epoch_``, ``stopped_early_``.
+    """
+
+    weights = "softmax"
+
+    def __init__(self, n_neighbors=20, temperature=0.05, nce_temperature=0.05, hidden=None, lr=1e-3,
+                 batch_size=512, max_epochs=20, patience=3, seed=0, chunk_size=None):
+        self.n_neighbors = n_neighbors
+        self.temperature = temperature
+        self.nce_temperature = nce_temperature
+        self.hidden = hidden
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.seed = seed
+        self.chunk_size = chunk_size
+
+    def fit(self, X, Y, *, X_val=None, Y_val=None):
+        """Train the encoder (early stopping needs ``X_val, Y_val``; without them all epochs run)."""
+        X, Y = _check_xy(X, Y)
+        self._validate_common(len(X))
+        check_real(self.nce_temperature, "nce_temperature", low=0, low_open=True)
+        check_real(self.lr, "lr", low=0, low_open=True)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.max_epochs, "max_epochs", minimum=0)
+        check_int(self.patience, "patience", minimum=1)
+        check_int(self.seed, "seed")
+        if self.hidden is not None:
+            check_int(self.hidden, "hidden", minimum=1)
+        has_val = X_val is not None
+        if has_val:
+            X_val = as_matrix(X_val, "X_val", n_cols=X.shape[1])
+            Y_val = as_matrix(Y_val, "Y_val", n_cols=Y.shape[1])
+            check_same_rows(X_val, Y_val, "X_val", "Y_val")
+        torch.manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.seed)
+        encoder = MetricEncoder(X.shape[1], self.hidden)
+        optimiser = torch.optim.Adam(encoder.parameters(), lr=self.lr, fused=True)
+        Xt, Yt = torch.from_numpy(safe_unit_rows(X)), torch.from_numpy(Y)
+        Yt_unit = nn.functional.normalize(Yt, dim=1)
+        self._store(X, Y)
+        history = {"epoch": [], "train_loss": [], "val_p@10": []}
+        best, best_state, best_epoch, bad = -1.0, None, 0, 0
+        self.stopped_early_ = False
+        for epoch in range(self.max_epochs + 1):
+            loss = self._train_epoch(encoder, optimiser, Xt, Yt, Yt_unit, generator) if epoch else np.nan
+            self.encoder_ = encoder
+            score = self._val_p10(X_val, Y_val) if has_val else np.nan
+            for key, value in zip(history, (epoch, loss, score)):
+                history[key].append(value)
+            if not has_val:
+                continue
+            if score > best:
+                best, best_state, best_epoch, bad = score, copy.deepcopy(encoder.state_dict()), epoch, 0
+            else:
+                bad += 1
+                if bad >= self.patience:
+                    self.stopped_early_ = True
+                    break
+        if best_state is not None:
+            encoder.load_state_dict(best_state)
+        self.best_epoch_ = best_epoch if has_val else self.max_epochs
+        self.encoder_ = encoder
+        self.history_ = history
+        return self
+
+    def _train_epoch(self, encoder, optimiser, Xt, Yt, Yt_unit, generator):
+        n = len(Xt)
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        encoder.train()
+        for lo in range(0, n, self.batch_size):
+            batch = order[lo : lo + self.batch_size]
+            keys = encoder(Xt)
+            pred = _attend_leave_one_out(keys[batch], keys, Yt, self.n_neighbors, self.temperature,
+                                         batch)
+            logits = nn.functional.normalize(pred, dim=1) @ Yt_unit.T / self.nce_temperature
+            loss = nn.functional.cross_entropy(logits, batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(batch)
+        return total / n
+
+    def _val_p10(self, X_val, Y_val):
+        P = safe_unit_rows(self.predict(X_val))
+        candidates = safe_unit_rows(np.vstack([self.Y_, Y_val]))
+        gold = len(self.Y_) + np.arange(len(Y_val))
+        hits = 0
+        for lo, S in _search.blocks(P, candidates, self.chunk_size):
+            hits += int(np.sum(_search.gold_rank(S, gold[lo : lo + len(S)]) <= 10))
+        return hits / len(P)
+
+    def _encode(self, X):
+        with torch.no_grad():
+            self.encoder_.eval()
+            return safe_unit_rows(self.encoder_(torch.from_numpy(safe_unit_rows(X))).numpy())
+
+    def _predict(self, X, exclude):
+        # encode all rows at once: the encoder's float result may depend on the batch size
+        idx, sims = self._nearest(self._encode(X), self._encode(self.X_unit_), exclude)
+        w = neighbour_weights(sims, "softmax", self.temperature)
+        out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
+        step = _search.chunk_rows(len(X), len(self.Y_), self.chunk_size)
+        for lo in range(0, len(X), step):  # (step, k, d) gathered at a time
+            out[lo : lo + step] = np.einsum("qk,qkd->qd", w[lo : lo + step], self.Y_[idx[lo : lo + step]])
+        return out

@@ -316,11 +316,16 @@ def test_two_direction_select_beta_and_many_betas(data):
     train, val = np.arange(200), np.arange(200, 300)
     pred = mapped_sources(SoftmaxKNNMap(5).fit(X[train], Y[train]), X, train)
     scheme = TwoDirectionRetrieval(n_neighbors=5).fit(X, Y, train)
-    scores = scheme.select_beta(X[val], pred[val], val, pred, betas=(0, 1, 3))
-    assert scheme.beta == max(scores, key=lambda b: (scores[b], -b))
-    many, _ = scheme.retrieve(X[val], pred[val], val, pred, betas=[1.0])
-    one, _ = scheme.set_params(beta=1.0).retrieve(X[val], pred[val], val, pred)
+    scores = scheme.select_beta(X[val], pred[val], val, forward_sources=pred, betas=(0, 1, 3))
+    assert scheme.beta_ == max(scores, key=lambda b: (scores[b], -b))
+    assert scheme.beta == 3.0  # the constructor parameter is left alone
+    chosen, _ = scheme.retrieve(X[val], pred[val], val, forward_sources=pred)
+    many, _ = scheme.retrieve(X[val], pred[val], val, forward_sources=pred, betas=[1.0, scheme.beta_])
+    np.testing.assert_array_equal(many[scheme.beta_], chosen)
+    one, _ = clone(scheme).set_params(beta=1.0).fit(X, Y, train).retrieve(
+        X[val], pred[val], val, forward_sources=pred)
     np.testing.assert_array_equal(many[1.0], one)
+    assert not hasattr(scheme.fit(X, Y, train), "beta_")  # a refit forgets the selection
 
 
 # --------------------------------------------------------------------------- oracle, inputs
@@ -374,7 +379,7 @@ def test_knn_validation_grid_matches_direct_scoring(data):
 def test_leave_one_out_attention_equals_masked_attention_values_and_gradients():
     # The training step's attention selects neighbours without autograd and recomputes the
     # k similarities with it: same output and same gradients as the dense masked version.
-    from embmap.local import _attend, _attend_leave_one_out
+    from embmap.neural import _attend, _attend_leave_one_out
 
     gen = torch.Generator().manual_seed(0)
     keys0 = torch.randn(300, 20, generator=gen, dtype=torch.float64)
@@ -394,3 +399,56 @@ def test_leave_one_out_attention_equals_masked_attention_values_and_gradients():
     np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(outs[1][1], outs[0][1], rtol=1e-10, atol=1e-12)
     assert outs[0][1].abs().sum() > 0
+
+
+# --------------------------------------------------------------------------- one selection recipe
+
+
+def test_import_of_local_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, embmap.local; assert 'torch' not in sys.modules; embmap.local.AttentionMap"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_select_two_direction_makes_the_step_by_step_choices(data):
+    from embmap.local import knn_validation_grid, select_two_direction
+
+    X, Y = data
+    train, val, test = np.arange(200), np.arange(200, 250), np.arange(250, 300)
+    gold = [[v] if v % 3 else [v, (v + 7) % 300] for v in np.r_[val, test]]  # some with two golds
+    ks, temps, reverse, betas = (3, 7, 400), (0.05, 0.2), ((4, 0.05), (6, 0.1)), (0, 1, 3)
+    sel = select_two_direction(X, Y, train, val, gold=gold, test=test, n_neighbors=ks,
+                               temperatures=temps, reverse=reverse, betas=betas)
+    # the step-by-step recipe of the report and of model_file.select_best
+    rows, n_val = np.r_[val, test], len(val)
+    grid = knn_validation_grid(X, Y, train, val, [k for k in ks if k < len(train)], temps,
+                               gold=gold[:n_val])
+    best = grid.loc[grid["p@10"].idxmax()]
+    k, T = int(best["k"]), float(best["T"])
+    knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
+    src = mapped_sources(knn, X, train)
+    chosen = None
+    for rk, rT in reverse:
+        scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
+        scheme.fit(X, Y, train)
+        scores = scheme.select_beta(X[val], src[val], gold[:n_val], forward_sources=src, betas=betas)
+        if chosen is None or scores[scheme.beta_] > chosen[0]:
+            chosen = (scores[scheme.beta_], scheme.n_neighbors, rT, scheme.beta_, scores[0])
+        ranks, _ = scheme.retrieve(X[rows], src[rows], gold, forward_sources=src, betas=betas)
+        for b in betas:  # the report's and notebook 06's curves: val ranks of val + test queries
+            row = sel["curves"][(sel["curves"]["reverse T"] == rT) & (sel["curves"]["beta"] == b)]
+            assert row["p@10"].item() == np.mean(ranks[b][:n_val] <= 10)
+    pd_testing = pytest.importorskip("pandas").testing
+    pd_testing.assert_frame_equal(sel["grid"], grid)
+    assert sel["knn_params"] == {"n_neighbors": k, "weights": "softmax", "temperature": T}
+    np.testing.assert_array_equal(sel["sources"], src)
+    p10_two, rk, rT, beta, p10_fwd = chosen
+    assert (sel["scheme"].n_neighbors, sel["scheme"].temperature, sel["beta"]) == (rk, rT, beta)
+    assert sel["scheme"].beta_ == beta
+    assert sel["p10"] == {"knn": float(best["p@10"]), "two_direction": p10_two, "beta0": p10_fwd}
+    ranks, top = sel["scheme"].retrieve(X[rows], src[rows], gold, forward_sources=src)
+    np.testing.assert_array_equal(sel["ranks"], ranks)
+    np.testing.assert_array_equal(sel["top"], top)
+    assert np.mean(sel["ranks"][:n_val] <= 10) == p10_two

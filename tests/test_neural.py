@@ -272,7 +272,7 @@ def test_mlpmap_sklearn_conventions(tanh_data):
 
 def test_mlpmap_explicit_validation_set(tanh_data):
     X_tr, Y_tr, X_te, Y_te = tanh_data
-    est = MLPMap(hidden=(8,), max_epochs=2, device="cpu").fit(X_tr[:300], Y_tr[:300], X_te, Y_te)
+    est = MLPMap(hidden=(8,), max_epochs=2, device="cpu").fit(X_tr[:300], Y_tr[:300], X_val=X_te, Y_val=Y_te)
     with torch.no_grad():
         restored = est.predict(X_te)
     assert np.mean((restored - Y_te) ** 2) == pytest.approx(min(est.history_["val_loss"]), rel=1e-5)
