@@ -234,12 +234,7 @@ def select_best(X, Y, seed: int = 0, gold_sets=None) -> dict:
     ``PairedEmbeddings.gold_sets``) a validation word is a hit when any of its golds is.
     """
     from embmap.datasets import split_indices
-    from embmap.local import (
-        SoftmaxKNNMap,
-        TwoDirectionRetrieval,
-        knn_validation_grid,
-        mapped_sources,
-    )
+    from embmap.local import select_two_direction
 
     n = len(X)
     if n < BEST_MIN_PAIRS:
@@ -251,29 +246,17 @@ def select_best(X, Y, seed: int = 0, gold_sets=None) -> dict:
         if len(gold_sets) != n:
             raise ValueError(f"gold_sets must have one entry per pair ({n}), got {len(gold_sets)}")
         gold = as_gold([gold_sets[v] for v in val], n, name="gold_sets")
-    ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
-    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"],
-                               weights=("softmax",), gold=gold)
-    best = grid.loc[grid["p@10"].idxmax()]
-    k, T = int(best["k"]), float(best["T"])
-    knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
-    mapped = mapped_sources(knn, X, train)
-    chosen = None
-    for rk, rT in BEST_GRID["reverse"]:
-        scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
-        scheme.fit(X, Y, train)
-        scores = scheme.select_beta(X[val], mapped[val], gold, forward_sources=mapped,
-                                    betas=BEST_GRID["beta"])
-        if chosen is None or scores[scheme.beta] > chosen[0]:
-            chosen = (scores[scheme.beta], scheme.n_neighbors, rT, scheme.beta, scores[0])
-    p10_two, rk, rT, beta, p10_fwd = chosen
-    return {"n_neighbors": k, "weights": "softmax", "temperature": T,
-            "reverse_n_neighbors": int(rk), "reverse_temperature": float(rT), "beta": float(beta),
-            "selection": {"n_train": len(train), "n_validation": len(val),
-                          "candidates": int(n), "split_seed": int(seed),
-                          "validation_p@10_knn_csls": float(best["p@10"]),
-                          "validation_p@10_two_direction": float(p10_two),
-                          "validation_p@10_beta0": float(p10_fwd)}}
+    sel = select_two_direction(X, Y, train, val, gold=gold, n_neighbors=BEST_GRID["n_neighbors"],
+                               temperatures=BEST_GRID["temperature"], reverse=BEST_GRID["reverse"],
+                               betas=BEST_GRID["beta"])
+    knn, scheme, p10 = sel["knn_params"], sel["scheme"], sel["p10"]
+    return {"n_neighbors": knn["n_neighbors"], "weights": "softmax",
+            "temperature": knn["temperature"], "reverse_n_neighbors": int(scheme.n_neighbors),
+            "reverse_temperature": float(scheme.temperature), "beta": float(sel["beta"]),
+            "selection": {"n_train": len(train), "n_validation": len(val), "candidates": int(n),
+                          "split_seed": int(seed), "validation_p@10_knn_csls": p10["knn"],
+                          "validation_p@10_two_direction": p10["two_direction"],
+                          "validation_p@10_beta0": p10["beta0"]}}
 
 
 def _fit_arrays(method, X, Y, seed, progress, gold_sets=None):

@@ -149,12 +149,7 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     from embmap.evaluation import bootstrap_ci, rank_metrics, retrieve
     from embmap.experiments import normalised_spaces
     from embmap.linear import LeastSquares, OrthogonalProcrustes
-    from embmap.local import (
-        SoftmaxKNNMap,
-        TwoDirectionRetrieval,
-        knn_validation_grid,
-        mapped_sources,
-    )
+    from embmap.local import select_two_direction
 
     X, Y = normalised_spaces(pair)
     train, val, test = pair.train, pair.val, pair.test
@@ -175,27 +170,17 @@ def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     best_linear = max(linear, key=lambda n: np.mean(linear[n][:n_val] <= 10))
     add(f"{best_linear} (best linear)", "least squares or Procrustes", linear[best_linear],
         "lstsq" if best_linear == "least squares" else "procrustes")
-    ks = [k for k in BEST_GRID["n_neighbors"] if k < len(train)]
-    grid = knn_validation_grid(X, Y, train, val, ks, BEST_GRID["temperature"], weights=("softmax",),
-                               gold=pair.gold(val))
-    best = grid.loc[grid["p@10"].idxmax()]
-    k, T = int(best["k"]), float(best["T"])
-    knn = SoftmaxKNNMap(n_neighbors=k, weights="softmax", temperature=T).fit(X[train], Y[train])
-    src = mapped_sources(knn, X, train)
-    # `embmap fit --method best` makes the same choices (beta = 0 is plain tuned kNN)
+    # The recipe of notebook 06 and `embmap fit --method best` (beta = 0 is plain tuned kNN).
+    sel = select_two_direction(X, Y, train, val, gold=gold_all, test=test,
+                               n_neighbors=BEST_GRID["n_neighbors"],
+                               temperatures=BEST_GRID["temperature"],
+                               reverse=BEST_GRID["reverse"], betas=BEST_GRID["beta"])
+    k, T, src = sel["knn_params"]["n_neighbors"], sel["knn_params"]["temperature"], sel["sources"]
     add("softmax kNN", f"k={k}, T={T}", retrieve(src[rows_all], Y, gold_all, "csls",
                                                  sources=src)[0], "best")
-    chosen = None
-    for rk, rT in BEST_GRID["reverse"]:
-        scheme = TwoDirectionRetrieval(n_neighbors=min(rk, len(train) - 1), temperature=rT)
-        ranks, _ = scheme.fit(X, Y, train).retrieve(X[rows_all], src[rows_all], gold_all,
-                                                     forward_sources=src, betas=BEST_GRID["beta"])
-        for b, r in ranks.items():
-            score = np.mean(r[:n_val] <= 10)
-            if chosen is None or score > chosen[0]:
-                chosen = (score, (f"k={k}, T={T}; reverse k={scheme.n_neighbors}, T={rT}, "
-                                 f"beta={b}"), r)
-    add("softmax kNN + two-direction retrieval", chosen[1], chosen[2], "best")
+    scheme = sel["scheme"]
+    add("softmax kNN + two-direction retrieval", f"k={k}, T={T}; reverse k={scheme.n_neighbors}, "
+        f"T={scheme.temperature}, beta={sel['beta']}", sel["ranks"], "best")
     rows = []
     for name, run in runs.items():
         _, lo, hi = bootstrap_ci(run["test"], "p@10", n_boot=n_boot, seed=seed)
