@@ -5,7 +5,9 @@ The pair is synthetic with a known answer: the 24-d target is an exact isometric
 first. Source as word2vec text, target as word2vec binary, partial word overlap.
 """
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -80,9 +82,14 @@ def test_map_neighbours_evaluate_recover_the_isometry(files, procrustes_model):
     cos = np.sum(mapped.vectors * gold, axis=1)
     assert cos.min() > 0.95  # the map is (nearly) exact on held-out words
 
-    run("neighbours", procrustes_model, files / "test_words.txt", "--k", 5,
-        "--out", files / "nb.tsv")
-    lines = (files / "nb.tsv").read_text().splitlines()
+    out = run("neighbours", procrustes_model, files / "test_words.txt", "--k", 5,
+              "--out", files / "nb.tsv")
+    assert "1 of 51 words not in " in out.stderr and "skipped: unknown" in out.stderr
+    comment, header, *lines = (files / "nb.tsv").read_text().splitlines()
+    assert comment.startswith("# score: CSLS = 2 cos(mapped word, target)")
+    assert header.split("\t") == ["word", "neighbour_1", "score_1", "neighbour_2", "score_2",
+                                   "neighbour_3", "score_3", "neighbour_4", "score_4",
+                                   "neighbour_5", "score_5"]
     assert len(lines) == N - 250
     cells = [line.split("\t") for line in lines]
     assert all(len(c) == 1 + 2 * 5 for c in cells)
@@ -160,6 +167,20 @@ def test_usage_errors_exit_2(args):
 def test_help_shows_examples():
     out = run("--help")
     assert "embmap fit" in out.stdout and "examples:" in out.stdout
+    assert out.stdout.count("examples:") == 1 and out.stdout.count("methods (") == 1
+
+
+@pytest.mark.parametrize("command", ["split", "fit", "map", "neighbours", "evaluate", "report"])
+def test_subcommand_help_is_its_own_options_with_help_and_defaults(command):
+    from embmap.app.cli import build_parser
+
+    text = run(command, "--help").stdout
+    assert "examples:" not in text and "methods (" not in text
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    for action in sub._actions:
+        assert action.help, (command, action.dest)  # every option explained
+        if not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            assert f"(default: {action.default})" in " ".join(text.split()), action.dest
 
 
 @pytest.mark.parametrize("method", ["procrustes", "lstsq", "vecmap", "knn", "mlp", "best"])
@@ -194,7 +215,9 @@ def test_best_neighbours_use_two_direction_scores(files, tmp_path):
     beta = np.float64(model.header["params"]["beta"])
     run("neighbours", tmp_path / "best.npz", files / "test_words.txt", "--k", 3,
         "--out", tmp_path / "nb.tsv")
-    cells = [line.split("\t") for line in (tmp_path / "nb.tsv").read_text().splitlines()]
+    comment, _, *lines = (tmp_path / "nb.tsv").read_text().splitlines()
+    assert comment.startswith("# score: forward CSLS + beta x reverse CSLS, beta = ")
+    cells = [line.split("\t") for line in lines]
     # brute-force reference in float64
     src = load_embedding(files / "src.txt")
     Xq = model.normalise_source(src.vectors[250:N]).astype(np.float64)
@@ -303,3 +326,81 @@ def test_evaluate_identical_targets_one_counts_twin_vectors_once(several_gold_fi
     assert one["mrr"] > sep["mrr"]  # T_twin no longer counts against queries that rank T_w0
     bad = run(*base, "--identical-targets", "merged", check_rc=2)
     assert "--identical-targets" in bad.stderr
+
+
+def test_split_then_fit_and_evaluate_with_no_hand_written_file(files, tmp_path):
+    """`split` writes the pair files `--dictionary` reads; a word's golds stay in one split."""
+    from embmap.datasets import pair_words, split_indices
+
+    # w0 also has the gold w1: a word with several golds keeps them all in one split
+    (tmp_path / "dict.txt").write_text("w0 w1\n" + "".join(f"w{i} w{i}\n" for i in range(N)))
+    out = run("split", files / "src.txt", files / "trg.bin", "--dictionary",
+              tmp_path / "dict.txt", "--out", tmp_path / "pairs", "--seed", 3)
+    assert "train: 240 source words" in out.stdout and "test: 30 source words" in out.stdout
+    parts = {name: [line.split() for line in (tmp_path / "pairs" / f"{name}.txt")
+                    .read_text().splitlines()] for name in ("train", "validation", "test")}
+    words = {name: {s for s, _ in rows} for name, rows in parts.items()}
+    assert sum(map(len, words.values())) == N
+    assert not (words["train"] & words["test"] or words["train"] & words["validation"]
+                or words["validation"] & words["test"])
+    home = next(name for name in parts if "w0" in words[name])
+    assert sorted(t for s, t in parts[home] if s == "w0") == ["w0", "w1"]
+    pairs, _, _ = pair_words(load_embedding(files / "src.txt").words,
+                             load_embedding(files / "trg.bin").words, tmp_path / "dict.txt")
+    test_rows = split_indices(len(pairs), 3, 0.1, 0.1)[2]  # the package's split, by source word
+    assert words["test"] == {pairs[i][0] for i in test_rows}
+
+    out = run("fit", files / "src.txt", files / "trg.bin", "--dictionary",
+              tmp_path / "pairs" / "train.txt", "--method", "procrustes", "--out",
+              tmp_path / "m.npz")
+    assert re.search(r"left unpaired: 80 of 320 words of \S+src.txt, 90 of 330 words of", out.stderr)
+    run("map", tmp_path / "m.npz", files / "src.txt", "--out", tmp_path / "mapped.vec")
+    text = run("evaluate", tmp_path / "mapped.vec", files / "trg.bin", "--dictionary",
+               tmp_path / "pairs" / "test.txt", "--model", tmp_path / "m.npz").stdout
+    n = N + 30
+    assert re.search(rf"p@10 +[01]\.\d{{4}}  \(chance {10 / n:.4f}, {n} candidates\)", text)
+    assert re.search(rf"p@1 +[01]\.\d{{4}}  \(chance {1 / n:.4f}, {n} candidates\)", text)
+
+
+def test_evaluate_names_skipped_words(files, procrustes_model, tmp_path):
+    run("map", procrustes_model, files / "test_words.txt", "--out", tmp_path / "mapped.vec")
+    (tmp_path / "d.txt").write_text("w260 w260\nfoo w1\nw261 bar\nw262 w262\n")
+    out = run("evaluate", tmp_path / "mapped.vec", files / "trg.bin", "--dictionary",
+              tmp_path / "d.txt", "--json")
+    assert f"2 of 4 words not in {tmp_path / 'mapped.vec'} with a target in" in out.stderr
+    assert out.stderr.rstrip().endswith("skipped: foo, w261")
+    result = json.loads(out.stdout)
+    assert result["n_queries"] == 2 and result["chance_p@10"] == pytest.approx(10 / (N + 30))
+
+
+def test_evaluate_two_directions_gives_the_neighbours_ranks(files, tmp_path):
+    """`evaluate --source` on a best model: P@1 / P@10 are `neighbours`' top-1 / top-10 hits."""
+    run("fit", files / "src.txt", files / "trg.bin", "--dictionary", files / "train.txt",
+        "--method", "best", "--out", tmp_path / "best.npz")
+    run("map", tmp_path / "best.npz", files / "test_words.txt", "--out", tmp_path / "mapped.vec")
+    run("neighbours", tmp_path / "best.npz", files / "test_words.txt", "--k", 10,
+        "--out", tmp_path / "nb.tsv")
+    cells = [line.split("\t") for line in (tmp_path / "nb.tsv").read_text().splitlines()[2:]]
+    top = {c[0]: c[1::2] for c in cells}
+    base = ["evaluate", tmp_path / "mapped.vec", files / "trg.bin", "--dictionary",
+            files / "test.txt", "--model", tmp_path / "best.npz", "--json"]
+    two = json.loads(run(*base, "--source", files / "src.txt").stdout)
+    assert two["retrieval"] == "two-direction" and two["n_queries"] == N - 250
+    assert two["p@1"] == pytest.approx(np.mean([top[w][0] == w for w in top]))
+    assert two["p@10"] == pytest.approx(np.mean([w in top[w] for w in top]))
+    fwd = run(*base)
+    assert json.loads(fwd.stdout)["retrieval"] == "csls" and "give --source SRC" in fwd.stderr
+    model = load_model(tmp_path / "best.npz")
+    src = load_embedding(files / "src.txt")
+    X = src.vectors[250:N]
+    idx, _ = model.neighbours(model.predict(X), k=5, sources=model.normalise_source(X))
+    ranks = model.gold_ranks(model.predict(X), np.arange(250, N),
+                             sources=model.normalise_source(X))
+    assert np.all((ranks == 1) == (idx[:, 0] == np.arange(250, N)))
+
+
+def test_fit_best_names_the_validation_candidates(files, tmp_path):
+    out = run("fit", files / "src.txt", files / "trg.bin", "--method", "best", "--out",
+              tmp_path / "b.npz")
+    assert re.search(r"validation P@10 \d+\.\d\d% .*on 30 validation words, 300 candidates",
+                     out.stderr)

@@ -197,3 +197,31 @@ def test_describe_failure_keeps_the_whole_message():
     error = PapermillExecutionError(7, 5, "raise", "KeyError", long, ["\x1b[31mTraceback..."])
     assert describe_failure(error) == f"failed in cell 7 (counting from 0; In [5] in the executed copy): KeyError: {long}"
     assert describe_failure(OSError("disk full")) == "failed: OSError: disk full"
+
+
+def test_summary_html_has_style_tables_the_embedded_figure_and_notebook_links(report):
+    import base64
+
+    folder = Path(report["result"]["summary"]).parent
+    page = (folder / "summary.html").read_text()
+    assert "<style>" in page and "font-family" in page and "max-width" in page
+    assert page.count("<table>") >= 3 and "<td>words in <code>words.vec</code></td>" in page
+    assert "PairedEmbeddings(" not in page
+    found = re.search(r'<img alt="test P@10[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)"',
+                      page)
+    assert found and base64.b64decode(found.group(1)).startswith(b"\x89PNG\r\n\x1a\n")
+    for name in RUN_NOTEBOOKS:
+        html_name = name.replace(".ipynb", ".html")
+        assert (f'<h3>{name}</h3>\n<p><a href="{name}">executed notebook</a> · '
+                f'<a href="{html_name}">HTML</a></p>') in page
+        assert (folder / html_name).exists()
+    assert "![test P@10 of each map" in report["summary"] and (folder / "maps_p10.png").exists()
+
+
+def test_maps_figure_draws_the_intervals_and_chance():
+    from embmap.app.report import _maps_figure
+
+    maps = [{"method": m, "p10": p, "p10_lo": p - 0.05, "p10_hi": p + 0.05, "candidates": 500,
+             "n_test": 60} for m, p in (("least squares (best linear)", 0.3), ("kNN", 0.5))]
+    png = _maps_figure(maps)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000

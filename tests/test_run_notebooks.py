@@ -33,3 +33,41 @@ def test_solution_notebooks_go_to_their_own_folder():
     assert output_path(Path("notebooks/03_linear_maps.ipynb"), out) == out / "03_linear_maps.ipynb"
     solution = Path("notebooks/solutions/03_linear_maps_solutions.ipynb")
     assert output_path(solution, out) == out / "solutions" / "03_linear_maps_solutions.ipynb"
+
+
+def test_progress_lines_at_headings_and_slow_cells(monkeypatch, capsys, tmp_path):
+    from embmap.app import run_notebooks
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\ntext"), nbformat.v4.new_code_cell("a = 1"),
+        nbformat.v4.new_code_cell("b = 2"), nbformat.v4.new_markdown_cell("### minor\n## 2. Next"),
+        nbformat.v4.new_code_cell("c = 3")])
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    hooks = run_notebooks._progress_hooks(tmp_path / "nb.ipynb")
+    monkeypatch.setattr(run_notebooks, "SLOW_CELL", 0)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.execution_count = index
+            hooks["on_cell_start"](cell, index)
+            hooks["on_cell_executed"](cell, index, {})
+    lines = [ln.split(" s  ", 1)[1] for ln in capsys.readouterr().out.splitlines()]
+    assert lines == ["Title", "cell 1 (In [1]) took 0 s", "cell 2 (In [2]) took 0 s",
+                     "2. Next", "cell 4 (In [4]) took 0 s"]
+
+
+def test_a_run_prints_no_kernel_warnings_and_keeps_outputs(capfd, tmp_path):
+    from embmap.app.run_notebooks import execute
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("quick = False", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('quick is', quick)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    execute(tmp_path / "nb.ipynb", tmp_path / "out.ipynb", quick=True, progress=True)
+    captured = capfd.readouterr()
+    for noise in ("without encryption", "KeyboardInterrupt", "WARNING"):
+        assert noise not in captured.err + captured.out
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[-1].outputs[0]["text"] == "quick is True\n"
+    assert not list(tmp_path.glob("*ipc*"))

@@ -1,4 +1,4 @@
-"""The ``embmap`` command line: fit a map on your own pair, apply it, retrieve, evaluate.
+"""The ``embmap`` command line: split your pair, fit a map, apply it, retrieve, evaluate.
 
 Exit status: 0 success, 1 failure (a bad file, a word not found, ...), 2 usage
 error. Errors are one line naming the file (and line); ``--debug`` shows the
@@ -17,6 +17,8 @@ import numpy as np
 
 EXAMPLES = """\
 examples:
+  # hold out validation and test words (by source word): train.txt, validation.txt, test.txt
+  embmap split glove.txt node2vec.bin --out pairs/
   # fit the recommended map on the words both files share, save it
   embmap fit glove.txt node2vec.bin --method best --out model.npz
   # or on a dictionary of (source word, target word) pairs
@@ -25,8 +27,11 @@ examples:
   embmap map model.npz new_words.txt --out mapped.vec
   # the 10 best target words of each input word, with scores (CSLS; two-direction for best)
   embmap neighbours model.npz new_words.txt --k 10 --out neighbours.tsv
-  # score mapped vectors against every target vector
-  embmap evaluate mapped.vec node2vec.bin --dictionary test_pairs.txt --model model.npz
+  # score mapped vectors against every target vector (--source: a best model's two directions)
+  embmap fit glove.txt node2vec.bin --dictionary pairs/train.txt --out model.npz
+  embmap map model.npz glove.txt --out mapped.vec
+  embmap evaluate mapped.vec node2vec.bin --dictionary pairs/test.txt --model model.npz \\
+      --source glove.txt
   # run the notebooks that accept a pair on yours: executed notebooks, HTML, summary
   embmap report glove.txt node2vec.bin --graph edges.tsv --out report/ --quick
   # several source files of the same words, joined into one source (normalised per file
@@ -60,6 +65,14 @@ def _progress_enabled(args) -> bool:
 def _say(args, message: str) -> None:
     if not args.quiet:
         print(message, file=sys.stderr, flush=True)
+
+
+def _say_skipped(args, skipped: list, total: int, where: str) -> None:
+    """One line: how many words were skipped, and the first five of them."""
+    if skipped:
+        more = ", ..." if len(skipped) > 5 else ""
+        _say(args, f"embmap: {len(skipped)} of {total} words not {where}, skipped: "
+                   f"{', '.join(skipped[:5])}{more}")
 
 
 def _load(path, role: str):
@@ -126,20 +139,19 @@ def _source_vectors(args, model, path):
     if parts:
         embeddings = [_load(p["path"], f"source part {p['name']} (named in the model)")
                       for p in parts]
-        where, skipped = "every source file", ("lack some source file; skipped (the model was "
-                                               "fitted on words every file has)")
+        where = "every source file"
     else:
         source = args.source or model.header.get("source_path")
         if not source:
             raise CliError(f"{path} is a word list: give --source SRC to look up its vectors")
         embeddings = [_load(source, "source embedding (--source or the model's source_path)")]
-        where, skipped = source, f"are not in {source}; skipped"
+        where = source
     indexes = [e.index for e in embeddings]
     found = [w for w in words if all(w in ix for ix in indexes)]
     if not found:
         raise CliError(f"{path}: none of its {len(words)} words is in {where}")
-    if len(found) < len(words):
-        _say(args, f"embmap: {len(words) - len(found)} of {len(words)} words of {path} {skipped}")
+    kept = set(found)
+    _say_skipped(args, [w for w in words if w not in kept], len(words), f"in {where}")
     if not parts:
         return found, embeddings[0].vectors[[indexes[0][w] for w in found]]
     return found, np.hstack([
@@ -210,26 +222,14 @@ def _joined_report_source(args) -> str:
     return str(path)
 
 
-def cmd_fit(args) -> int:
-    from embmap.app.model_file import fit_model, save_model
-    from embmap.datasets import (
-        dictionary_gold_sets,
-        dictionary_pairs,
-        read_dictionary,
-        several_golds_message,
-    )
-    from embmap.io import Embedding
+def _pairs(args, src_words, trg_words):
+    """``(pairs, gold_sets, golds)`` as :func:`embmap.datasets.pair_words` pairs the files.
 
-    parts = _source_parts(args)
-    if parts is None:
-        src = _load(args.src[0], "source")
-    else:  # pairing needs the words only; the joined vectors need the pairs (training rows)
-        src = Embedding(parts[2], np.zeros((len(parts[2]), 1), dtype=np.float32))
-    trg = _load(args.trg, "target")
-    # As embmap.pair_embeddings pairs: one row per source word, in the source file's order
-    # (default: the words both files share); a dictionary's listed targets are all gold.
-    entries = read_dictionary(args.dictionary) if args.dictionary else [(w, w) for w in src.words]
-    pairs, golds, dropped = dictionary_pairs(src.words, trg.words, entries)
+    Says how many words of each file are left unpaired; fails on fewer than two pairs.
+    """
+    from embmap.datasets import dictionary_gold_sets, pair_words, several_golds_message
+
+    pairs, golds, dropped = pair_words(src_words, trg_words, args.dictionary)
     gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
     if counts["source_words_with_several_targets"]:
         _say(args, f"embmap: {several_golds_message(len(pairs), counts)}")
@@ -238,10 +238,29 @@ def cmd_fit(args) -> int:
         raise CliError(f"only {len(pairs)} usable word pairs ({what}) between "
                        f"{' + '.join(map(str, args.src))} and {args.trg}: check the dictionary "
                        "and casing")
+    paired_src = {s for s, _ in pairs}
+    paired_trg = {t for s in paired_src for t in golds[s]}
+    _say(args, f"embmap: {len(pairs)} pairs ({what}); left unpaired: "
+               f"{len(set(src_words) - paired_src)} of {len(src_words)} words of "
+               f"{' + '.join(map(str, args.src))}, {len(set(trg_words) - paired_trg)} of "
+               f"{len(trg_words)} words of {args.trg}")
+    return pairs, gold_sets, golds
+
+
+def cmd_fit(args) -> int:
+    from embmap.app.model_file import fit_model, save_model
+    from embmap.io import Embedding
+
+    parts = _source_parts(args)
+    if parts is None:
+        src = _load(args.src[0], "source")
+    else:  # pairing needs the words only; the joined vectors need the pairs (training rows)
+        src = Embedding(parts[2], np.zeros((len(parts[2]), 1), dtype=np.float32))
+    trg = _load(args.trg, "target")
+    pairs, gold_sets, _ = _pairs(args, src.words, trg.words)
     if parts is not None:
         joined, src = _join_on(args, parts, [s for s, _ in pairs])
-    _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({what}; "
-               f"{src.dim}d -> {trg.dim}d)")
+    _say(args, f"embmap: fitting {args.method} on {len(pairs)} pairs ({src.dim}d -> {trg.dim}d)")
     model = fit_model(src, trg, pairs, args.method, seed=args.seed,
                       progress=_progress_enabled(args), source_path=args.src[0],
                       target_path=args.trg, gold_sets=gold_sets)
@@ -256,11 +275,12 @@ def cmd_fit(args) -> int:
     save_model(args.out, model)
     if args.method == "best":
         p, sel = model.header["params"], model.header["params"]["selection"]
-        _say(args, f"embmap: chosen on {sel['n_validation']} validation words: k={p['n_neighbors']}"
-                   f", T={p['temperature']}, reverse k={p['reverse_n_neighbors']}, reverse T="
-                   f"{p['reverse_temperature']}, beta={p['beta']} (validation P@10 "
-                   f"{sel['validation_p@10_two_direction']:.2%}, forward CSLS only "
-                   f"{sel['validation_p@10_beta0']:.2%}; {sel['candidates']} candidates)")
+        _say(args, f"embmap: chosen on validation: k={p['n_neighbors']}, T={p['temperature']}, "
+                   f"reverse k={p['reverse_n_neighbors']}, reverse T={p['reverse_temperature']}, "
+                   f"beta={p['beta']}; validation P@10 {sel['validation_p@10_two_direction']:.2%}"
+                   f" (forward CSLS only {sel['validation_p@10_beta0']:.2%}; chance "
+                   f"{10 / sel['candidates']:.2%}) on {sel['n_validation']} validation words, "
+                   f"{sel['candidates']} candidates")
     _say(args, f"embmap: wrote {args.out}")
     return 0
 
@@ -289,7 +309,17 @@ def cmd_neighbours(args) -> int:
     idx, scores = model.neighbours(pred, k=args.k, progress=_progress_enabled(args),
                                    sources=model.normalise_source(X))
     targets = model.arrays["target_words"]
+    k = model.header["csls_k"]
+    rule = (f"CSLS = 2 cos(mapped word, target) - mean cos of the mapped word's {k} nearest "
+            f"targets - mean cos of the target's {k} nearest mapped source words")
+    if model.header.get("retrieval") == "two-direction":
+        rule = (f"forward CSLS + beta x reverse CSLS, beta = {model.header['params']['beta']} "
+                f"(forward: {rule}; reverse: the same between the word's source vector and "
+                "each target's estimated source vector)")
+    header = ["word"] + [f"{c}_{i}" for i in range(1, idx.shape[1] + 1)
+                         for c in ("neighbour", "score")]
     with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(f"# score: {rule}; higher is better, best first\n" + "\t".join(header) + "\n")
         handle.writelines(
             "\t".join([word, *(f"{targets[j]}\t{s:.4f}" for j, s in zip(row, score))]) + "\n"
             for word, row, score in zip(words, idx, scores))
@@ -298,17 +328,38 @@ def cmd_neighbours(args) -> int:
     return 0
 
 
+def cmd_split(args) -> int:
+    from embmap.datasets import pair_words, split_indices
+
+    src, trg = _load(args.src, "source"), _load(args.trg, "target")
+    pairs, golds, _ = pair_words(src.words, trg.words, args.dictionary)
+    if len(pairs) < 2:
+        raise CliError(f"only {len(pairs)} usable word pairs between {args.src} and {args.trg}")
+    # By source word, as embmap.load_pair splits: a word's golds all go where it goes.
+    rows = dict(zip(("train", "validation", "test"),
+                    split_indices(len(pairs), args.seed, args.val_fraction, args.test_fraction)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, part in rows.items():
+        words = [pairs[i][0] for i in part]
+        (out / f"{name}.txt").write_text("".join(f"{w} {t}\n" for w in words for t in golds[w]),
+                                         encoding="utf-8")
+        print(f"{name}: {len(words)} source words, {sum(len(golds[w]) for w in words)} pairs "
+              f"-> {out / f'{name}.txt'}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from embmap.app.model_file import load_model, normalise, unit_mean
     from embmap.datasets import dictionary_pairs, read_dictionary
-    from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks
+    from embmap.evaluation import bootstrap_ci, evaluate, gold_ranks, mean_cosine, rank_metrics
 
     pred_emb, trg = _load(args.pred, "predictions"), _load(args.trg, "target")
     if pred_emb.dim != trg.dim:
         raise CliError(f"{args.pred} has {pred_emb.dim} dimensions but {args.trg} has "
                        f"{trg.dim}: map the sources into the target space first (embmap map)")
-    if args.model:
-        model = load_model(args.model)
+    model = load_model(args.model) if args.model else None
+    if model is not None:
         targets, how = model.normalise_target(trg.vectors), f"normalised as in {args.model}"
     else:
         targets = normalise(trg.vectors, unit_mean(trg.vectors))
@@ -318,6 +369,9 @@ def cmd_evaluate(args) -> int:
     # One query per source word, in the predictions file's order; its golds are all its
     # listed target words (a hit on any counts), so line order is irrelevant.
     grouped = dictionary_pairs(pred_emb.words, trg.words, entries)[1]
+    listed = list(dict.fromkeys(s for s, _ in entries))
+    _say_skipped(args, [w for w in listed if w not in grouped], len(listed),
+                 f"in {args.pred} with a target in {args.trg}")
     if not grouped:
         raise CliError(f"{args.dictionary}: no pair has its source word in {args.pred} and its "
                        f"target word in {args.trg}")
@@ -326,26 +380,54 @@ def cmd_evaluate(args) -> int:
     several = sum(len(g) > 1 for g in golds)
     gold = golds if several else np.array([g[0] for g in golds])
     pred = pred_emb.vectors[[p_index[w] for w in words]]
-    how_scored = {"retrieval": args.retrieval, "identical_targets": args.identical_targets}
-    result = evaluate(pred, targets, gold, **how_scored)
-    _, low, high = bootstrap_ci(gold_ranks(pred, targets, gold, **how_scored), "p@10", seed=0)
+    two_direction = model is not None and model.header.get("retrieval") == "two-direction"
+    if args.source and not two_direction:
+        raise CliError("--source applies to a two-direction model ('best', given with --model) "
+                       "only")
+    if args.source:
+        if args.identical_targets != "separate":
+            raise CliError("--identical-targets one does not apply to two-direction retrieval")
+        if trg.words != model.arrays["target_words"].tolist():
+            raise CliError(f"{args.trg} is not the target file {args.model} was fitted on")
+        src = _load(args.source, "source embedding (--source)")
+        missing = [w for w in words if w not in src.index]
+        if missing:
+            raise CliError(f"{args.source} lacks {len(missing)} query words (e.g. "
+                           f"{', '.join(missing[:5])}): give the source file the model maps")
+        sources = model.normalise_source(src.vectors[[src.index[w] for w in words]])
+        how_scored = {"retrieval": "two-direction", "identical_targets": "separate"}
+        ranks = model.gold_ranks(pred, gold, sources=sources)
+        result = {**rank_metrics(ranks), "mean_cos": mean_cosine(pred, targets, gold),
+                  "n_queries": len(words), "n_candidates": len(targets)}
+    else:
+        how_scored = {"retrieval": args.retrieval, "identical_targets": args.identical_targets}
+        result = evaluate(pred, targets, gold, **how_scored)
+        ranks = gold_ranks(pred, targets, gold, **how_scored)
+        if two_direction:
+            _say(args, f"embmap: {args.model} retrieves in two directions; scored by "
+                       f"{args.retrieval} only (give --source SRC to score it as `neighbours` "
+                       "ranks)")
+    _, low, high = bootstrap_ci(ranks, "p@10", seed=0)
+    n = result.get("n_distinct_candidates", result["n_candidates"])
     result.update({"p@10_ci95": [low, high], **how_scored, "queries_with_several_golds": several,
-                   "dictionary_entries": len(entries),
-                   "dictionary_source_words": len({s for s, _ in entries}), "targets": how})
+                   "dictionary_entries": len(entries), "dictionary_source_words": len(listed),
+                   "targets": how, "chance_p@1": 1 / n, "chance_p@10": min(10 / n, 1.0)})
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{result['n_queries']} queries of {result['dictionary_source_words']} dictionary "
           f"source words; {result['n_candidates']} candidates (all target words, {how}); "
-          f"retrieval {args.retrieval}")
+          f"retrieval {how_scored['retrieval']}")
     if several:
         print(f"{several} of {result['n_queries']} queries have several gold targets "
               "(a hit on any counts; the rank is the best gold's)")
     if args.identical_targets == "one":
         print(f"identical target vectors count as one candidate "
               f"({result['n_distinct_candidates']} distinct)")
+    chance = {"p@1": 1 / n, "p@5": min(5 / n, 1.0), "p@10": min(10 / n, 1.0)}
     for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
-        print(f"{key:9s} {result[key]:.4f}")
+        tail = f"  (chance {chance[key]:.4f}, {n} candidates)" if key in chance else ""
+        print(f"{key:9s} {result[key]:.4f}{tail}")
     print(f"p@10 95% bootstrap CI over queries: {low:.4f} - {high:.4f}")
     return 0
 
@@ -369,6 +451,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; each option's default shown (when it has a value)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not any(action.default is v for v in (None, False, argparse.SUPPRESS)) \
+                and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from embmap import __version__
     from embmap.app.model_file import METHODS
@@ -381,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no progress or status lines")
     parser = argparse.ArgumentParser(
-        prog="embmap", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="embmap", parents=[common], formatter_class=_HelpFormatter,
         description="Map one embedding space onto another (word vectors -> graph vectors, "
                     "language -> language). Files: word2vec text or binary, fastText .vec, "
                     "GloVe .txt or .npz, optionally gzipped; the format is detected.",
@@ -391,18 +484,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name, help_text, func):
         p = sub.add_parser(name, parents=[common], help=help_text, description=help_text,
-                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+                           formatter_class=_HelpFormatter)
         p.set_defaults(func=func)
         return p
+
+    seed_help = "seed of the validation/test split"
+    p = add("split", "split the word pairs of SRC and TRG by source word into train, validation "
+            "and test pair files (the format --dictionary reads)", cmd_split)
+    p.add_argument("src", metavar="SRC", help="source embedding file")
+    p.add_argument("trg", metavar="TRG", help="target embedding file")
+    p.add_argument("--dictionary", help="word pairs 'source_word target_word' per line "
+                   "(default: the words both files share)")
+    p.add_argument("--out", required=True, help="folder for train.txt, validation.txt, test.txt")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="share of validation words")
+    p.add_argument("--test-fraction", type=float, default=0.1, help="share of test words")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
 
     p = add("fit", "fit a map from SRC to TRG and save it as an open model file (npz + JSON)",
             cmd_fit)
     _add_sources(p)
     p.add_argument("--dictionary", help="training pairs, 'source_word target_word' per line "
                    "(default: the words both files share)")
-    p.add_argument("--method", choices=METHODS, default="best")
+    p.add_argument("--method", choices=METHODS, default="best",
+                   help="the map (see `embmap --help`)")
     p.add_argument("--out", required=True, help="model file to write (e.g. model.npz)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of best's validation words, the MLP and the CSLS sample")
 
     for name, func, help_text in (
             ("map", cmd_map, "map words into the target space; writes word2vec text"),
@@ -414,19 +521,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("input", help="a word list (one word per line) or a source embedding file")
         p.add_argument("--source", help="source embedding for a word list (default: the file "
                        "the model was fitted on)")
-        p.add_argument("--out", required=True)
-        if name == "neighbours":
-            p.add_argument("--k", type=_positive(int), default=10)
+        if name == "map":
+            p.add_argument("--out", required=True, help="mapped vectors to write (word2vec text)")
+        else:
+            p.add_argument("--out", required=True, help="table to write (tab-separated, with a "
+                           "header line and a '# score:' line)")
+            p.add_argument("--k", type=_positive(int), default=10,
+                           help="target words per input word")
 
     p = add("evaluate", "score mapped vectors against all target vectors (P@k, MRR)", cmd_evaluate)
     p.add_argument("pred", help="mapped vectors (output of `embmap map`)")
     p.add_argument("trg", help="target embedding file (all its words are candidates)")
     p.add_argument("--dictionary", required=True, help="gold pairs 'source_word target_word'; "
                    "a source word listed with several targets is a hit when any is retrieved")
-    p.add_argument("--retrieval", choices=("nn", "csls"), default="csls")
+    p.add_argument("--retrieval", choices=("nn", "csls"), default="csls",
+                   help="nearest cosine, or CSLS (its target term from the mapped vectors)")
     p.add_argument("--model", help="normalise the targets as this model does (recommended)")
+    p.add_argument("--source", help="with a 'best' --model: the source embedding, to score in "
+                   "two directions with the ranks `embmap neighbours` gives")
     p.add_argument("--identical-targets", choices=("separate", "one"), default="separate",
-                   help="'separate' (default): every target row is its own candidate; 'one': "
+                   help="'separate': every target row is its own candidate; 'one': "
                         "exactly equal target vectors count as one candidate")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
@@ -435,9 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sources(p)
     p.add_argument("--dictionary", help="word pairs 'source_word target_word'")
     p.add_argument("--graph", help="edges between target words, two words per line")
-    p.add_argument("--out", default="report", help="output folder (default: report)")
+    p.add_argument("--out", default="report", help="output folder")
     p.add_argument("--quick", action="store_true", help="the notebooks' quick mode")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--notebooks", help="folder of the notebooks (default: the repository's)")
     return parser
 

@@ -125,14 +125,14 @@ class MapModel:
                 return net(torch.from_numpy(np.ascontiguousarray(X))).numpy()
         return predict
 
-    def neighbours(self, pred: np.ndarray, k: int = 10, progress=False, sources=None):
-        """``(indices, scores)`` of the ``k`` best target rows of each prediction, best first.
+    def score_blocks(self, pred: np.ndarray, sources=None, progress=False):
+        """Yield ``(start, C)``: the retrieval scores of predictions ``start:start+len(C)``.
 
         CSLS against the stored targets (their term ``target_csls_r`` stored, each
         query's from its ``csls_k`` nearest targets). A ``two-direction`` model (``best``)
         adds ``beta`` times the reverse CSLS between the query's normalised source vector
         (``sources``, from :meth:`normalise_source`; required) and each target's stored
-        source estimate.
+        source estimate. ``C`` is a reused buffer.
         """
         a, T = self.arrays, self.arrays["target_vectors"]
         beta = 0
@@ -146,19 +146,39 @@ class MapModel:
                                  f"{self.header['source_dim']}), got {Xq.shape}")
             E = a["reverse_source_estimates"].astype(np.float32).T
             beta = self.header["params"]["beta"]
-        P, k = safe_unit_rows(np.asarray(pred, dtype=np.float32)), min(k, len(T))
-        csls_k = self.header["csls_k"]
-        idx = np.empty((len(P), k), dtype=np.int64)
-        scores = np.empty((len(P), k), dtype=np.float32)
+        P, csls_k = safe_unit_rows(np.asarray(pred, dtype=np.float32)), self.header["csls_k"]
         total = -(-len(P) // _search.chunk_rows(len(P), len(T)))
-        for lo, S in _progress(_search.blocks(P, T), progress, "neighbours", total):
+        for lo, S in _progress(_search.blocks(P, T), progress, "scoring", total):
             C = _search.csls_block(S, _search.query_term(S, csls_k), a["target_csls_r"])
             if beta:
                 R = Xq[lo : lo + len(S)] @ E
                 C += np.float32(beta) * _search.csls_block(R, _search.query_term(R, csls_k),
                                                            a["reverse_csls_r"])
-            scores[lo : lo + len(S)], idx[lo : lo + len(S)] = _search.topk(C, k)
+            yield lo, C
+
+    def neighbours(self, pred: np.ndarray, k: int = 10, progress=False, sources=None):
+        """``(indices, scores)`` of the ``k`` best target rows of each prediction, best first.
+
+        Scored as in :meth:`score_blocks`.
+        """
+        k = min(k, len(self.arrays["target_vectors"]))
+        idx = np.empty((len(pred), k), dtype=np.int64)
+        scores = np.empty((len(pred), k), dtype=np.float32)
+        for lo, C in self.score_blocks(pred, sources, progress):
+            scores[lo : lo + len(C)], idx[lo : lo + len(C)] = _search.topk(C, k)
         return idx, scores
+
+    def gold_ranks(self, pred: np.ndarray, gold, sources=None) -> np.ndarray:
+        """Rank of each prediction's best gold target row under :meth:`score_blocks`.
+
+        The rank rule of :func:`embmap.evaluation.gold_ranks` (ties count against), so a
+        rank of r means the gold is in :meth:`neighbours`'s top r.
+        """
+        gold = as_gold(gold, len(self.arrays["target_vectors"]), len(pred))
+        ranks = np.empty(len(pred), dtype=np.int64)
+        for lo, C in self.score_blocks(pred, sources):
+            ranks[lo : lo + len(C)] = _search.gold_rank(C, gold[lo : lo + len(C)])
+        return ranks
 
 
 def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed: int = 0,

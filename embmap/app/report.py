@@ -402,6 +402,7 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += [f"| {m['method']} | {m['settings']} | {_pct(m['val_p10'])} | {_pct(m['p1'])} | "
               f"{_pct(m['p10'])} [{_pct(m['p10_lo'])}, {_pct(m['p10_hi'])}] | "
               f"all {m['candidates']} targets |" for m in maps]
+    lines += ["", _FIGURE]
     lines += ["", (f"**Recommended map: {r['method']}** ({r['settings']}), chosen by its "
                    f"validation P@10 of {_pct(r['val_p10'])} on {r['n_val']} validation words, "
                    "the best in the table. Expected P@10 on new words of this pair: "
@@ -421,7 +422,10 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
                    "files carry no word frequencies).")]
     for r in results:
         noised = any(NOISED_CONTROL in line for line in r["substitutes"])
-        lines += ["", f"### {r['notebook']}", ""]
+        page = Path(r["notebook"])
+        lines += ["", f"### {r['notebook']}", "",
+                  f"[executed notebook]({page.name}) · [HTML]({page.with_suffix('.html').name})",
+                  ""]
         if r["status"] != "ok":
             lines += [f"**{r['status'][0].upper()}{r['status'][1:]}**", ""]
         lines += [f"* Note: {name_for_reader(s, names, noised)}" for s in r["substitutes"]]
@@ -430,14 +434,70 @@ def _write_summary(out: Path, paths: dict, pair, results: list, quick: bool, see
     lines += ["", (f"Not run: {', '.join(BUNDLED_ONLY)} (it compares the bundled GloVe and "
                    "skipgram sources; a reader's pair has no second source)."), ""]
     md = out / "summary.md"
-    md.write_text("\n".join(lines), encoding="utf-8")
+    png = _maps_figure(maps)
+    (out / "maps_p10.png").write_bytes(png)
+    md.write_text("\n".join(lines).replace(_FIGURE, f"![{_FIGURE_ALT}](maps_p10.png)"),
+                  encoding="utf-8")
+    (out / "summary.html").write_text(_html_page(lines, png), encoding="utf-8")
+    return md
+
+
+_FIGURE = "EMBMAP-FIGURE-OF-THE-MAPS"
+_FIGURE_ALT = "test P@10 of each map with its 95% interval; dashed: chance"
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
+       max-width: 60rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.45; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.92rem; }
+th, td { border-top: 1px solid #ccc; border-bottom: 1px solid #ccc; padding: 0.3rem 0.6rem;
+         text-align: left; vertical-align: top; }
+th { border-bottom: 2px solid #888; }
+code { background: #f3f3f3; padding: 0 0.2rem; }
+img { max-width: 100%; }
+h1, h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+"""
+
+
+def _maps_figure(maps: list) -> bytes:
+    """PNG bytes: each map's test P@10 with its 95% interval, and chance (10 / candidates)."""
+    import io
+
+    import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: draws with Agg, leaves the backend alone
+
+    p10 = 100 * np.array([m["p10"] for m in maps])
+    err = 100 * np.array([[m["p10"] - m["p10_lo"], m["p10_hi"] - m["p10"]] for m in maps]).T
+    fig = Figure(figsize=(7, 0.6 * len(maps) + 1.4), dpi=110)
+    ax = fig.add_subplot()
+    rows = np.arange(len(maps))[::-1]
+    ax.errorbar(p10, rows, xerr=err, fmt="o", capsize=4, color="tab:blue")
+    chance = 100 * min(10 / maps[0]["candidates"], 1.0)
+    ax.axvline(chance, color="grey", linestyle="--")
+    ax.text(chance, len(maps) - 0.45, f" chance {chance:.2f}%", color="grey", va="bottom")
+    ax.set_ylim(-0.5, len(maps) - 0.1)
+    ax.set_yticks(rows, [m["method"] for m in maps])
+    ax.set_xlabel(f"test P@10 (%), {maps[0]['n_test']} test words, 95% bootstrap interval")
+    ax.set_xlim(0, min(100, 100 * max(m["p10_hi"] for m in maps) * 1.1 + 1))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _html_page(lines: list, png: bytes) -> str:
+    """summary.md's lines as a standalone page: inline style, the figure embedded."""
+    import base64
+
+    figure = (f'<figure><img alt="{_FIGURE_ALT}" src="data:image/png;base64,'
+              f'{base64.b64encode(png).decode("ascii")}"><figcaption>{_FIGURE_ALT}'
+              "</figcaption></figure>")
+    text = "\n".join(lines)
     try:
         import mistune
 
-        body = mistune.html("\n".join(lines))
+        body = mistune.html(text)
     except ImportError:  # pragma: no cover - mistune comes with nbconvert
-        body = f"<pre>{html.escape(chr(10).join(lines))}</pre>"
-    (out / "summary.html").write_text(
-        f"<!doctype html><meta charset='utf-8'><title>embmap report</title>{body}",
-        encoding="utf-8")
-    return md
+        body = f"<pre>{html.escape(text)}</pre>"
+    body = body.replace(f"<p>{_FIGURE}</p>", figure).replace(_FIGURE, figure)
+    return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>embmap report</title><style>{_STYLE}</style></head>\n<body>\n{body}"
+            "</body></html>\n")

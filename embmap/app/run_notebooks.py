@@ -3,7 +3,9 @@
 ``python -m embmap.app.run_notebooks --mode full --out build notebooks/NN_*.ipynb`` runs each
 notebook in order and writes the executed copy and its HTML to ``build/`` (solutions to
 ``build/solutions/``); ``notebooks/`` is rewritten only with ``--in-place`` (the maintainers'
-``make notebooks``, which refreshes the outputs readers see on GitHub).
+``make notebooks``, which refreshes the outputs readers see on GitHub). While a notebook runs,
+a line is printed at each section heading and after each cell that took :data:`SLOW_CELL`
+seconds or more.
 """
 
 from __future__ import annotations
@@ -14,6 +16,70 @@ import time
 from pathlib import Path
 
 KERNEL = "python3"
+SLOW_CELL = 20  # seconds: a cell this slow gets its own progress line
+
+
+def _kernel_manager_class():
+    """The kernel manager nbclient starts: IPC transport, and a shutdown without SIGINT.
+
+    Over TCP without keys ipykernel warns that the traffic is unencrypted; jupyter_client's
+    shutdown interrupts the kernel first, which makes ipykernel log "KeyboardInterrupt caught
+    in kernel". A shutdown request alone stops an idle kernel (killed if it does not exit).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**{"transport": "ipc", **kwargs})
+
+        async def shutdown_kernel(self, now=False, restart=False):
+            if not self.owns_kernel:
+                return
+            self.shutting_down = True
+            self.stop_restarter()
+            if now:
+                await self._async_kill_kernel()
+            else:
+                await self._async_request_shutdown(restart=restart)
+                await self._async_finish_shutdown(restart=restart)
+            await self._async_cleanup_resources(restart=restart)
+
+    return QuietKernelManager
+
+
+def _section_of_cells(notebook: Path) -> dict:
+    """Cell id -> the ``#`` / ``##`` heading it starts under (a code cell's first in a section)."""
+    import nbformat
+
+    nb, heading, first = nbformat.read(notebook, as_version=4), None, {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = next((ln.lstrip("#").strip() for ln in cell.source.splitlines()
+                            if ln.startswith(("# ", "## "))), heading)
+        elif cell.cell_type == "code" and heading is not None:
+            first[cell.get("id")], heading = heading, None
+    return first
+
+
+def _progress_hooks(notebook: Path) -> dict:
+    """nbclient hooks printing a line per section heading and per slow cell."""
+    sections, start, started = _section_of_cells(notebook), time.perf_counter(), {}
+
+    def say(text):
+        print(f"  {time.perf_counter() - start:5.0f} s  {text}", flush=True)
+
+    def on_cell_start(cell, cell_index):
+        started[cell_index] = time.perf_counter()
+        if cell.get("id") in sections:
+            say(sections[cell.get("id")])
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        seconds = time.perf_counter() - started.pop(cell_index, time.perf_counter())
+        if seconds >= SLOW_CELL:
+            count = f"In [{cell.get('execution_count')}]"
+            say(f"cell {cell_index} ({count}) took {seconds:.0f} s")
+
+    return {"on_cell_start": on_cell_start, "on_cell_executed": on_cell_executed}
 
 
 def _collapse_streams(outputs: list) -> list:
@@ -59,8 +125,11 @@ def clean_file(path: Path) -> None:
 
 
 def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
-            parameters: dict | None = None) -> float:
-    """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds."""
+            parameters: dict | None = None, progress: bool = False) -> float:
+    """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds.
+
+    ``progress``: print a line per section heading and per slow cell.
+    """
     import papermill
 
     start = time.perf_counter()
@@ -70,7 +139,8 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
         # file by an earlier run, so a notebook cannot silently run in that run's mode.
         parameters={**(parameters or {}), "quick": bool(quick)},
         kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
-        log_output=log_output)
+        log_output=log_output, kernel_manager_class=_kernel_manager_class(),
+        **(_progress_hooks(notebook) if progress else {}))
     clean_file(output)
     return time.perf_counter() - start
 
@@ -104,7 +174,7 @@ def main(argv=None) -> int:
         executed = output_path(notebook, args.out)
         executed.parent.mkdir(parents=True, exist_ok=True)
         print(f"running {notebook} ({args.mode} mode) ...", flush=True)
-        seconds = execute(notebook, executed, quick=args.mode == "quick")
+        seconds = execute(notebook, executed, quick=args.mode == "quick", progress=True)
         html = to_html(executed)
         print(f"  {seconds:.0f} s -> {executed} and {html}", flush=True)
         if args.in_place:
