@@ -1,19 +1,12 @@
 """Gold answers of retrieval queries: one target row each, or several.
 
 A query may have several right answers (a dictionary listing two
-translations of one word). embmap scores such a query as MUSE does: it is a
-hit at k when ANY of its gold rows is within the top k, and its rank is the
-rank of its best-scoring gold row (ties still count against the prediction).
+translations of one word). As in MUSE, it is a hit at k when ANY of its gold
+rows is within the top k, and its rank is that of its best-scoring gold row
+(the rank rule itself is ``embmap._search.gold_rank``).
 
-:func:`as_gold` turns what a caller passes as ``gold`` into one of two forms:
-
-* an int64 array ``(n_queries,)``: one gold row per query (the usual case);
-* a :class:`GoldSets`: several gold rows per query, stored CSR-style
-  (``indptr`` of length ``n_queries + 1`` and ``indices``), every query with
-  at least one gold row.
-
-The scoring code works on both through :func:`gold_scores` (each query's
-best gold score in a block of scores) and :func:`gold_slice`.
+:func:`as_gold` turns what a caller passes as ``gold`` into an int64 array
+(one gold row per query) or a :class:`GoldSets` (several, CSR layout).
 """
 
 from __future__ import annotations
@@ -23,6 +16,8 @@ from numbers import Integral
 import numpy as np
 
 from embmap._checks import as_indices
+
+__all__ = ["GoldSets", "as_gold", "gold_slice", "twin_rows"]
 
 
 class GoldSets:
@@ -83,11 +78,6 @@ class GoldSets:
         """Number of gold rows of each query."""
         return np.diff(self.indptr)
 
-    @property
-    def first(self) -> np.ndarray:
-        """The first listed gold row of each query."""
-        return self.indices[self.indptr[:-1]]
-
     def query_of_entry(self) -> np.ndarray:
         """For every entry of ``indices``, the query it belongs to."""
         return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes)
@@ -108,8 +98,7 @@ class GoldSets:
         return GoldSets.from_lists([self.indices[self.indptr[r]:self.indptr[r + 1]] for r in rows])
 
     def __repr__(self):
-        sizes = self.sizes
-        several = int(np.count_nonzero(sizes > 1))
+        several = int(np.count_nonzero(self.sizes > 1))
         return f"GoldSets({len(self)} queries, {several} with several gold rows, {len(self.indices)} in all)"
 
 
@@ -120,12 +109,10 @@ def _is_int_scalar(x) -> bool:
 def as_gold(gold, n_targets: int, n_queries: int | None = None, name: str = "gold"):
     """``gold`` validated: an int64 array (one gold row per query) or a :class:`GoldSets`.
 
-    Accepted forms: an int array ``(n_queries,)`` (or any sequence of ints);
-    a :class:`GoldSets`; a list or tuple of ``n_queries`` int sequences,
-    possibly ragged (several gold rows per query; a bare int counts as one).
-    A 2-D numpy array is refused. Every row must lie
-    in ``[0, n_targets)`` and every query needs at least one; with
-    ``n_queries`` the number of queries is checked. Errors name ``name``.
+    Accepted: an int array ``(n_queries,)`` or sequence of ints; a
+    :class:`GoldSets`; a list or tuple of int sequences, possibly ragged (a
+    bare int counts as one). A 2-D numpy array is refused. Rows must lie in
+    ``[0, n_targets)``; with ``n_queries`` the count is checked. Errors name ``name``.
     """
     if gold is None:
         raise TypeError(f"{name} is required, got None")
@@ -163,24 +150,10 @@ def gold_slice(gold, start: int, stop: int):
     return gold[start:stop]
 
 
-def gold_scores(S: np.ndarray, gold) -> np.ndarray:
-    """Each query's best gold score in the block ``S`` (queries x targets).
-
-    ``gold`` holds the block's queries (an int array, or a :class:`GoldSets`
-    whose query ``i`` is row ``i`` of ``S``).
-    """
-    if isinstance(gold, GoldSets):
-        vals = S[gold.query_of_entry(), gold.indices]
-        return np.maximum.reduceat(vals, gold.indptr[:-1])
-    return S[np.arange(len(S)), gold]
-
-
 def twin_rows(targets: np.ndarray) -> np.ndarray:
-    """Rows of ``targets`` that repeat an earlier row exactly (``-0.0`` equals ``0.0``).
+    """Rows of ``targets`` that repeat an earlier row exactly (``-0.0`` equals ``0.0``), sorted.
 
-    Every group of identical rows keeps its first row as its representative;
-    the others are returned (sorted). Identical rows always get identical NN
-    and CSLS scores, so counting only the representatives counts each
+    Identical rows get identical scores: leaving these out counts each
     distinct target vector once.
     """
     T = np.ascontiguousarray(targets) + targets.dtype.type(0)  # -0.0 -> 0.0

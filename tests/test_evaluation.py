@@ -297,29 +297,6 @@ def test_property_scores_bounded_and_finite(pred, targets, retrieval, data):
     assert result["mrr"] >= 1.0 / len(targets) - 1e-12
 
 
-@pytest.mark.parametrize("n", [2_560, 5_003, 33_518])
-@pytest.mark.parametrize("k", [1, 10, 80])
-@pytest.mark.parametrize("ties", [False, True])
-def test_topk_rows_threshold_path_matches_a_full_sort(n, k, ties):
-    # n >= 32 * 8k takes the threshold path (slice maxima); n not a multiple of 32
-    # leaves tail columns outside the slices. Ties: values rounded to 2 decimals,
-    # so many entries equal the k-th value; the lower column must win.
-    from embmap.retrieval import topk_rows, topk_rows_threaded
-
-    rng = np.random.default_rng(n + k)
-    S = rng.normal(size=(40, n)).astype(np.float32)
-    if ties:
-        S = np.round(S, 2)
-    S[3, -1] = 10.0  # the best entry of a row sits in the tail
-    vals, cols = topk_rows(S, k)
-    order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)[:, :k]
-    np.testing.assert_array_equal(cols, order)
-    np.testing.assert_array_equal(vals, np.take_along_axis(S, order, axis=1))
-    assert cols[3, 0] == n - 1
-    threaded = topk_rows_threaded(np.vstack([S] * 4), k, workers=2)
-    np.testing.assert_array_equal(threaded[1], np.vstack([cols] * 4))
-
-
 @pytest.mark.parametrize("retrieval", ["nn", "csls"])
 def test_matches_brute_force_with_many_candidates(retrieval):
     # 4,000 targets: the blocked threshold top-k is used for r_T, r_S and the top lists.
