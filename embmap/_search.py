@@ -1,17 +1,14 @@
 """The one search engine: every similarity block, top-k, CSLS term and gold rank in embmap.
 
-Private: callers pass unit float32 rows they have already checked
-(:mod:`embmap.retrieval` is the checked public face). Memory is one block of
-at most ``BLOCK`` float32 similarities at a time, never n x n.
-
-:func:`nearest` (kNN maps, neighbour lists, CSLS's neighbourhood terms) runs
-on exact numpy, or on faiss's exact ``IndexFlatIP`` after
-``set_backend("faiss")`` (on a GPU when faiss sees one). Gold ranks need
-every score of a block, so they always run on numpy.
+Private: inputs are unit float32 rows the caller has checked (:mod:`embmap.retrieval`
+is the checked public face). Memory: one block of at most ``BLOCK`` similarities.
+:func:`nearest` runs on numpy or, after ``set_backend("faiss")``, on faiss's exact
+``IndexFlatIP``; gold ranks need every score of a block, so they always run on numpy.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,11 +27,8 @@ _FAISS_GPU_MAX_K = 2048  # faiss's GPU search returns at most this many neighbou
 
 def set_backend(backend: str) -> None:
     global _backend
-    if backend == "faiss":
-        try:
-            import faiss  # noqa: F401
-        except ImportError:
-            raise ImportError("the faiss backend needs faiss: pip install faiss-cpu (or a GPU build)") from None
+    if backend == "faiss" and importlib.util.find_spec("faiss") is None:
+        raise ImportError("the faiss backend needs faiss: pip install faiss-cpu (or a GPU build)")
     _backend = backend
 
 
@@ -65,10 +59,9 @@ def blocks(Q, C, chunk_size=None):
 def topk_single(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest entries of each row of ``S`` and their columns, best first, ties to the lower column.
 
-    A full ``argpartition`` costs more than the product that made ``S``;
-    instead the k-th largest of the maxima of 32 interleaved column slices is
-    a threshold no top-k value falls below, and only the few entries above it
-    are sorted.
+    A full ``argpartition`` costs more than the product that made ``S``: the
+    k-th largest maximum of 32 interleaved column slices is a threshold no
+    top-k value falls below, and only the few entries above it are sorted.
     """
     r, n = S.shape
     if k >= n:
@@ -175,8 +168,7 @@ def mean_topk(Q, C, k: int, chunk_size=None) -> np.ndarray:
 
 def csls_terms(P, T, sources, csls_k: int, chunk_size=None):
     """CSLS's ``r_T`` (queries ``P`` to targets) and ``r_S`` (targets to ``sources``), float32."""
-    r_T = mean_topk(P, T, csls_k, chunk_size)
-    return r_T.astype(np.float32), target_term(T, sources, csls_k, chunk_size)
+    return mean_topk(P, T, csls_k, chunk_size).astype(np.float32), target_term(T, sources, csls_k, chunk_size)
 
 
 def target_term(T, sources, csls_k: int, chunk_size=None) -> np.ndarray:

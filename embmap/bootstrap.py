@@ -1,9 +1,7 @@
-"""Percentile bootstrap over query words: embmap's one resampler and interval.
+"""Percentile bootstrap over query words: embmap's one resampler, so one seed gives one resample.
 
-Every interval in embmap (:func:`embmap.evaluation.bootstrap_ci`,
-:func:`~embmap.evaluation.paired_bootstrap`, the grouped and learning-curve
-intervals of :mod:`embmap.analysis`, :func:`embmap.diagnostics.mean_with_ci`)
-draws its replicates here, so one seed gives one resample everywhere.
+Every interval in embmap (:mod:`embmap.evaluation`, :mod:`embmap.analysis`,
+:func:`embmap.diagnostics.mean_with_ci`) draws its replicates here.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ from embmap._checks import check_int, check_real
 
 __all__ = ["bootstrap_indices", "check_bootstrap", "mean_interval", "percentile_interval"]
 
-# Not scipy.stats.bootstrap: it draws the same unstratified replicates, but has
-# no strata (``groups``), cannot drop the undefined replicates of a ratio and
-# refuses a single query; the notebooks' intervals depend on these fixed-seed draws.
+# Not scipy.stats.bootstrap: it draws the same unstratified replicates, but has no
+# strata (groups), cannot drop a ratio's undefined replicates and refuses a single
+# query; the notebooks' intervals depend on these fixed-seed stratified/paired draws.
 
 
 def check_bootstrap(n_boot, level) -> int:

@@ -23,18 +23,8 @@ from embmap.gold import GoldSets, as_gold, twin_rows
 from embmap.retrieval import _RETRIEVALS, _check_chunk_size, _unit_sources
 
 __all__ = [
-    "IDENTICAL_TARGETS",
-    "bootstrap_ci",
-    "evaluate",
-    "gold_ranks",
-    "graph_adjacency",
-    "graph_hit_rate",
-    "mean_cosine",
-    "paired_bootstrap",
-    "paired_bootstrap_ratio",
-    "rank_metrics",
-    "retrieve",
-    "retrieve_all",
+    "IDENTICAL_TARGETS", "bootstrap_ci", "evaluate", "gold_ranks", "graph_adjacency", "graph_hit_rate",
+    "mean_cosine", "paired_bootstrap", "paired_bootstrap_ratio", "rank_metrics", "retrieve", "retrieve_all",
 ]
 
 # Transitional: analysis and diagnostics still import bootstrap_indices and
@@ -89,39 +79,33 @@ def evaluate(pred, targets, gold, retrieval: str = "nn", *, csls_k: int = 10, so
              chunk_size: int | None = None, identical_targets: str = "separate") -> dict:
     """Score predicted vectors by retrieving their gold rows among all targets.
 
-    The rank of a gold row is the number of targets scoring at least as high
-    (itself included): ties count *against* the prediction, so a collapsed
+    A gold row's rank is the number of targets scoring at least as high,
+    itself included: ties count *against* the prediction, so a collapsed
     model (every score equal) ranks last. Rows are compared by cosine (an
     all-zero row has cosine 0 to everything). Bad inputs raise ``ValueError``
     or ``TypeError`` naming the argument.
 
     Parameters
     ----------
-    pred : array (n_queries, d)
-        Mapped source vectors, one per query word (at least one).
-    targets : array (n_targets, d)
-        Every candidate target vector.
     gold : int array (n_queries,), or n_queries int sequences
-        The right target row of each query, or several (see the module).
-    retrieval : {"nn", "csls"}
-        Cosine nearest neighbour, or CSLS with neighbourhood size ``csls_k``.
-    sources : array (n_sources, d), optional
-        All mapped source vectors: they define CSLS's ``r_S``. Default ``pred``.
-    graph : edge array (m, 2), networkx Graph or sparse matrix, optional
-        A graph over target rows; adds ``"graph_hit@10"`` (:func:`graph_hit_rate`).
+        Each query's target row, or several (see the module).
+    retrieval, csls_k, sources
+        Cosine ``"nn"``, or ``"csls"`` with neighbourhood ``csls_k``; ``sources``
+        (default ``pred``): all mapped source vectors, which define CSLS's ``r_S``.
+    graph : edges (m, 2), networkx Graph or sparse matrix, optional
+        Over target rows: adds ``"graph_hit@10"`` (:func:`graph_hit_rate`).
     chunk_size : int, optional
-        Queries per block; by default a block is ~128 MB.
+        Queries per block (default: blocks of ~128 MB).
     identical_targets : {"separate", "one"}
-        ``"one"``: exactly equal target rows count as one candidate (as
-        lexicon induction counts gold translations sharing a vector); adds
+        ``"one"``: exactly equal target rows count as one candidate (as lexicon
+        induction counts gold translations sharing a vector); adds
         ``"n_distinct_candidates"``.
 
     Returns
     -------
     dict
         ``"p@1"``, ``"p@5"``, ``"p@10"``, ``"mrr"``, ``"mean_cos"``
-        (:func:`mean_cosine`), ``"graph_hit@10"`` with ``graph``,
-        ``"n_queries"`` and ``"n_candidates"``.
+        (:func:`mean_cosine`), ``"n_queries"``, ``"n_candidates"``.
     """
     pred, targets, gold = _check_inputs(pred, targets, gold)
     check_choice(identical_targets, "identical_targets", IDENTICAL_TARGETS)
@@ -143,13 +127,9 @@ def retrieve(pred, targets, gold, retrieval="nn", *, csls_k=10, sources=None, ch
              n_top=10, r_S=None, identical_targets="separate"):
     """Each query's gold rank and its ``n_top`` best targets, in one pass; the basis of :func:`evaluate`.
 
-    Arguments as in :func:`evaluate`; ``r_S`` (CSLS only) may be passed from
-    :func:`embmap.retrieval.target_penalty` to reuse it across calls.
-
-    Returns
-    -------
-    ranks : int64 array (n_queries,)
-    top : int64 array (n_queries, min(n_top, n_targets)), best first
+    Returns ``(ranks, top)``: int64 arrays (n_queries,) and (n_queries,
+    min(n_top, n_targets)), best first. Arguments as in :func:`evaluate`;
+    ``r_S`` (CSLS only), from :func:`embmap.retrieval.target_penalty`, reuses it across calls.
     """
     check_choice(retrieval, "retrieval", _RETRIEVALS)
     return retrieve_all(pred, targets, gold, (retrieval,), csls_k=csls_k, sources=sources,
@@ -164,8 +144,7 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), *, csls_k=10, s
     Each block of cosines serves NN, then becomes the CSLS block in place
     (its top values give CSLS's ``r_T``); ``r_S`` is computed once, or passed.
     """
-    if isinstance(retrievals, str):
-        retrievals = (retrievals,)
+    retrievals = (retrievals,) if isinstance(retrievals, str) else retrievals
     for method in retrievals:
         check_choice(method, "retrievals", _RETRIEVALS)
     pred, targets, gold = _check_inputs(pred, targets, gold)
@@ -240,12 +219,10 @@ def rank_metrics(ranks, *, ks=(1, 5, 10)) -> dict:
 def mean_cosine(pred, targets, gold) -> float:
     """Mean cosine between each prediction and its gold target (with several: the closest one)."""
     pred, targets, gold = _check_inputs(pred, targets, gold)
-    if isinstance(gold, GoldSets):
-        P, G = safe_unit_rows(pred), safe_unit_rows(targets[gold.indices])
-        cos = np.einsum("ij,ij->i", P[gold.query_of_entry()], G)
-        return float(np.mean(np.maximum.reduceat(cos, gold.indptr[:-1])))
-    P, G = safe_unit_rows(pred), safe_unit_rows(targets[gold])
-    return float(np.mean(np.einsum("ij,ij->i", P, G)))
+    sets = isinstance(gold, GoldSets)
+    P = safe_unit_rows(pred)[gold.query_of_entry()] if sets else safe_unit_rows(pred)
+    cos = np.einsum("ij,ij->i", P, safe_unit_rows(targets[gold.indices if sets else gold]))
+    return float(np.mean(np.maximum.reduceat(cos, gold.indptr[:-1]) if sets else cos))
 
 
 def graph_hit_rate(top, gold, adjacency) -> float:
@@ -314,22 +291,12 @@ def paired_bootstrap(ranks_a, ranks_b, *, k=10, statistic="difference", groups=N
 
     Shown in notebook 05, section 4 (written out and checked against this function).
 
-    Every replicate resamples the *same* queries for both maps; with
-    ``groups`` (e.g. the split of each query when several splits' test words
-    are pooled) within each group. The interval covers the sampling of test
-    words only, not retraining or re-splitting.
-
-    Parameters
-    ----------
-    ranks_a, ranks_b : int arrays of the same length
-        Gold ranks (:func:`gold_ranks`) of the two maps, query by query.
-    statistic : {"difference", "ratio"}
-        ``P@k(a) - P@k(b)`` or ``P@k(a) / P@k(b)`` (replicates where b
-        scores 0 are dropped).
-
-    Returns
-    -------
-    value, low, high : float
+    Every replicate resamples the *same* queries for both maps (within each
+    of ``groups``, e.g. the split of each query when several splits' test
+    words are pooled): the interval covers the sampling of test words only,
+    not retraining. ``statistic``: ``"difference"`` P@k(a) - P@k(b), or
+    ``"ratio"`` P@k(a) / P@k(b) (replicates where b scores 0 are dropped).
+    Returns ``(value, low, high)``.
     """
     ranks_a, ranks_b = _check_ranks(ranks_a, "ranks_a"), _check_ranks(ranks_b, "ranks_b")
     k = check_int(k, "k", minimum=1)

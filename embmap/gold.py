@@ -1,12 +1,8 @@
-"""Gold answers of retrieval queries: one target row each, or several.
+"""Gold answers of retrieval queries: one target row each (an int64 array), or several (:class:`GoldSets`).
 
-A query may have several right answers (a dictionary listing two
-translations of one word). As in MUSE, it is a hit at k when ANY of its gold
-rows is within the top k, and its rank is that of its best-scoring gold row
-(the rank rule itself is ``embmap._search.gold_rank``).
-
-:func:`as_gold` turns what a caller passes as ``gold`` into an int64 array
-(one gold row per query) or a :class:`GoldSets` (several, CSR layout).
+A query with several right answers (a dictionary listing two translations of
+a word) is, as in MUSE, a hit at k when ANY of its gold rows is in the top k;
+its rank is that of its best-scoring gold row (``embmap._search.gold_rank``).
 """
 
 from __future__ import annotations
@@ -21,10 +17,9 @@ __all__ = ["GoldSets", "as_gold", "gold_slice", "twin_rows"]
 
 
 class GoldSets:
-    """Several gold target rows per query (CSR layout: ``indptr``, ``indices``).
+    """Several gold target rows per query: ``indices[indptr[q]:indptr[q + 1]]`` for query ``q``.
 
-    ``indices[indptr[q]:indptr[q + 1]]`` are the gold rows of query ``q``;
-    every query has at least one. Build one with :meth:`from_lists` or
+    Every query has at least one. Build one with :meth:`from_lists` or
     :func:`as_gold`; index it with a slice or an int array of queries.
     """
 
@@ -119,9 +114,7 @@ def as_gold(gold, n_targets: int, n_queries: int | None = None, name: str = "gol
     if isinstance(gold, GoldSets):
         out = GoldSets(gold.indptr, gold.indices, name)
     elif isinstance(gold, np.ndarray) and gold.dtype != object:
-        if gold.ndim != 1:
-            # A 2-D array is refused (an (n, 1) column is a common slip): several golds per
-            # query come as a list of int sequences or a GoldSets.
+        if gold.ndim != 1:  # an (n, 1) column is a common slip
             raise ValueError(f"{name} must be a 1-D array of row indices, got shape {gold.shape} "
                              "(for several gold rows per query pass a list of int sequences)")
         out = as_indices(gold, name, n_targets)

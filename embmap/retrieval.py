@@ -42,10 +42,10 @@ _RETRIEVALS = ("nn", "csls")
 def set_backend(backend: str) -> None:
     """Search nearest neighbours with ``"numpy"`` (exact, the default) or ``"faiss"``.
 
-    ``"faiss"`` is faiss's exact ``IndexFlatIP`` (``pip install faiss-cpu``;
-    on a GPU when faiss sees one): the same neighbours up to float ties and
-    rounding. It serves every k-nearest search (kNN maps,
-    neighbour lists, CSLS's terms); gold ranks always run on numpy.
+    ``"faiss"``: faiss's exact ``IndexFlatIP`` (``pip install faiss-cpu``; on
+    a GPU when faiss sees one), the same neighbours up to float ties and
+    rounding, for every k-nearest search (kNN maps, neighbour lists, CSLS's
+    terms). Gold ranks always run on numpy.
     """
     _search.set_backend(check_choice(backend, "backend", _search.BACKENDS))
 
@@ -114,7 +114,7 @@ def csls_penalties(pred, targets, sources=None, csls_k=10, *, chunk_size=None):
     return _search.mean_topk(P, T, csls_k, chunk_size), _search.mean_topk(T, S, csls_k, chunk_size)
 
 
-def target_penalty(targets, sources, *, csls_k=10, chunk_size=None) -> np.ndarray:
+def target_penalty(targets, sources, csls_k=10, *, chunk_size=None) -> np.ndarray:
     """CSLS's ``r_S`` alone (float32): compute it once per map and pass it to
     :func:`embmap.evaluation.retrieve` (``r_S=``) for every metric that needs it."""
     T = safe_unit_rows(as_matrix(targets, "targets"))
@@ -124,11 +124,9 @@ def target_penalty(targets, sources, *, csls_k=10, chunk_size=None) -> np.ndarra
 
 
 def score_chunks(pred, targets, retrieval="nn", *, csls_k=10, sources=None, chunk_size=None):
-    """Yield ``(start, scores)``: NN cosine or CSLS of a block of queries vs all targets.
+    """Yield ``(start, scores)``: NN cosine or CSLS of a block of queries vs all targets (a reused buffer).
 
     Shown in notebook 03, section 3 (CSLS written out and checked against this function).
-
-    The yielded block is reused for the next one: copy it to keep it.
     """
     check_choice(retrieval, "retrieval", _RETRIEVALS)
     P, T = _unit_pair(pred, targets, "pred", "targets")
@@ -172,8 +170,5 @@ def hubness(pred, targets, *, k=10, retrieval="nn", csls_k=10, sources=None, chu
         raise ValueError("pred must have at least 1 row (query), got 0")
     counts = k_occurrence(pred, targets, k=k, retrieval=retrieval, csls_k=csls_k, sources=sources,
                           chunk_size=chunk_size)
-    return {
-        "skew": float(stats.skew(counts)),
-        "max_k_occurrence": int(counts.max()),
-        "never_retrieved": float(np.mean(counts == 0)),
-    }
+    return {"skew": float(stats.skew(counts)), "max_k_occurrence": int(counts.max()),
+            "never_retrieved": float(np.mean(counts == 0))}
