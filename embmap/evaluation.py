@@ -1,13 +1,11 @@
 """One trustworthy way to score a mapping: retrieval against ALL targets.
 
-A map is good at retrieval if a test word's gold target is ranked first (or
-near the top) among *every* target vector, not only among the other test
-words: a small candidate set inflates P@k. :func:`evaluate` ranks against
-the full ``targets`` it is given and reports that size as ``n_candidates``.
-
-A query may have several gold rows (a sequence of int sequences or a
-:class:`~embmap.gold.GoldSets`): it is a hit at k when ANY of them is within
-the top k, and its rank is that of its best-scoring gold row.
+A test word's gold target must rank high among *every* target vector, not
+only among the other test words (a small candidate set inflates P@k):
+:func:`evaluate` ranks against all ``targets`` and reports ``n_candidates``.
+A query may have several gold rows (int sequences or a
+:class:`~embmap.gold.GoldSets`): a hit at k when ANY is in the top k, ranked
+by its best-scoring one.
 """
 
 from __future__ import annotations
@@ -52,11 +50,9 @@ def graph_adjacency(graph, n_targets: int) -> sparse.csr_matrix:
         edges = edges.astype(np.int64)
         if edges.size and (edges.min() < 0 or edges.max() >= n_targets):
             raise ValueError(f"graph edges refer to rows outside targets [0, {n_targets})")
-        ones = np.ones(len(edges), dtype=bool)
-        adjacency = sparse.coo_matrix(
-            (np.r_[ones, ones], (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])),
-            shape=(n_targets, n_targets),
-        ).tocsr()
+        both_ways = (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])
+        adjacency = sparse.csr_matrix((np.ones(2 * len(edges), dtype=bool), both_ways),
+                                      shape=(n_targets, n_targets))
     if adjacency.shape != (n_targets, n_targets):
         raise ValueError(f"graph adjacency has shape {adjacency.shape}, expected {n_targets} nodes")
     return adjacency
@@ -141,8 +137,7 @@ def retrieve_all(pred, targets, gold, retrievals=("nn", "csls"), *, csls_k=10, s
                  chunk_size=None, n_top=10, r_S=None, identical_targets="separate") -> dict:
     """:func:`retrieve` for NN and CSLS from ONE similarity pass: ``{retrieval: (ranks, top)}``.
 
-    Each block of cosines serves NN, then becomes the CSLS block in place
-    (its top values give CSLS's ``r_T``); ``r_S`` is computed once, or passed.
+    Each block of cosines serves NN, then becomes the CSLS block in place.
     """
     retrievals = (retrievals,) if isinstance(retrievals, str) else retrievals
     for method in retrievals:

@@ -1,16 +1,10 @@
-"""Chunked cosine retrieval: nearest neighbours, CSLS, hubness.
+"""Chunked cosine retrieval (nearest neighbours, CSLS, hubness): the checked face of ``embmap._search``.
 
-Queries are scored a block at a time (memory O(block x n_candidates), never
-n x n) by the one engine, ``embmap._search``; these are its checked public
-entry points. CSLS (Conneau et al. 2018) corrects cosine for hubs::
-
-    CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y)
-
-where ``r_T(x)`` is the mean cosine of the mapped source ``x`` to its
-``csls_k`` nearest targets and ``r_S(y)`` that of target ``y`` to its
-``csls_k`` nearest mapped sources: a target close to everything (a hub) is
-pushed down. ``csls_k`` is always CSLS's neighbourhood size; ``k`` is always
-a number of results (top ``k``, P@k, the k-occurrence N_k).
+Memory is one block of queries x candidates, never n x n. CSLS (Conneau et
+al. 2018) pushes hubs down: ``CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y)``,
+with ``r_T(x)`` the mean cosine of mapped source ``x`` to its ``csls_k``
+nearest targets and ``r_S(y)`` that of target ``y`` to its ``csls_k`` nearest
+mapped sources. ``csls_k`` is always CSLS's neighbourhood; ``k`` a number of results.
 """
 
 from __future__ import annotations
@@ -56,10 +50,9 @@ def get_backend() -> str:
 
 
 def unit_rows(M) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as float32.
+    """Rows scaled to unit L2 norm as float32 (zero rows stay zero, huge ones keep their direction).
 
-    Rows of huge magnitude keep their direction (each row is scaled by its
-    largest absolute value first). Raises ``ValueError`` on NaN or inf.
+    Raises ``ValueError`` on NaN or inf.
     """
     return safe_unit_rows(as_matrix(M, "M", min_rows=0))
 
@@ -99,13 +92,10 @@ def mean_topk_similarity(queries, candidates, *, k=10, chunk_size=None) -> np.nd
 
 
 def csls_penalties(pred, targets, sources=None, csls_k=10, *, chunk_size=None):
-    """CSLS's two neighbourhood terms ``(r_T, r_S)``, float64.
+    """CSLS's neighbourhood terms ``(r_T, r_S)`` (float64; with fewer than ``csls_k`` candidates, all count).
 
-    ``r_T`` (one per row of ``pred``): mean cosine to the ``csls_k`` nearest
-    ``targets``; ``r_S`` (one per target): mean cosine to the ``csls_k``
-    nearest ``sources`` (default ``pred``; pass all mapped source words when
-    ``pred`` is only the test words). With fewer candidates the mean runs
-    over all of them.
+    ``sources`` (default ``pred``) define ``r_S``: pass all mapped source
+    words when ``pred`` is only the test words.
     """
     P, T = _unit_pair(pred, targets, "pred", "targets")
     S = _unit_sources(sources, P, T.shape[1])

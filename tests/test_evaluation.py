@@ -317,3 +317,13 @@ def test_matches_brute_force_with_many_candidates(retrieval):
         r_S = np.sort(T @ _unit(sources.astype(np.float64)).T, axis=1)[:, -10:].mean(axis=1)
         S = 2 * S - r_S[None, :]  # r_T does not change a query's order
     assert np.mean(ranked == np.argsort(-S, axis=1)[:, :10]) > 0.999
+
+
+def test_rank_metrics_for_any_cutoffs():
+    from embmap.evaluation import rank_metrics
+
+    ranks = np.array([1, 3, 12, 2])
+    assert rank_metrics(ranks) == {"p@1": 0.25, "p@5": 0.75, "p@10": 0.75,
+                                   "mrr": pytest.approx((1 + 1 / 3 + 1 / 12 + 1 / 2) / 4)}
+    assert list(rank_metrics(ranks, ks=(2, 20))) == ["p@2", "p@20", "mrr"]
+    assert rank_metrics(ranks, ks=(2,))["p@2"] == 0.5
