@@ -26,8 +26,7 @@ class GoldSets:
     __slots__ = ("indices", "indptr")
 
     def __init__(self, indptr, indices, name: str = "gold"):
-        indptr = np.asarray(indptr)
-        indices = np.asarray(indices)
+        indptr, indices = np.asarray(indptr), np.asarray(indices)
         if indices.size == 0:
             indices = indices.astype(np.int64)
         if indptr.ndim != 1 or len(indptr) < 1 or not np.issubdtype(indptr.dtype, np.integer):
@@ -120,8 +119,7 @@ def as_gold(gold, n_targets: int, n_queries: int | None = None, name: str = "gol
         out = as_indices(gold, name, n_targets)
     elif isinstance(gold, (list, tuple, np.ndarray)):
         if all(_is_int_scalar(x) for x in gold):
-            out = as_indices(np.asarray(gold, dtype=np.int64) if len(gold) else np.zeros(0, np.int64),
-                             name, n_targets)
+            out = as_indices(np.asarray(gold, dtype=np.int64), name, n_targets)
         elif any(isinstance(x, (list, tuple, np.ndarray, range)) for x in gold):
             out = GoldSets.from_lists(gold, name)
         else:
