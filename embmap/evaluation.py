@@ -238,20 +238,22 @@ def graph_hit_rate(top, gold, adjacency) -> float:
         raise ValueError(f"gold must have one index per row of top ({len(top)}), got {len(gold)}")
     if top.min() < 0 or top.max() >= n:
         raise ValueError(f"top must lie in [0, {n})")
-    top10 = top[:, :10].astype(np.int64)
-    starts = None
+    return float(np.mean(_graph_hits(top[:, :10], gold, adjacency)))
+
+
+def _graph_hits(top, gold, adjacency) -> np.ndarray:
+    """Per query (checked inputs): does ``top`` hold a gold row or a stored neighbour of one?"""
+    n, top, starts = adjacency.shape[0], top.astype(np.int64), None
     if isinstance(gold, GoldSets):  # one row per (query, gold row); a query hits if any does
-        starts, top10, gold = gold.indptr[:-1], top10[gold.query_of_entry()], gold.indices
+        starts, top, gold = gold.indptr[:-1], top[gold.query_of_entry()], gold.indices
     # Edge membership by binary search in the sorted keys row * n + column.
     coo = sparse.csr_matrix(adjacency).tocoo()
     keys = np.sort(coo.row.astype(np.int64) * n + coo.col)
-    wanted = gold[:, None] * n + top10
+    wanted = gold[:, None] * n + top
     pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)
-    hits = (top10 == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
-    if starts is not None:
-        hits = np.logical_or.reduceat(hits, starts)
-    return float(np.mean(hits))
+    hits = (top == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
+    return hits if starts is None else np.logical_or.reduceat(hits, starts)
 
 
 def _check_metric(metric) -> int | None:
