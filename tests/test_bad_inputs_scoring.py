@@ -30,6 +30,7 @@ from embmap.retrieval import (
     k_occurrence,
     mean_topk_similarity,
     nearest,
+    set_backend,
     target_penalty,
     top_k,
     unit_rows,
@@ -62,7 +63,7 @@ def ev(**kw):
 
 # (id, call, exception, message pattern)
 EVALUATION_CASES = [
-    # evaluate: CSLS sources (the worst case: random predictions scored perfect)
+    # evaluate: CSLS sources (non-finite ones would let random predictions score perfect)
     ("evaluate csls sources NaN", ev(retrieval="csls", sources=NAN_SRC), ValueError, "sources.*non-finite"),
     ("evaluate csls sources inf", ev(retrieval="csls", sources=INF_SRC), ValueError, "sources.*non-finite"),
     ("evaluate csls sources empty", ev(retrieval="csls", sources=np.empty((0, 8))), ValueError,
@@ -163,6 +164,8 @@ RETRIEVAL_CASES = [
     ("target_penalty NaN", lambda: target_penalty(T, NAN_SRC), ValueError, "sources.*non-finite"),
     ("unit_rows NaN", lambda: unit_rows(NAN_PRED), ValueError, "M.*non-finite"),
     ("unit_rows 1-D", lambda: unit_rows(np.ones(3)), ValueError, "M must be a 2-D"),
+    ("set_backend unknown", lambda: set_backend("gpu"), ValueError, "backend must be one of"),
+    ("rank_metrics ks 0", lambda: rank_metrics([1, 2], ks=(1, 0)), ValueError, "ks must be at least 1"),
 ]
 
 PREPROCESS_CASES = [
@@ -249,7 +252,7 @@ def test_bad_input_raises_naming_the_argument(call, error, pattern):
     assert type(info.value) is error  # not a subclass from deep inside numpy
 
 
-def test_csls_with_nan_sources_no_longer_scores_random_predictions_perfect():
+def test_csls_with_nan_sources_raises_instead_of_scoring_random_predictions_perfect():
     # Non-finite sources: an error, never p@1 = 1.0 and mrr = inf.
     rng = np.random.default_rng(1)
     targets, pred = rng.normal(size=(1000, 50)), rng.normal(size=(100, 50))

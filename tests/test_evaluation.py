@@ -297,29 +297,6 @@ def test_property_scores_bounded_and_finite(pred, targets, retrieval, data):
     assert result["mrr"] >= 1.0 / len(targets) - 1e-12
 
 
-@pytest.mark.parametrize("n", [2_560, 5_003, 33_518])
-@pytest.mark.parametrize("k", [1, 10, 80])
-@pytest.mark.parametrize("ties", [False, True])
-def test_topk_rows_threshold_path_matches_a_full_sort(n, k, ties):
-    # n >= 32 * 8k takes the threshold path (slice maxima); n not a multiple of 32
-    # leaves tail columns outside the slices. Ties: values rounded to 2 decimals,
-    # so many entries equal the k-th value; the lower column must win.
-    from embmap.retrieval import topk_rows, topk_rows_threaded
-
-    rng = np.random.default_rng(n + k)
-    S = rng.normal(size=(40, n)).astype(np.float32)
-    if ties:
-        S = np.round(S, 2)
-    S[3, -1] = 10.0  # the best entry of a row sits in the tail
-    vals, cols = topk_rows(S, k)
-    order = np.lexsort((np.broadcast_to(np.arange(n), S.shape), -S), axis=1)[:, :k]
-    np.testing.assert_array_equal(cols, order)
-    np.testing.assert_array_equal(vals, np.take_along_axis(S, order, axis=1))
-    assert cols[3, 0] == n - 1
-    threaded = topk_rows_threaded(np.vstack([S] * 4), k, workers=2)
-    np.testing.assert_array_equal(threaded[1], np.vstack([cols] * 4))
-
-
 @pytest.mark.parametrize("retrieval", ["nn", "csls"])
 def test_matches_brute_force_with_many_candidates(retrieval):
     # 4,000 targets: the blocked threshold top-k is used for r_T, r_S and the top lists.
@@ -340,3 +317,13 @@ def test_matches_brute_force_with_many_candidates(retrieval):
         r_S = np.sort(T @ _unit(sources.astype(np.float64)).T, axis=1)[:, -10:].mean(axis=1)
         S = 2 * S - r_S[None, :]  # r_T does not change a query's order
     assert np.mean(ranked == np.argsort(-S, axis=1)[:, :10]) > 0.999
+
+
+def test_rank_metrics_for_any_cutoffs():
+    from embmap.evaluation import rank_metrics
+
+    ranks = np.array([1, 3, 12, 2])
+    assert rank_metrics(ranks) == {"p@1": 0.25, "p@5": 0.75, "p@10": 0.75,
+                                   "mrr": pytest.approx((1 + 1 / 3 + 1 / 12 + 1 / 2) / 4)}
+    assert list(rank_metrics(ranks, ks=(2, 20))) == ["p@2", "p@20", "mrr"]
+    assert rank_metrics(ranks, ks=(2,))["p@2"] == 0.5

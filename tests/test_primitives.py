@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 
 from embmap._checks import holdout_rows, safe_unit_rows
+from embmap._search import topk_single
+from embmap.bootstrap import bootstrap_indices, mean_interval
 from embmap.datasets import split_indices
-from embmap.evaluation import bootstrap_ci, bootstrap_indices, evaluate, paired_bootstrap
+from embmap.evaluation import bootstrap_ci, evaluate, paired_bootstrap
 from embmap.linear import LeastSquares, least_squares
-from embmap.retrieval import top_k, topk_rows
+from embmap.retrieval import top_k
 
 
 def test_unit_rows_keep_or_refuse_a_zero_row():
@@ -34,7 +36,7 @@ def test_a_zero_prediction_ranks_last_not_first():
 
 def test_top_k_breaks_ties_by_lower_row_even_for_a_zero_query():
     S = np.array([[0.5, 0.9, 0.9, 0.1], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
-    values, columns = topk_rows(S, 3)
+    values, columns = topk_single(S, 3)
     np.testing.assert_array_equal(columns, [[1, 2, 0], [0, 1, 2]])
     np.testing.assert_allclose(values[0], [0.9, 0.9, 0.5])
     targets = np.random.default_rng(0).normal(size=(6, 3))
@@ -105,3 +107,15 @@ def test_bootstrap_indices_draws_from_a_given_generator():
     second = bootstrap_indices(7, 4, seed=rng)
     np.testing.assert_array_equal(first, bootstrap_indices(7, 4, seed=0))
     assert not np.array_equal(first, second)
+
+
+def test_mean_interval_is_the_interval_behind_every_bootstrap():
+    ranks = np.array([1, 20, 3, 50, 2, 9, 11, 4])
+    hits = (ranks <= 10).astype(float)
+    assert mean_interval(hits, n_boot=300, seed=2) == bootstrap_ci(ranks, "p@10", n_boot=300, seed=2)
+    # one stratum draws exactly what no strata draw; a generator continues its stream
+    assert mean_interval(hits, n_boot=50, seed=1, groups=np.zeros(8)) == mean_interval(hits, n_boot=50, seed=1)
+    rng = np.random.default_rng(0)
+    assert mean_interval(hits, n_boot=50, seed=rng) == mean_interval(hits, n_boot=50, seed=0)
+    with pytest.raises(ValueError, match="level must be < 1"):
+        mean_interval(hits, level=1.0)
