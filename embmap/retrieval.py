@@ -20,16 +20,6 @@ __all__ = [
     "score_chunks", "set_backend", "target_penalty", "top_k", "unit_rows",
 ]
 
-# Transitional aliases of embmap._search (not in __all__), kept only until the
-# modules that still import them call embmap._search directly; new code must not use them.
-DEFAULT_BLOCK = _search.BLOCK
-chunk_rows = _search.chunk_rows
-csls_block = _search.csls_block
-iter_similarity_chunks = _search.blocks
-n_workers = _search.n_workers
-topk_rows = _search.topk_single
-topk_rows_threaded = _search.topk
-
 _RETRIEVALS = ("nn", "csls")
 
 

@@ -105,7 +105,7 @@ def test_topk_threads_follow_threadpool_limits():
     # n_workers finds the BLAS libraries once, but must read their thread count on every call
     from threadpoolctl import threadpool_limits
 
-    from embmap.retrieval import n_workers
+    from embmap._search import n_workers
 
     n_workers()
     with threadpool_limits(1):

@@ -34,6 +34,7 @@ PUBLIC_MODULES = [m for m in MODULES if not m.rsplit(".", 1)[-1].startswith("_")
 
 def test_top_level_names_resolve():
     assert 30 <= len(embmap.__all__) <= 50
+    assert sorted(embmap.__all__) == sorted(embmap._NAMES)
     for name in embmap.__all__:
         assert getattr(embmap, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
@@ -86,7 +87,7 @@ def _sections(path) -> dict:
     sections, current = {}, None
     for cell in json.loads(path.read_text())["cells"]:
         text = "".join(cell["source"])
-        heading = re.search(r"^## (\d+)\.", text, re.M) if cell["cell_type"] == "markdown" else None
+        heading = re.search(r"^## (\d+)\.", text, re.MULTILINE) if cell["cell_type"] == "markdown" else None
         if heading:
             current = int(heading.group(1))
             sections[current] = ""

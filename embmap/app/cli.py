@@ -51,7 +51,8 @@ methods (fitted in unit-center-unit normalised spaces):
 """
 
 
-__all__ = ["CliError", "build_parser", "main"]
+__all__ = ["CliError", "build_parser", "cmd_evaluate", "cmd_fit", "cmd_map", "cmd_neighbours",
+           "cmd_report", "cmd_split", "main"]
 
 
 class CliError(Exception):

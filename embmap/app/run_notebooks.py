@@ -15,6 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+__all__ = ["KERNEL", "SLOW_CELL", "clean_file", "clean_metadata", "execute", "main",
+           "output_path", "to_html"]
+
 KERNEL = "python3"
 SLOW_CELL = 20  # seconds: a cell this slow gets its own progress line
 
