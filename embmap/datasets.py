@@ -15,27 +15,21 @@ import numpy as np
 
 from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
 from embmap.gold import GoldSets
-from embmap.io import Embedding, load_embedding, read_npz, read_word_rows
+from embmap.io import Embedding, from_keyedvectors, load_embedding, read_npz, read_word_rows
 
 __all__ = [
     "DATA_FILES", "SKIPGRAM_FILES", "SOURCES", "PairedEmbeddings", "default_data_dir",
     "dictionary_gold_sets", "dictionary_pairs", "load_dataset", "load_pair", "pair_embeddings",
-    "pair_words", "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
+    "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
     "split_indices",
 ]
 
-DATA_FILES = {
-    "source": "glove50_graph_words.npz",
-    "target": "node2vec50_seed1.npz",
-    "target_alt": "node2vec50_seed2.npz",
-    "out_of_graph": "glove50_out_of_graph.npz",
-    "edges": "wordnet_edges.tsv.gz",
-}
+DATA_FILES = {"source": "glove50_graph_words.npz", "target": "node2vec50_seed1.npz",
+              "target_alt": "node2vec50_seed2.npz", "out_of_graph": "glove50_out_of_graph.npz",
+              "edges": "wordnet_edges.tsv.gz"}
 # The skipgram model trained here (embmap.tools.build_skipgram) covers part of the graph words.
-SKIPGRAM_FILES = {
-    "source": "skipgram50_graph_words.npz",
-    "out_of_graph": "skipgram50_out_of_graph.npz",
-}
+SKIPGRAM_FILES = {"source": "skipgram50_graph_words.npz",
+                  "out_of_graph": "skipgram50_out_of_graph.npz"}
 SOURCES = ("glove", "skipgram")
 
 
@@ -80,10 +74,9 @@ class PairedEmbeddings:
     def __post_init__(self):
         self.words = _check_words(self.words, strings=True)
         n = len(self.words)
-        self.X = _float_matrix(self.X, "X", n)
-        self.Y = _float_matrix(self.Y, "Y", n)
-        if self.Y_alt is not None:
-            self.Y_alt = _float_matrix(self.Y_alt, "Y_alt", n)
+        for name in ("X", "Y", "Y_alt"):
+            if name != "Y_alt" or self.Y_alt is not None:
+                setattr(self, name, _float_matrix(getattr(self, name), name, n))
         for name in ("train", "val", "test"):
             setattr(self, name, as_indices(getattr(self, name), name, n))
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
@@ -93,11 +86,10 @@ class PairedEmbeddings:
                                  f"both hold row {shared[0]}")
         if self.edges is not None:
             self.edges = _check_edges(self.edges, n)
-        if self.freq_rank is not None:
-            rank = np.asarray(self.freq_rank)
-            if rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer):
-                raise ValueError(f"freq_rank must be an integer array of shape ({n},), got "
-                                 f"{rank.dtype} {rank.shape}")
+        rank = None if self.freq_rank is None else np.asarray(self.freq_rank)
+        if rank is not None and (rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer)):
+            raise ValueError(f"freq_rank must be an integer array of shape ({n},), got "
+                             f"{rank.dtype} {rank.shape}")
         if self.X_oog is not None:
             self.X_oog = _float_matrix(self.X_oog, "X_oog", len(self.oog_words), min_rows=0)
             if self.X_oog.shape[1] != self.X.shape[1]:
@@ -307,7 +299,7 @@ def _as_embedding(obj, name) -> Embedding:
     if isinstance(obj, (str, os.PathLike)):
         return load_embedding(obj)
     if hasattr(obj, "index_to_key") and hasattr(obj, "vectors"):  # gensim KeyedVectors
-        return Embedding(list(obj.index_to_key), np.asarray(obj.vectors))
+        return from_keyedvectors(obj)
     if isinstance(obj, tuple) and len(obj) == 2:
         return Embedding(list(obj[0]), obj[1])
     raise TypeError(
@@ -349,21 +341,6 @@ def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
     return pairs, golds, sorted(dropped, key=s_rank.__getitem__)
 
 
-def pair_words(src_words, trg_words, dictionary=None) -> tuple[list, dict, list]:
-    """embmap's one word pairing: :func:`dictionary_pairs` of ``dictionary``, or of the shared words.
-
-    ``dictionary``: a path (:func:`read_dictionary`), a list of ``(source, target)`` entries,
-    or None (each source word with itself, in source order).
-    """
-    if dictionary is None:
-        entries = [(w, w) for w in src_words]
-    elif isinstance(dictionary, (str, os.PathLike)):
-        entries = read_dictionary(dictionary)
-    else:
-        entries = list(dictionary)
-    return dictionary_pairs(src_words, trg_words, entries)
-
-
 def dictionary_gold_sets(pairs, golds, dropped=()) -> tuple[list | None, dict]:
     """Each row's gold rows from :func:`dictionary_pairs` output, and the coverage counts.
 
@@ -395,7 +372,7 @@ def several_golds_message(n_rows: int, counts: dict) -> str:
 
 
 def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
-    """Pair two embeddings row by row (:func:`pair_words`) and report coverage.
+    """Pair two embeddings row by row (:func:`dictionary_pairs`) and report coverage.
 
     ``src`` and ``trg``: an Embedding, a path, gensim KeyedVectors or ``(words, vectors)``; the
     dimensions may differ. ``dictionary`` (a path or ``(src_word, trg_word)`` entries) says which
@@ -409,7 +386,8 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
         dictionary = read_dictionary(dictionary)
     elif dictionary is not None:
         dictionary = list(dictionary)
-    pairs, golds, dropped = pair_words(src.words, trg.words, dictionary)
+    pairs, golds, dropped = dictionary_pairs(src.words, trg.words, [(w, w) for w in src.words]
+                                             if dictionary is None else dictionary)
     if not pairs:
         raise ValueError("the two embeddings share no words (check the dictionary and casing)")
     coverage = {"source_words": len(src), "target_words": len(trg), "pairs": len(pairs),
