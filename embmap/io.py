@@ -259,211 +259,183 @@ def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"
     return rows if index is None else np.array(rows, dtype=np.int64).reshape(-1, columns)
 
 
-class _TextRows:
-    """The rows of a text file, parsed a block at a time into one float32 matrix.
+def _text_lines(path, handle):
+    """``(line, line number)`` of each line, decoded and stripped; binary bytes raise."""
+    for line_no, start, raw in _lines(path, handle):
+        control = _CONTROL_RE.search(raw)
+        if control:
+            bad = control.start()
+            raise EmbeddingFormatError(
+                path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
+                "this is not a text embedding file (word2vec binary? see sniff_format)")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise EmbeddingFormatError(
+                path, line_no, f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte "
+                f"{start + error.start} of the file); re-encode it as UTF-8, e.g. "
+                "`iconv -f latin1 -t utf-8`") from None
+        yield line.rstrip("\r\n").strip(" \t"), line_no
 
-    ``dim`` comes from the header or, without one, from the most common field count of the
-    first :data:`_SNIFF_LINES` lines (one line alone cannot tell a spaced word from a stray
-    value). Words may hold spaces only where those lines agree with ``dim``.
+
+def _text_rows(path, header, lines):
+    """``(words, line numbers, float32 matrix)`` of the non-blank ``lines``, parsed in blocks.
+
+    ``dim`` is the header's or, without one, the most common field count of the first
+    :data:`_SNIFF_LINES` lines (one line alone cannot tell a spaced word from a stray value).
+    Words may hold spaces only where those lines agree with ``dim``.
     """
+    count, dim = header or (None, None)
+    if dim == 0:
+        raise EmbeddingFormatError(
+            path, 1, f"header says {count} words of dimension 0: a vector needs at least one "
+            "value (is the header '<count> <dim>'?)")
+    pending = list(itertools.islice(lines, _SNIFF_LINES))
+    if not pending:
+        return [], array("q"), None
+    counts = [len(line.split()) for line, _ in pending]
+    if header:
+        # Most lines longer than the header says: the header's dimension is wrong, and reading
+        # "word v1" as a spaced word would shift every vector. Refuse them instead.
+        spaced = 2 * sum(c > dim + 1 for c in counts) <= len(counts)
+        source = "the header's dimension"
+    else:
+        fields, agreeing = collections.Counter(counts).most_common(1)[0]
+        # A count shared by most lines (two at least) is the layout; else the first line's, and
+        # every line must match it exactly.
+        spaced = agreeing >= 2 and 2 * agreeing > len(counts)
+        first = counts.index(fields) if spaced else 0
+        dim, source = counts[first] - 1, f"as on line {pending[first][1]}"
+        if dim == 0:
+            raise EmbeddingFormatError(path, pending[first][1],
+                                       f"word {pending[first][0]!r} has no values")
+        if dim > 1 and _SIGNED_HEADER_RE.fullmatch(pending[0][0]) and "-" in pending[0][0]:
+            raise EmbeddingFormatError(  # "3 -300" is a broken header, not a 1-d row
+                path, 1, f"header {pending[0][0][:50]!r} has a negative number; expected "
+                "'<count> <dim>' with a positive word count and dimension")
+    out = np.empty((count if header else 1024, dim), dtype=np.float32)
+    words, numbers, n, regular = [], array("q"), 0, True
+    block_words, bodies, block_lines = [], [], []
 
-    def __init__(self, path, header, duplicates):
-        if header is not None and header[1] == 0:
-            raise EmbeddingFormatError(
-                path, 1, f"header says {header[0]} words of dimension 0: a vector needs at "
-                "least one value (is the header '<count> <dim>'?)")
-        self.path, self.header, self.duplicates = path, header, duplicates
-        self.dim, self.dim_line = (header[1], 1) if header else (None, None)
-        self.spaced_words, self.pending = False, []
-        self.capacity = header[0] if header else 1024
-        self.out = np.empty((self.capacity, self.dim), dtype=np.float32) if header else None
-        self.words, self.lines, self.n = [], array("q"), 0
-        self._new_block()
-
-    def _new_block(self):
-        self.block_words, self.block_bodies, self.block_lines = [], [], []
-        self.block_regular = True  # every body so far: dim fields, single spaces
-
-    def add(self, line: str, line_no: int) -> None:
-        """One non-blank line, already stripped of surrounding whitespace."""
-        if self.pending is not None:
-            self.pending.append((line, line_no))
-            if len(self.pending) >= _SNIFF_LINES:
-                self._settle_dim()
-            return
-        word, _, body = line.replace("\t", " ").partition(" ")
-        body = body.strip(" ")
-        if body.count(" ") != self.dim - 1:  # a spaced word, tabs, repeated spaces, or wrong
-            # The word is the text before the last dim fields, where spaced words are allowed;
-            # otherwise the exact parser names the line.
-            parts = line.rsplit(None, self.dim)
-            if len(parts) == self.dim + 1 and (self.spaced_words or len(parts[0].split()) == 1):
-                word, body = parts[0], " ".join(parts[1:])
-            self.block_regular = self.block_regular and body.count(" ") == self.dim - 1
-        if self.header and self.n + len(self.block_words) >= self.header[0]:
-            raise EmbeddingFormatError(
-                self.path, line_no, f"header says {self.header[0]} words but more follow "
-                f"(word {word!r} is number {self.header[0] + 1})")
-        self.block_words.append(word)
-        self.block_bodies.append(body)
-        self.block_lines.append(line_no)
-        if len(self.block_words) >= max(64, _BLOCK_VALUES // self.dim):
-            self.flush()
-
-    def _settle_dim(self) -> None:
-        """Decide ``dim`` (header-less) and whether words may hold spaces, then add the lines."""
-        pending, self.pending = self.pending, None
-        counts = [len(line.split()) for line, _ in pending]
-        if self.header:
-            # Most lines longer than the header says: the header's dimension is wrong, and
-            # reading "word v1" as a spaced word would shift every vector. Refuse them instead.
-            self.spaced_words = 2 * sum(count > self.dim + 1 for count in counts) <= len(counts)
-        else:
-            fields, agreeing = collections.Counter(counts).most_common(1)[0]
-            # A count shared by most lines (two at least) is the layout; else the first line's,
-            # and every line must match it exactly.
-            self.spaced_words = agreeing >= 2 and 2 * agreeing > len(counts)
-            if not self.spaced_words:
-                fields = counts[0]
-            first = counts.index(fields)
-            self.dim, self.dim_line = fields - 1, pending[first][1]
-            if self.dim == 0:
-                raise EmbeddingFormatError(self.path, self.dim_line,
-                                           f"word {pending[first][0]!r} has no values")
-            if self.dim > 1 and _SIGNED_HEADER_RE.fullmatch(pending[0][0]) and "-" in pending[0][0]:
-                raise EmbeddingFormatError(  # "3 -300" is a broken header, not a 1-d row
-                    self.path, 1, f"header {pending[0][0][:50]!r} has a negative number; "
-                    "expected '<count> <dim>' with a positive word count and dimension")
-            self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
-        for line, line_no in pending:
-            self.add(line, line_no)
-
-    def flush(self):
-        if not self.block_words:
-            return
-        values = self._parse_block()
-        k = len(values)
-        if self.n + k > self.capacity:  # header-less file: grow geometrically
-            self.capacity = max(2 * self.capacity, self.n + k)
-            grown = np.empty((self.capacity, self.dim), dtype=np.float32)
-            grown[: self.n] = self.out[: self.n]
-            self.out = grown
-        block = self.out[self.n : self.n + k]
+    def flush():
+        nonlocal out, n, regular
+        values = _parse_block(path, block_words, bodies, block_lines, dim, regular, source)
+        if n + len(values) > len(out):  # header-less file: grow geometrically
+            grown = np.empty((max(2 * len(out), n + len(values)), dim), dtype=np.float32)
+            grown[:n] = out[:n]
+            out = grown
+        block = out[n : n + len(values)]
         with np.errstate(over="ignore", invalid="ignore"):
             block[:] = values
-        _refuse_nonfinite(self.path, block, values, self.block_words, self.block_lines)
-        self.words.extend(self.block_words)
-        self.lines.extend(self.block_lines)
-        self.n += k
-        self._new_block()
+        _refuse_nonfinite(path, block, values, block_words, block_lines)
+        words.extend(block_words)
+        numbers.extend(block_lines)
+        n, regular = n + len(values), True
+        block_words.clear(), bodies.clear(), block_lines.clear()
 
-    def _parse_block(self) -> np.ndarray:
-        bodies = self.block_bodies
-        text = "\n".join(bodies)
-        # pandas' C parser only for plain numbers, single-space separated, dim fields per row;
-        # anything else takes the exact per-line path, which reads it or names the bad line.
-        if self.block_regular and not text.translate(_NUMERIC_CHARS):
-            try:
-                import pandas as pd
+    for line, line_no in itertools.chain(pending, lines):
+        word, _, body = line.replace("\t", " ").partition(" ")
+        body = body.strip(" ")
+        if body.count(" ") != dim - 1:  # a spaced word, tabs, repeated spaces, or wrong
+            # The word is the text before the last dim fields, where spaced words are allowed;
+            # otherwise the exact parser names the line.
+            parts = line.rsplit(None, dim)
+            if len(parts) == dim + 1 and (spaced or len(parts[0].split()) == 1):
+                word, body = parts[0], " ".join(parts[1:])
+            regular = regular and body.count(" ") == dim - 1  # dim fields, single spaces
+        if header and n + len(block_words) >= count:
+            raise EmbeddingFormatError(path, line_no, f"header says {count} words but more "
+                                       f"follow (word {word!r} is number {count + 1})")
+        block_words.append(word)
+        bodies.append(body)
+        block_lines.append(line_no)
+        if len(block_words) >= max(64, _BLOCK_VALUES // dim):
+            flush()
+    if block_words:
+        flush()
+    return words, numbers, out if n == len(out) else out[:n].copy()
 
-                values = pd.read_csv(
-                    io.StringIO(text), sep=" ", header=None, dtype=np.float64, engine="c",
-                    quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False,
-                    skip_blank_lines=False).to_numpy()
-                if values.shape == (len(bodies), self.dim):
-                    return values
-            except (ValueError, TypeError):
-                pass
-        values = np.empty((len(bodies), self.dim), dtype=np.float64)
-        for i, (word, body, line_no) in enumerate(zip(self.block_words, bodies, self.block_lines)):
-            fields = body.split()
-            if len(fields) != self.dim:
-                source = "the header's dimension" if self.header else f"as on line {self.dim_line}"
-                raise EmbeddingFormatError(
-                    self.path, line_no,
-                    f"word {word!r} has {len(fields)} values, expected {self.dim} ({source})")
-            try:
-                values[i] = [float(f) for f in fields]
-            except ValueError:
-                for f in fields:  # name the first value that is not a number
-                    try:
-                        float(f)
-                    except ValueError:
-                        raise EmbeddingFormatError(self.path, line_no, f"non-numeric value "
-                                                   f"{f!r} for word {word!r}") from None
-        return values
 
-    def result(self) -> Embedding:
-        if self.pending:  # fewer lines than one sniff: settle dim on what there is
-            self._settle_dim()
-        self.flush()
-        if self.header and self.header[0] == 0:
-            raise EmbeddingFormatError(self.path, 1, "header says 0 words: no vectors")
-        if self.n == 0:
-            raise EmbeddingFormatError(self.path, None, "empty file: no vectors found")
-        if self.header and self.n != self.header[0]:
-            raise EmbeddingFormatError(
-                self.path, 1, f"header says {self.header[0]} words but the file has {self.n}")
-        words, lines = self.words, self.lines
-        dup = _first_duplicate(words)
-        if dup is None:
-            return _checked_embedding(words, self.out if self.n == len(self.out)
-                                      else self.out[: self.n].copy())
-        if self.duplicates == "error":
-            raise EmbeddingFormatError(self.path, lines[dup[1]], f"duplicate word "
-                                       f"{words[dup[1]]!r} (first on line {lines[dup[0]]})")
-        first, keep, repeats = {}, [], {}  # each word's first row; (first line, repeat's line)
-        for row, word in enumerate(words):
-            if word not in first:
-                first[word] = row
-                keep.append(row)
-            elif word not in repeats:
-                repeats[word] = (lines[first[word]], lines[row])
-        n, dropped, shown = len(repeats), len(words) - len(keep), 5
-        names = ", ".join(f"{w!r} (lines {a}, {b})" for w, (a, b) in list(repeats.items())[:shown])
-        print(f"{self.path}: {n} repeated {'word kept its' if n == 1 else 'words kept their'} "
-              f"first vector{f' ({dropped} later lines skipped)' if dropped != n else ''}: "
-              f"{names}{f', and {n - shown} more' if n > shown else ''}")
-        return _checked_embedding([words[i] for i in keep], self.out[np.array(keep, np.intp)])
+def _parse_block(path, words, bodies, lines, dim, regular, source) -> np.ndarray:
+    """float64 values of row ``bodies``; an irregular or bad row is read or named line by line."""
+    text = "\n".join(bodies)
+    # pandas' C parser only for plain numbers, single-space separated, dim fields per row.
+    if regular and not text.translate(_NUMERIC_CHARS):
+        try:
+            import pandas as pd
+
+            values = pd.read_csv(
+                io.StringIO(text), sep=" ", header=None, dtype=np.float64, engine="c",
+                quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False).to_numpy()
+            if values.shape == (len(bodies), dim):
+                return values
+        except (ValueError, TypeError):
+            pass
+    values = np.empty((len(bodies), dim), dtype=np.float64)
+    for i, (word, body, line_no) in enumerate(zip(words, bodies, lines)):
+        fields = body.split()
+        if len(fields) != dim:
+            raise EmbeddingFormatError(path, line_no, f"word {word!r} has {len(fields)} values, "
+                                       f"expected {dim} ({source})")
+        try:
+            values[i] = [float(f) for f in fields]
+        except ValueError:
+            for f in fields:  # name the first value that is not a number
+                try:
+                    float(f)
+                except ValueError:
+                    raise EmbeddingFormatError(path, line_no, f"non-numeric value {f!r} for "
+                                               f"word {word!r}") from None
+    return values
 
 
 def read_word2vec_text(path, duplicates: str = "first") -> Embedding:
     """Read the word2vec text format (also fastText ``.vec`` and GloVe ``.txt``), gzip or not.
 
     An optional ``"<count> <dim>"`` header, then a word and its values per line (spaces, tabs or
-    repeated spaces). ``dim`` is the header's or the field count most of the first lines share.
+    repeated spaces). The word is everything before the last ``dim`` fields (:func:`_text_rows`).
     Blank lines, ``\\r\\n`` and a BOM are handled. ``duplicates``: a word on several lines keeps
     its first vector and one printed line names the repeats (``"first"``), or raises
     (``"error"``).
     """
     check_choice(duplicates, "duplicates", DUPLICATES)
     path = Path(path)
-    rows = None
     with _reading(path) as handle:
-        for line_no, start, raw in _lines(path, handle):
-            control = _CONTROL_RE.search(raw)
-            if control:
-                bad = control.start()
-                raise EmbeddingFormatError(
-                    path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
-                    "this is not a text embedding file (word2vec binary? see sniff_format)")
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n").strip(" \t")
-            except UnicodeDecodeError as error:
-                raise EmbeddingFormatError(
-                    path, line_no, f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte "
-                    f"{start + error.start} of the file); re-encode it as UTF-8, e.g. "
-                    "`iconv -f latin1 -t utf-8`") from None
-            if rows is None:
-                header = _parse_header(line.encode()) if line_no == 1 else None
-                rows = _TextRows(path, header, duplicates)
-                if header is not None:
-                    continue
-            if line:
-                rows.add(line, line_no)
-    if rows is None:
+        lines = _text_lines(path, handle)
+        first = next(lines, None)
+        if first is None:
+            raise EmbeddingFormatError(path, None, "empty file: no vectors found")
+        header = _parse_header(first[0].encode())
+        if header is None:
+            lines = itertools.chain([first], lines)
+        words, numbers, vectors = _text_rows(path, header, (x for x in lines if x[0]))
+    if header and header[0] == 0:
+        raise EmbeddingFormatError(path, 1, "header says 0 words: no vectors")
+    if not words:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
-    return rows.result()
+    if header and len(words) != header[0]:
+        raise EmbeddingFormatError(
+            path, 1, f"header says {header[0]} words but the file has {len(words)}")
+    dup = _first_duplicate(words)
+    if dup is None:
+        return _checked_embedding(words, vectors)
+    if duplicates == "error":
+        raise EmbeddingFormatError(path, numbers[dup[1]], f"duplicate word {words[dup[1]]!r} "
+                                   f"(first on line {numbers[dup[0]]})")
+    first, keep, repeats = {}, [], {}  # each word's first row; (first line, repeat's line)
+    for row, word in enumerate(words):
+        if word not in first:
+            first[word] = row
+            keep.append(row)
+        elif word not in repeats:
+            repeats[word] = (numbers[first[word]], numbers[row])
+    n, dropped, shown = len(repeats), len(words) - len(keep), 5
+    names = ", ".join(f"{w!r} (lines {a}, {b})" for w, (a, b) in list(repeats.items())[:shown])
+    print(f"{path}: {n} repeated {'word kept its' if n == 1 else 'words kept their'} first "
+          f"vector{f' ({dropped} later lines skipped)' if dropped != n else ''}: "
+          f"{names}{f', and {n - shown} more' if n > shown else ''}")
+    return _checked_embedding([words[i] for i in keep], vectors[np.array(keep, np.intp)])
 
 
 def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bool = False) -> None:
