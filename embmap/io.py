@@ -630,21 +630,17 @@ def write_npz(path, words, vectors, **extra) -> None:
 def _npz_words(path, words: np.ndarray) -> list:
     if words.ndim != 1:
         raise EmbeddingFormatError(path, None, f"'words' must be 1-D, got shape {words.shape}")
-    if words.dtype.kind == "U":
-        out = words.tolist()
-    elif words.dtype.kind == "S":  # bytes: decode, never str(b"the") == "b'the'"
-        out = []
-        for i, raw in enumerate(words.tolist()):
-            try:
-                out.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise EmbeddingFormatError(
-                    path, None, f"word {i} ({raw[:40]!r}) is not valid UTF-8") from None
-    elif words.dtype.kind in "iu":  # integer node ids: their decimal strings
-        out = [str(w) for w in words.tolist()]
-    else:
+    kind = words.dtype.kind
+    if kind not in "USiu":
         raise EmbeddingFormatError(path, None,
                                    f"'words' must hold strings, got dtype {words.dtype}")
+    out = words.tolist() if kind not in "iu" else [str(w) for w in words.tolist()]  # node ids
+    for i, raw in enumerate(out if kind == "S" else ()):  # decode: never str(b"the") == "b'the'"
+        try:
+            out[i] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EmbeddingFormatError(
+                path, None, f"word {i} ({raw[:40]!r}) is not valid UTF-8") from None
     if not out:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
     for row, word in enumerate(out):

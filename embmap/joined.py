@@ -183,9 +183,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, base=None, part_slices=None, missing="fallback"):
-        self.base = base
-        self.part_slices = part_slices
-        self.missing = missing
+        self.base, self.part_slices, self.missing = base, part_slices, missing
 
     def fit(self, X, Y):
         """Fit one clone of ``base`` per set of parts."""
@@ -221,7 +219,8 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         """Predicted target vectors (float32); each row by the map of the parts it has."""
         check_is_fitted(self, "maps_")
         X = as_matrix(X, "X", min_rows=0, n_cols=self.n_features_in_)
-        return self._predict_by_parts(X, self._rows_parts(X), lambda m, Xs, rows: m.predict(Xs))
+        return self._predict_by_parts(X, self._rows_parts(X),
+                                      lambda chosen, Xs, rows: self.maps_[chosen].predict(Xs))
 
     def predict_training(self) -> np.ndarray:
         """Leave-one-out predictions of the training rows, each by the map of its own parts.
@@ -230,8 +229,8 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "maps_")
 
-        def leave_one_out(model, Xs, rows):
-            chosen = self._parts_of(rows[0])
+        def leave_one_out(chosen, Xs, rows):
+            model = self.maps_[chosen]
             if not hasattr(model, "predict_training"):
                 return model.predict(Xs)
             # the map of these parts was fitted on train_rows_[chosen], a superset of rows
@@ -239,9 +238,6 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
                 np.searchsorted(self.train_rows_[chosen], rows)]
 
         return self._predict_by_parts(self.X_, self.has_part_, leave_one_out)
-
-    def _parts_of(self, row) -> tuple:
-        return tuple(n for n, h in zip(self.part_slices, self.has_part_[row]) if h)
 
     def _rows_parts(self, X) -> np.ndarray:
         has = part_mask(X, self.part_slices)
@@ -254,7 +250,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         return has
 
     def _predict_by_parts(self, X, has, predict) -> np.ndarray:
-        """``predict(map, X[rows] on the map's columns, rows)`` for each set of parts present."""
+        """``predict(parts, X[rows] on their columns, rows)`` for each set of parts present."""
         slices = _check_slices(self.part_slices, self.n_features_in_)
         names = tuple(slices)
         out = None
@@ -265,7 +261,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             if chosen not in self.maps_:
                 raise ValueError(f"{rows.size} rows have only the parts {list(chosen)}, and fewer "
                                  "than 2 training rows have them: no map to predict with")
-            pred = np.asarray(predict(self.maps_[chosen], _take(X, rows, slices, chosen), rows),
+            pred = np.asarray(predict(chosen, _take(X, rows, slices, chosen), rows),
                               dtype=np.float32)
             if out is None:
                 out = np.empty((len(X), pred.shape[1]), dtype=np.float32)
