@@ -59,10 +59,7 @@ def _interval(values, strata, n_boot, level, rng):
 
 
 def _check_top(top, k, n, what="rows", only_k=False) -> np.ndarray:
-    """The first ``k`` columns of retrieved lists: int (queries, >= ``k``), rows in ``[0, n)``.
-
-    ``only_k``: only those columns need to lie in range.
-    """
+    """The first ``k`` columns of retrieved lists (int, rows in ``[0, n)``: all or ``only_k``)."""
     top = np.asarray(top)
     if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
         raise ValueError(f"top must be a 2-D array (queries x at least k={k} {what}), got "

@@ -506,13 +506,8 @@ class _ByteStream:
     def run_of(self, chars: bytes) -> bytes:
         """Consume and return the longest run of bytes from ``chars``."""
         out = b""
-        while self._fill(1):
-            end = self.pos
-            while end < len(self.buf) and self.buf[end] in chars:
-                end += 1
-            out, self.pos = out + self.buf[self.pos : end], end
-            if end < len(self.buf):
-                break
+        while self._fill(1) and self.buf[self.pos] in chars:
+            out, self.pos = out + self.buf[self.pos : self.pos + 1], self.pos + 1
         return out
 
     def rest(self) -> bytes:
