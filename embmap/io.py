@@ -394,10 +394,10 @@ def read_word2vec_text(path, duplicates: str = "first") -> Embedding:
     """Read the word2vec text format (also fastText ``.vec`` and GloVe ``.txt``), gzip or not.
 
     An optional ``"<count> <dim>"`` header, then a word and its values per line (spaces, tabs or
-    repeated spaces). The word is everything before the last ``dim`` fields (:func:`_text_rows`).
-    Blank lines, ``\\r\\n`` and a BOM are handled. ``duplicates``: a word on several lines keeps
-    its first vector and one printed line names the repeats (``"first"``), or raises
-    (``"error"``).
+    repeated spaces). The word is everything before the last ``dim`` fields, ``dim`` being the
+    header's or the field count most of the first lines share. Blank lines, ``\\r\\n`` and a
+    BOM are handled. ``duplicates``: a word on several lines keeps its first vector and one
+    printed line names the repeats (``"first"``), or raises (``"error"``).
     """
     check_choice(duplicates, "duplicates", DUPLICATES)
     path = Path(path)

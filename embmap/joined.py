@@ -288,9 +288,8 @@ def _check_parts(parts, minimum: int) -> dict:
 
 
 def _check_weights(weights, names: list) -> dict:
-    if weights is None:
-        return dict.fromkeys(names, 1.0)
-    if isinstance(weights, Mapping):
+    if weights is None or isinstance(weights, Mapping):
+        weights = weights or {}
         unknown = [n for n in weights if n not in names]
         if unknown:
             raise ValueError(f"weights names unknown parts {unknown}; the parts are {names}")
