@@ -1,9 +1,9 @@
 """Where maps fail: learning curves, grouped scores, coverage and new-word checks.
 
-Shown in notebook 08 ("Where maps fail"): P@k per group of words and over
-training-set sizes with bootstrap intervals, how the retrieved lists cover the
-targets (hubs, never-retrieved targets), words without a graph vector
-(:func:`remove_edges`, :func:`graph_hits`), and WordNet parts of speech.
+Shown in notebook 08 ("Where maps fail"): P@k per group of words and over training-set sizes
+with bootstrap intervals, how the retrieved lists cover the targets (hubs, never-retrieved
+targets), words without a graph vector (:func:`remove_edges`, :func:`graph_hits`), and WordNet
+parts of speech.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from scipy import sparse
 
 from embmap import _search
 from embmap._checks import as_indices, as_matrix, check_int, check_real, safe_unit_rows
-from embmap.datasets import _check_edges
-from embmap.evaluation import _check_ranks, bootstrap_indices, rank_metrics
-from embmap.gold import GoldSets, as_gold
+from embmap.bootstrap import check_bootstrap, mean_interval
+from embmap.datasets import _check_edges, _check_train, default_data_dir
+from embmap.evaluation import _check_ranks, _graph_hits, rank_metrics
+from embmap.gold import as_gold
+from embmap.io import read_npz
 
 __all__ = [
     "POS_NAMES", "curve_summary", "graph_hits", "grouped_scores", "learning_curve",
@@ -28,12 +30,6 @@ __all__ = [
 ]
 
 POS_NAMES = ("noun", "verb", "adjective", "adverb")
-
-
-def _check_bootstrap(n_boot, level, seed):
-    check_int(n_boot, "n_boot", minimum=1)
-    check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
-    check_int(seed, "seed", minimum=0)
 
 
 def _check_hits(hits, name="hits") -> np.ndarray:
@@ -51,22 +47,29 @@ def _check_hits(hits, name="hits") -> np.ndarray:
     return arr
 
 
-def _interval(values, strata, n_boot, level, rng):
-    """Mean of ``values`` and its percentile bootstrap interval, resampling within strata."""
-    means = values[bootstrap_indices(len(values), n_boot, seed=rng, groups=strata)].mean(axis=1)
-    alpha = (1 - level) / 2
-    return float(values.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+def _check_top(top, k, n, what="rows", only_k=False) -> np.ndarray:
+    """The first ``k`` columns of retrieved lists (int, rows in ``[0, n)``: all or ``only_k``)."""
+    top = np.asarray(top)
+    if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
+        raise ValueError(f"top must be a 2-D array (queries x at least k={k} {what}), got "
+                         f"shape {top.shape}")
+    if not np.issubdtype(top.dtype, np.integer):
+        raise TypeError(f"top must hold integer {what.replace('targets', 'target rows')}, got "
+                        f"dtype {top.dtype}")
+    checked = top[:, :k] if only_k else top
+    if checked.min() < 0 or checked.max() >= n:
+        raise ValueError(f"top must lie in [0, {n}), got values from {checked.min()} to "
+                         f"{checked.max()}")
+    return top[:, :k]
 
 
 def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=0.95, seed=0):
     """P@k (or the mean of any per-query hit) per group of queries, with bootstrap intervals.
 
-    Give exactly one of ``ranks`` (gold ranks; a hit is ``rank <= k``) and
-    ``hits`` (per-query 0/1 or booleans, e.g. :func:`graph_hits`).
-    ``groups`` holds one label per query (missing labels are refused).
-    Returns a DataFrame indexed by group (categories in their order, else
-    sorted) with columns ``n``, ``value``, ``lo``, ``hi`` (percentile bootstrap
-    over each group's queries).
+    Give exactly one of ``ranks`` (gold ranks; a hit is ``rank <= k``) and ``hits`` (per query
+    0/1 or booleans, e.g. :func:`graph_hits`); ``groups``: one label per query, none missing.
+    Returns a DataFrame indexed by group (categories in their order, else sorted) with columns
+    ``n``, ``value``, ``lo``, ``hi`` (percentile bootstrap over each group's queries).
     """
     if (ranks is None) == (hits is None):
         raise ValueError("give exactly one of ranks and hits")
@@ -82,8 +85,8 @@ def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=
         raise ValueError(f"groups must hold one label per query ({len(values)}), got {len(labels)}")
     if labels.isna().any():
         raise ValueError(f"groups has {int(labels.isna().sum())} missing label(s); drop those queries first")
-    _check_bootstrap(n_boot, level, seed)
-    rng = np.random.default_rng(seed)
+    check_bootstrap(n_boot, level)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     if isinstance(labels.dtype, pd.CategoricalDtype):
         order = [c for c in labels.cat.categories if (labels == c).any()]
     else:
@@ -91,7 +94,7 @@ def grouped_scores(ranks=None, groups=None, k=10, hits=None, n_boot=1000, level=
     rows = []
     for g in order:
         v = values[(labels == g).to_numpy()]
-        value, lo, hi = _interval(v, np.zeros(len(v)), n_boot, level, rng)
+        value, lo, hi = mean_interval(v, n_boot=n_boot, level=level, seed=rng)
         rows.append({"group": g, "n": len(v), "value": value, "lo": lo, "hi": hi})
     return pd.DataFrame(rows).set_index("group")
 
@@ -112,18 +115,15 @@ def subset_sizes(n_train, sizes) -> list:
 def learning_curve(run: Callable, train, sizes, n_repeats=3, seed=0, repeats_for=None) -> pd.DataFrame:
     """Refit maps on random subsets of the training rows and collect their gold ranks.
 
-    ``run(rows, repeat)`` fits every method on ``rows`` (a random subset of
-    ``train``) and returns ``{method: gold ranks of the evaluation words}``
-    (the same words every call). Each size of :func:`subset_sizes` is drawn
-    ``n_repeats`` times (``repeats_for(size)`` if given; the full set once).
-    Returns one row per (size, repeat, method) with ``p@1``, ``p@10``,
+    ``run(rows, repeat)`` fits every method on ``rows`` (a random subset of ``train``) and
+    returns ``{method: gold ranks of the evaluation words}`` (the same words every call). Each
+    size of :func:`subset_sizes` is drawn ``n_repeats`` times (``repeats_for(size)`` if given;
+    the full set once). Returns one row per (size, repeat, method) with ``p@1``, ``p@10``,
     ``mrr`` and the ``ranks`` (for :func:`curve_summary`).
     """
     if not callable(run):
         raise TypeError(f"run must be callable, got {type(run).__name__}")
-    train = as_indices(train, "train", np.iinfo(np.int64).max, min_len=1)
-    if len(np.unique(train)) != len(train):
-        raise ValueError("train must not repeat a row")
+    train = _check_train(train, np.iinfo(np.int64).max)
     n_repeats = check_int(n_repeats, "n_repeats", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
@@ -147,23 +147,23 @@ def learning_curve(run: Callable, train, sizes, n_repeats=3, seed=0, repeats_for
 def curve_summary(curve: pd.DataFrame, k=10, n_boot=1000, level=0.95, seed=0) -> pd.DataFrame:
     """P@k per (method, size): mean over subsets and a bootstrap interval over test words.
 
-    The ranks of all subsets of one size are pooled and resampled within
-    each subset; ``sd`` is the spread of P@k over subsets (NaN with one).
-    Columns ``method``, ``size``, ``subsets``, ``p@k``, ``lo``, ``hi``, ``sd``.
+    The ranks of all subsets of one size are pooled and resampled within each subset; ``sd`` is
+    the spread of P@k over subsets (NaN with one). Columns ``method``, ``size``, ``subsets``,
+    ``p@k``, ``lo``, ``hi``, ``sd``.
     """
     if not isinstance(curve, pd.DataFrame) or not {"size", "repeat", "method", "ranks"} <= set(curve.columns):
         raise TypeError("curve must be the DataFrame returned by learning_curve")
     if curve.empty:
         raise ValueError("curve is empty")
     k = check_int(k, "k", minimum=1)
-    _check_bootstrap(n_boot, level, seed)
-    rng = np.random.default_rng(seed)
+    check_bootstrap(n_boot, level)
+    rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     out = []
     for (method, size), part in curve.groupby(["method", "size"], sort=False):
         hits = [(_check_ranks(r) <= k).astype(float) for r in part["ranks"]]
         values = np.concatenate(hits)
         strata = np.concatenate([np.full(len(h), i) for i, h in enumerate(hits)])
-        value, lo, hi = _interval(values, strata, n_boot, level, rng)
+        value, lo, hi = mean_interval(values, n_boot=n_boot, level=level, seed=rng, groups=strata)
         per_subset = [h.mean() for h in hits]
         out.append({"method": method, "size": size, "subsets": len(hits), f"p@{k}": value, "lo": lo,
                     "hi": hi, "sd": float(np.std(per_subset, ddof=1)) if len(hits) > 1 else np.nan})
@@ -173,25 +173,17 @@ def curve_summary(curve: pd.DataFrame, k=10, n_boot=1000, level=0.95, seed=0) ->
 def retrieval_coverage(top, n_targets, k=10, hub_factor=10.0) -> dict:
     """How the retrieved lists cover the targets: never-retrieved targets, hubs, reach.
 
-    ``top`` (q, >= k) holds each query's retrieved rows, best first; the
-    first ``k`` count. A *hub* is retrieved more than ``hub_factor`` times as
-    often as the average target. Returns ``counts`` (N_k of every target),
-    ``reached`` (share of targets in some list), ``never_retrieved``,
-    ``max_count``, ``hub_threshold``, ``n_hubs``, ``hub_share`` (share of the
-    list slots taken by hubs), ``hubs`` (most retrieved first) and
-    ``reach_cap`` (the largest share ``q * k`` slots could reach).
+    ``top`` (q, >= k) holds each query's retrieved rows, best first; the first ``k`` count. A
+    *hub* is retrieved more than ``hub_factor`` times as often as the average target. Returns
+    ``counts`` (N_k of every target), ``reached`` (share of targets in some list),
+    ``never_retrieved``, ``max_count``, ``hub_threshold``, ``n_hubs``, ``hub_share`` (share of
+    the list slots taken by hubs), ``hubs`` (most retrieved first) and ``reach_cap`` (the
+    largest share ``q * k`` slots could reach).
     """
     n_targets = check_int(n_targets, "n_targets", minimum=1)
     k = check_int(k, "k", minimum=1)
     hub_factor = check_real(hub_factor, "hub_factor", low=1.0, low_open=True)
-    top = np.asarray(top)
-    if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
-        raise ValueError(f"top must be a 2-D array (queries x at least k={k} targets), got shape {top.shape}")
-    if not np.issubdtype(top.dtype, np.integer):
-        raise TypeError(f"top must hold integer target rows, got dtype {top.dtype}")
-    top = top[:, :k]
-    if top.min() < 0 or top.max() >= n_targets:
-        raise ValueError(f"top must lie in [0, {n_targets}), got values from {top.min()} to {top.max()}")
+    top = _check_top(top, k, n_targets, "targets", only_k=True)
     counts = np.bincount(top.ravel(), minlength=n_targets)
     threshold = hub_factor * top.size / n_targets
     hubs = np.flatnonzero(counts > threshold)
@@ -206,53 +198,26 @@ def retrieval_coverage(top, n_targets, k=10, hub_factor=10.0) -> dict:
 def remove_edges(edges, rows) -> np.ndarray:
     """The edges (in order) with neither end in ``rows``: the graph a method may see for new words."""
     edges = _check_edges(edges)
-    rows = as_indices(rows, "rows", np.iinfo(np.int64).max)
-    gone = np.isin(edges, rows).any(axis=1)
-    return edges[~gone]
+    return edges[~np.isin(edges, as_indices(rows, "rows", np.iinfo(np.int64).max)).any(axis=1)]
 
 
 def graph_hits(top, gold, adjacency, k=10) -> np.ndarray:
     """Per query (bool array): is a gold row or a graph neighbour of one among the top ``k``?
 
-    The per-query form of :func:`embmap.evaluation.graph_hit_rate`. ``gold``
-    holds one row per query, or several (``pair.gold(rows)``); ``adjacency``
-    is the full graph (:func:`embmap.evaluation.graph_adjacency`). For words
-    treated as new, pass top lists over candidates without them.
+    The per-query form of :func:`embmap.evaluation.graph_hit_rate`. ``gold``: one row per
+    query, or several (``pair.gold(rows)``); ``adjacency``: the full graph
+    (:func:`embmap.evaluation.graph_adjacency`). For words treated as new, pass top lists over
+    candidates without them.
     """
     if not sparse.issparse(adjacency):
-        raise TypeError("adjacency must be a scipy sparse matrix (embmap.evaluation.graph_adjacency), "
-                        f"got {type(adjacency).__name__}")
+        raise TypeError("adjacency must be a scipy sparse matrix (embmap.evaluation."
+                        f"graph_adjacency), got {type(adjacency).__name__}")
     n = adjacency.shape[0]
-    k = check_int(k, "k", minimum=1)
-    top = np.asarray(top)
-    if top.ndim != 2 or top.shape[0] == 0 or top.shape[1] < k:
-        raise ValueError(f"top must be a 2-D array (queries x at least k={k} rows), got shape {top.shape}")
-    if not np.issubdtype(top.dtype, np.integer):
-        raise TypeError(f"top must hold integer rows, got dtype {top.dtype}")
-    if top.min() < 0 or top.max() >= n:
-        raise ValueError(f"top must lie in [0, {n}), got values from {top.min()} to {top.max()}")
+    top = _check_top(top, check_int(k, "k", minimum=1), n)
     gold = as_gold(gold, n)
     if len(gold) != len(top):
         raise ValueError(f"gold must hold one row per query ({len(top)}), got {len(gold)}")
-    return _graph_hit_array(top[:, :k], gold, adjacency)
-
-
-def _graph_hit_array(top, gold, adjacency) -> np.ndarray:
-    """Per query: does ``top`` (checked rows) hold a gold row or a neighbour of one?"""
-    n = adjacency.shape[0]
-    top = top.astype(np.int64)
-    starts = None
-    if isinstance(gold, GoldSets):  # one row per (query, gold row); a query hits if any does
-        starts, top, gold = gold.indptr[:-1], top[gold.query_of_entry()], gold.indices
-    # Edge membership by binary search in the sorted keys row * n + column of stored non-zeros.
-    coo = sparse.csr_matrix(adjacency).tocoo()
-    stored = coo.data != 0
-    keys = np.sort(coo.row[stored].astype(np.int64) * n + coo.col[stored])
-    wanted = gold[:, None] * n + top
-    pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-    is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)
-    hits = (top == gold[:, None]).any(axis=1) | is_edge.any(axis=1)
-    return hits if starts is None else np.logical_or.reduceat(hits, starts)
+    return _graph_hits(top, gold, adjacency)
 
 
 def nearest_training_neighbour(X, train, queries, adjacency, chunk_size=1024):
@@ -280,14 +245,10 @@ def nearest_training_neighbour(X, train, queries, adjacency, chunk_size=1024):
 def load_pos_senses(words, data_dir=None) -> pd.DataFrame | None:
     """WordNet part of speech and number of senses of each word (``data/wordnet_pos_senses.npz``).
 
-    One row per word: sense counts per part of speech, ``senses`` (all) and
-    ``pos`` (the part of speech with most senses; ties in the order of
-    :data:`POS_NAMES`; NaN for a word the file lacks). None when the file is
-    absent or covers none of the words.
+    One row per word: sense counts per part of speech, ``senses`` (all) and ``pos`` (the part
+    of speech with most senses; ties in the order of :data:`POS_NAMES`; NaN for a word the file
+    lacks). None when the file is absent or covers none of the words.
     """
-    from embmap.datasets import default_data_dir
-    from embmap.io import read_npz
-
     if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
         raise TypeError(f"words must be a list of strings, got {type(words).__name__}")
     words = list(words)
@@ -298,8 +259,7 @@ def load_pos_senses(words, data_dir=None) -> pd.DataFrame | None:
     counts = np.asarray(data.vectors)
     if counts.shape[1] != len(POS_NAMES) or np.any(counts < 0) or np.any(counts != np.round(counts)):
         raise ValueError(f"{path}: expected non-negative integer counts in {len(POS_NAMES)} columns")
-    row = {w: i for i, w in enumerate(data.words)}
-    found = np.array([row.get(w, -1) for w in words], dtype=np.int64)
+    found = data.rows(words)
     if not np.any(found >= 0):
         return None
     table = np.zeros((len(words), len(POS_NAMES)), dtype=np.int64)

@@ -1,8 +1,7 @@
 """The bundled word-vector / graph-vector pair, and pairing a reader's own embeddings.
 
-:func:`load_dataset` returns a :class:`PairedEmbeddings`: rows of ``X``
-(GloVe 6B 50d) and ``Y`` (node2vec 50d of a WordNet word graph) belong to the
-same word, ``words[i]``; ``data/README.md`` says how it was built.
+:func:`load_dataset` returns a :class:`PairedEmbeddings`: row ``i`` of ``X`` (GloVe 6B 50d) and
+``Y`` (node2vec 50d of a WordNet word graph) belong to ``words[i]`` (``data/README.md``).
 :func:`load_pair` loads it or a reader's own files.
 """
 
@@ -16,27 +15,22 @@ import numpy as np
 
 from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
 from embmap.gold import GoldSets
-from embmap.io import Embedding, load_embedding, read_npz, read_word_rows
+from embmap.io import Embedding, from_keyedvectors, load_embedding, read_npz, read_word_rows
 
 __all__ = [
     "DATA_FILES", "SKIPGRAM_FILES", "SOURCES", "PairedEmbeddings", "default_data_dir",
     "dictionary_gold_sets", "dictionary_pairs", "load_dataset", "load_pair", "pair_embeddings",
-    "pair_words", "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
+    "pair_words",
+    "read_dictionary", "read_edge_list", "read_edges", "several_golds_message",
     "split_indices",
 ]
 
-DATA_FILES = {
-    "source": "glove50_graph_words.npz",
-    "target": "node2vec50_seed1.npz",
-    "target_alt": "node2vec50_seed2.npz",
-    "out_of_graph": "glove50_out_of_graph.npz",
-    "edges": "wordnet_edges.tsv.gz",
-}
+DATA_FILES = {"source": "glove50_graph_words.npz", "target": "node2vec50_seed1.npz",
+              "target_alt": "node2vec50_seed2.npz", "out_of_graph": "glove50_out_of_graph.npz",
+              "edges": "wordnet_edges.tsv.gz"}
 # The skipgram model trained here (tools/build_skipgram.py) covers part of the graph words.
-SKIPGRAM_FILES = {
-    "source": "skipgram50_graph_words.npz",
-    "out_of_graph": "skipgram50_out_of_graph.npz",
-}
+SKIPGRAM_FILES = {"source": "skipgram50_graph_words.npz",
+                  "out_of_graph": "skipgram50_out_of_graph.npz"}
 SOURCES = ("glove", "skipgram")
 
 
@@ -51,31 +45,14 @@ def default_data_dir() -> Path:
 class PairedEmbeddings:
     """Two embeddings of the same items, row-aligned, with a fixed split.
 
-    Attributes
-    ----------
-    words : list of str
-        ``words[i]`` is the item of row ``i`` in both ``X`` (source) and ``Y`` (target).
-    train, val, test : int arrays
-        Disjoint row indices (a seeded permutation).
-    Y_alt : array or None
-        A second target embedding (another node2vec seed), a control for isomorphism tests.
-    edges : int array (m, 2) or None
-        The target graph's edges as row indices.
-    freq_rank : int array or None
-        Each word's frequency rank in the source vocabulary (0 = most frequent).
-    oog_words, X_oog :
-        Source-space words without a target vector (to map new words).
-    target_words : list of str or None
-        Each row's target word where it may differ from ``words`` (a dictionary).
-    gold_sets : list of int arrays, or None
-        The rows of ``Y`` that are right answers for each row (always holding
-        the row itself) when a dictionary gives a word several targets; None:
-        each row's only gold is itself. Score with :meth:`gold`.
-    coverage : dict
-        How many items each side had and how many were paired.
-    source_parts : embmap.joined.JoinedSource or None
-        The parts of a joined source (``load_dataset(source=("glove", "skipgram"))``);
-        ``head`` and ``resplit`` refit their normalisers on the new training rows.
+    ``words[i]`` is the item of row ``i`` of ``X`` (source) and ``Y`` (target); ``train``,
+    ``val``, ``test`` are disjoint row indices. Optional: ``Y_alt`` (another node2vec seed, a
+    control), ``edges`` (target graph, rows (m, 2)), ``freq_rank`` (0 = most frequent source
+    word), ``oog_words`` / ``X_oog`` (source words without a target), ``target_words`` (each
+    row's target word, from a dictionary), ``gold_sets`` (each row's gold rows, itself
+    included, when a dictionary gives several targets; score with :meth:`gold`), ``coverage``
+    (what was paired) and ``source_parts`` (a :class:`embmap.joined.JoinedSource`, refitted by
+    :meth:`head` and :meth:`resplit`).
     """
 
     words: list
@@ -96,23 +73,11 @@ class PairedEmbeddings:
     source_parts: object | None = None
 
     def __post_init__(self):
-        if isinstance(self.words, (str, bytes)) or not hasattr(self.words, "__len__"):
-            raise TypeError(f"words must be a list of strings, got {type(self.words).__name__}")
-        self.words = list(self.words)
+        self.words = _check_words(self.words, strings=True)
         n = len(self.words)
-        if n == 0:
-            raise ValueError("words must hold at least one word")
-        bad = next((w for w in self.words if not isinstance(w, str)), None)
-        if bad is not None:
-            raise TypeError(f"words must be strings, got {bad!r} ({type(bad).__name__})")
-        if len(set(self.words)) != n:
-            seen = set()
-            dup = next(w for w in self.words if w in seen or seen.add(w))
-            raise ValueError(f"words must be unique (one row per word), {dup!r} appears twice")
-        self.X = _float_matrix(self.X, "X", n)
-        self.Y = _float_matrix(self.Y, "Y", n)
-        if self.Y_alt is not None:
-            self.Y_alt = _float_matrix(self.Y_alt, "Y_alt", n)
+        for name in ("X", "Y", "Y_alt"):
+            if name != "Y_alt" or self.Y_alt is not None:
+                setattr(self, name, _float_matrix(getattr(self, name), name, n))
         for name in ("train", "val", "test"):
             setattr(self, name, as_indices(getattr(self, name), name, n))
         for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
@@ -122,11 +87,10 @@ class PairedEmbeddings:
                                  f"both hold row {shared[0]}")
         if self.edges is not None:
             self.edges = _check_edges(self.edges, n)
-        if self.freq_rank is not None:
-            rank = np.asarray(self.freq_rank)
-            if rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer):
-                raise ValueError(f"freq_rank must be an integer array of shape ({n},), got "
-                                 f"{rank.dtype} {rank.shape}")
+        rank = None if self.freq_rank is None else np.asarray(self.freq_rank)
+        if rank is not None and (rank.shape != (n,) or not np.issubdtype(rank.dtype, np.integer)):
+            raise ValueError(f"freq_rank must be an integer array of shape ({n},), got "
+                             f"{rank.dtype} {rank.shape}")
         if self.X_oog is not None:
             self.X_oog = _float_matrix(self.X_oog, "X_oog", len(self.oog_words), min_rows=0)
             if self.X_oog.shape[1] != self.X.shape[1]:
@@ -175,29 +139,23 @@ class PairedEmbeddings:
 
     def resplit(self, seed: int, val_fraction=None, test_fraction=None) -> PairedEmbeddings:
         """The same pair with another seeded split; the fractions default to the current ones."""
-        val_fraction = len(self.val) / len(self) if val_fraction is None else val_fraction
-        test_fraction = len(self.test) / len(self) if test_fraction is None else test_fraction
-        train, val, test = split_indices(len(self), seed, val_fraction, test_fraction)
-        changes = _rejoined(self, np.arange(len(self)), train)
-        return replace(self, train=train, val=val, test=test, seed=seed, **changes)
+        n = len(self)
+        val_fraction = len(self.val) / n if val_fraction is None else val_fraction
+        test_fraction = len(self.test) / n if test_fraction is None else test_fraction
+        train, val, test = split_indices(n, seed, val_fraction, test_fraction)
+        return replace(self, train=train, val=val, test=test, seed=seed,
+                       **_rejoined(self, np.arange(n), train))
 
     def head(self, n: int) -> PairedEmbeddings:
-        """The first ``n`` pairs (the most frequent words in the bundled data), re-split.
-
-        The notebooks' quick mode. Edges, candidates and gold sets shrink to the first ``n`` rows.
-        """
+        """The first ``n`` pairs (the most frequent bundled words), re-split: the quick mode."""
         n = check_int(n, "n", minimum=10, maximum=len(self))
-        edges = None
-        if self.edges is not None:
-            edges = _check_edges(self.edges, len(self))
-            edges = edges[(edges < n).all(axis=1)]
+        edges = None if self.edges is None else _check_edges(self.edges, len(self))
+        edges = None if edges is None else edges[(edges < n).all(axis=1)]
         train, val, test = split_indices(n, self.seed, len(self.val) / len(self),
                                          len(self.test) / len(self))
-        gold_sets = None
-        if self.gold_sets is not None:
-            gold_sets = [g[g < n] for g in self.gold_sets[:n]]
-            if all(len(g) == 1 for g in gold_sets):
-                gold_sets = None
+        gold_sets = None if self.gold_sets is None else [g[g < n] for g in self.gold_sets[:n]]
+        if gold_sets is not None and all(len(g) == 1 for g in gold_sets):
+            gold_sets = None
         cut = {name: None if getattr(self, name) is None else getattr(self, name)[:n]
                for name in ("Y", "Y_alt", "freq_rank", "target_words")}
         return replace(self, words=self.words[:n], **cut, gold_sets=gold_sets, edges=edges,
@@ -206,10 +164,34 @@ class PairedEmbeddings:
                                    coverage={**self.coverage, "head": n}))
 
     def __repr__(self):
-        return (
-            f"PairedEmbeddings({len(self)} pairs, X {self.X.shape[1]}d, Y {self.Y.shape[1]}d, "
-            f"train/val/test {len(self.train)}/{len(self.val)}/{len(self.test)}, seed {self.seed})"
-        )
+        return (f"PairedEmbeddings({len(self)} pairs, X {self.X.shape[1]}d, Y {self.Y.shape[1]}d, "
+                f"train/val/test {len(self.train)}/{len(self.val)}/{len(self.test)}, "
+                f"seed {self.seed})")
+
+
+def _check_words(words, strings=False) -> list:
+    """A non-empty list of unique words (of ``str`` with ``strings``)."""
+    if isinstance(words, (str, bytes)) or not hasattr(words, "__len__"):
+        raise TypeError(f"words must be a list of strings, got {type(words).__name__}")
+    words = list(words)
+    if not words:
+        raise ValueError("words must hold at least one word")
+    bad = next((w for w in words if not isinstance(w, str)), None) if strings else None
+    if bad is not None:
+        raise TypeError(f"words must be strings, got {bad!r} ({type(bad).__name__})")
+    if len(set(words)) != len(words):
+        seen = set()
+        dup = next(w for w in words if w in seen or seen.add(w))
+        raise ValueError(f"words must be unique (one row per word), {dup!r} appears twice")
+    return words
+
+
+def _check_train(train, n: int) -> np.ndarray:
+    """Training rows in ``[0, n)``, at least one, none repeated."""
+    train = as_indices(train, "train", n, min_len=1)
+    if len(np.unique(train)) != len(train):
+        raise ValueError("train must not repeat a row")
+    return train
 
 
 def _float_matrix(M, name: str, n_rows: int, min_rows: int = 1) -> np.ndarray:
@@ -318,12 +300,11 @@ def _as_embedding(obj, name) -> Embedding:
     if isinstance(obj, (str, os.PathLike)):
         return load_embedding(obj)
     if hasattr(obj, "index_to_key") and hasattr(obj, "vectors"):  # gensim KeyedVectors
-        return Embedding(list(obj.index_to_key), np.asarray(obj.vectors))
+        return from_keyedvectors(obj)
     if isinstance(obj, tuple) and len(obj) == 2:
         return Embedding(list(obj[0]), obj[1])
     raise TypeError(
-        f"{name} must be an Embedding, a file path, gensim KeyedVectors or (words, vectors)"
-    )
+        f"{name} must be an Embedding, a file path, gensim KeyedVectors or (words, vectors)")
 
 
 def read_dictionary(path) -> list:
@@ -334,18 +315,12 @@ def read_dictionary(path) -> list:
 def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
     """Group dictionary entries by source word; one training target per word.
 
-    A source word's golds are its listed target words found in ``trg_words``
-    (in target-file order). Rows are one per source word, in ``src_words``
-    order; each trains on ("primary") the first of its golds that no other
-    row trains on, words with a single gold served first, then the others,
-    each in source order. A word whose golds are all taken is dropped.
-    Nothing depends on the order of ``entries``.
-
-    Returns
-    -------
-    pairs : list of (source word, primary target word), in source order
-    golds : dict source word -> list of its gold target words
-    dropped : list of source words with no free gold target
+    A source word's golds are its listed target words found in ``trg_words`` (in target-file
+    order). Rows are one per source word, in ``src_words`` order; each trains on ("primary")
+    the first of its golds that no other row trains on, words with a single gold served first,
+    then the others, each in source order. A word whose golds are all taken is dropped. Nothing
+    depends on the order of ``entries``. Returns ``pairs`` (source word, primary target), in
+    source order; ``golds`` (source word -> its gold target words); ``dropped`` source words.
     """
     s_rank = {w: i for i, w in reversed(list(enumerate(src_words)))}  # first occurrence wins
     t_rank = {w: i for i, w in reversed(list(enumerate(trg_words)))}
@@ -360,26 +335,11 @@ def dictionary_pairs(src_words, trg_words, entries) -> tuple[list, dict, list]:
         t = next((t for t in golds[s] if t not in taken), None)
         if t is None:
             dropped.append(s)
-            continue
-        primary[s] = t
-        taken.add(t)
+        else:
+            primary[s] = t
+            taken.add(t)
     pairs = [(s, primary[s]) for s in order if s in primary]
     return pairs, golds, sorted(dropped, key=s_rank.__getitem__)
-
-
-def pair_words(src_words, trg_words, dictionary=None) -> tuple[list, dict, list]:
-    """embmap's one word pairing: :func:`dictionary_pairs` of ``dictionary``, or of the shared words.
-
-    ``dictionary``: a path (:func:`read_dictionary`), a list of ``(source, target)``
-    entries, or None (each source word with itself, in source order).
-    """
-    if dictionary is None:
-        entries = [(w, w) for w in src_words]
-    elif isinstance(dictionary, (str, os.PathLike)):
-        entries = read_dictionary(dictionary)
-    else:
-        entries = list(dictionary)
-    return dictionary_pairs(src_words, trg_words, entries)
 
 
 def dictionary_gold_sets(pairs, golds, dropped=()) -> tuple[list | None, dict]:
@@ -412,47 +372,48 @@ def several_golds_message(n_rows: int, counts: dict) -> str:
             f"target: the first in the target file's order that no other word trains on){extra}")
 
 
+def pair_words(src_words, trg_words, dictionary=None) -> tuple[list, dict, list]:
+    """embmap's one word pairing: :func:`dictionary_pairs` of ``dictionary``, or of the shared words.
+
+    ``dictionary``: a path (:func:`read_dictionary`), a list of ``(source, target)``
+    entries, or None (each source word with itself, in source order).
+    """
+    if dictionary is None:
+        entries = [(w, w) for w in src_words]
+    elif isinstance(dictionary, (str, os.PathLike)):
+        entries = read_dictionary(dictionary)
+    else:
+        entries = list(dictionary)
+    return dictionary_pairs(src_words, trg_words, entries)
+
+
 def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fraction=0.1):
-    """Pair two embeddings row by row (:func:`pair_words`) and report coverage.
+    """Pair two embeddings row by row (:func:`dictionary_pairs`) and report coverage.
 
-    Parameters
-    ----------
-    src, trg : Embedding, path, gensim KeyedVectors or (words, vectors)
-        The two spaces; their dimensions may differ.
-    dictionary : path or list of (src_word, trg_word), optional
-        Which source word goes with which target word; default: the shared
-        words. Several targets of one word are all gold (``gold_sets``, and
-        one printed line); it trains on one (:func:`dictionary_pairs`).
-
-    Returns
-    -------
-    PairedEmbeddings
-        ``coverage`` says how much was lost (with a dictionary also
-        ``source_words_with_several_targets``, ``gold_targets_not_candidates``
-        and ``dictionary_words_dropped``).
+    ``src`` and ``trg``: an Embedding, a path, gensim KeyedVectors or ``(words, vectors)``; the
+    dimensions may differ. ``dictionary`` (a path or ``(src_word, trg_word)`` entries) says which
+    words go together (default: the shared words); several targets of one word are all gold
+    (``gold_sets``, and one printed line), and it trains on one (:func:`dictionary_pairs`).
+    ``coverage`` says how much was lost.
     """
     val_fraction, test_fraction = _check_fractions(val_fraction, test_fraction)
     src, trg = _as_embedding(src, "src"), _as_embedding(trg, "trg")
-    if dictionary is not None:
-        is_path = isinstance(dictionary, (str, os.PathLike))
-        dictionary = read_dictionary(dictionary) if is_path else list(dictionary)
+    if isinstance(dictionary, (str, os.PathLike)):
+        dictionary = read_dictionary(dictionary)
+    elif dictionary is not None:
+        dictionary = list(dictionary)
     pairs, golds, dropped = pair_words(src.words, trg.words, dictionary)
     if not pairs:
         raise ValueError("the two embeddings share no words (check the dictionary and casing)")
-    coverage = {
-        "source_words": len(src),
-        "target_words": len(trg),
-        "pairs": len(pairs),
-        "source_coverage": len(pairs) / len(src),
-        "target_coverage": len(pairs) / len(trg),
-    }
+    coverage = {"source_words": len(src), "target_words": len(trg), "pairs": len(pairs),
+                "source_coverage": len(pairs) / len(src),
+                "target_coverage": len(pairs) / len(trg)}
     gold_sets = None
     if dictionary is not None:
-        coverage["dictionary_entries"] = len(dictionary)
         # Per source word, not per line: a word listing two gold targets is one word to pair.
         n_words = len({s for s, _ in dictionary})
-        coverage["dictionary_source_words"] = n_words
-        coverage["dictionary_coverage"] = len(pairs) / max(n_words, 1)
+        coverage.update(dictionary_entries=len(dictionary), dictionary_source_words=n_words,
+                        dictionary_coverage=len(pairs) / max(n_words, 1))
         gold_sets, counts = dictionary_gold_sets(pairs, golds, dropped)
         coverage.update(counts)
         if counts["source_words_with_several_targets"]:
@@ -460,12 +421,9 @@ def pair_embeddings(src, trg, dictionary=None, seed=0, val_fraction=0.1, test_fr
     _check_split_sizes(len(pairs), val_fraction, test_fraction)
     train, val, test = split_indices(len(pairs), seed, val_fraction, test_fraction)
     return PairedEmbeddings(
-        words=[s for s, _ in pairs],
-        X=src.vectors[src.rows([s for s, _ in pairs])],
-        Y=trg.vectors[trg.rows([t for _, t in pairs])],
-        train=train, val=val, test=test, coverage=coverage, seed=seed,
-        target_words=[t for _, t in pairs], gold_sets=gold_sets,
-    )
+        words=[s for s, _ in pairs], X=src.vectors[src.rows([s for s, _ in pairs])],
+        Y=trg.vectors[trg.rows([t for _, t in pairs])], train=train, val=val, test=test,
+        coverage=coverage, seed=seed, target_words=[t for _, t in pairs], gold_sets=gold_sets)
 
 
 def read_edges(path, index: dict, skip_unknown: bool = False) -> np.ndarray:
@@ -477,45 +435,17 @@ def read_edges(path, index: dict, skip_unknown: bool = False) -> np.ndarray:
 
 
 def read_edge_list(path, target_words) -> tuple[np.ndarray, dict]:
-    """A reader's graph: edges between paired target words, and how many were read and kept.
-
-    Edges with an unpaired end, and self-loops, are dropped.
-    """
+    """A reader's graph: edges between paired target words (no self-loops), and the counts."""
     words = read_word_rows(path, 2)
     if not words:
         raise ValueError(f"{path}: no edges")
-    edges = read_word_rows(path, 2, index={w: i for i, w in enumerate(target_words)},
-                           unknown="drop")
+    edges = read_edges(path, {w: i for i, w in enumerate(target_words)}, skip_unknown=True)
     edges = edges[edges[:, 0] != edges[:, 1]]
     return edges, {"graph_edges_read": len(words), "graph_edges_kept": len(edges)}
 
 
-def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1,
-                 source: str = "glove", weights=None):
-    """Load a bundled word-vector -> node2vec pair (no network).
-
-    Parameters
-    ----------
-    data_dir : path, optional
-        Folder with the files of ``data/README.md``; default :func:`default_data_dir`.
-    seed : int
-        Seed of the train/validation/test split.
-    source : {"glove", "skipgram"} or a tuple of both
-        GloVe 6B 50d (every graph word), or the skipgram model trained here,
-        which covers fewer graph words: only those are paired (GloVe's row
-        order, a split over the covered words, edges with an uncovered end
-        dropped). A tuple joins them (:func:`embmap.joined.join_sources`)
-        over every graph word with the GloVe pair's split; ``source_parts``
-        holds the parts, and words lacking a part get a zero block (map them
-        with :class:`embmap.joined.PartFallbackMap`).
-    weights : mapping or sequence of float, optional
-        Per-part weights of a joined source (default 1 each).
-    """
-    if not isinstance(source, str):
-        return _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights)
-    check_choice(source, "source", SOURCES)
-    if weights is not None:
-        raise ValueError("weights apply to a joined source only (source=('glove', 'skipgram'))")
+def _data_folder(data_dir, names) -> Path:
+    """The data folder (:func:`default_data_dir` for None), checked to hold the files ``names``."""
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise TypeError(f"data_dir must be a path or None, got {type(data_dir).__name__}")
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -523,19 +453,37 @@ def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0
         raise FileNotFoundError(f"data_dir {folder} does not exist")
     if not folder.is_dir():
         raise NotADirectoryError(f"data_dir {folder} is a file, not a folder")
-    needed = list(DATA_FILES.values())
-    if source == "skipgram":
-        needed += list(SKIPGRAM_FILES.values())
-    missing = [name for name in needed if not (folder / name).exists()]
+    missing = [name for name in names if not (folder / name).exists()]
     if missing:
         raise FileNotFoundError(
             f"{folder} lacks {missing}; rebuild with `make data` (see data/README.md)")
-    glove = read_npz(folder / DATA_FILES["source"])
-    target = read_npz(folder / DATA_FILES["target"])
-    target_alt = read_npz(folder / DATA_FILES["target_alt"])
+    return folder
+
+
+def load_dataset(data_dir=None, seed: int = 0, val_fraction=0.1, test_fraction=0.1,
+                 source: str = "glove", weights=None):
+    """Load a bundled word-vector -> node2vec pair (no network).
+
+    ``data_dir`` holds the files of ``data/README.md`` (default :func:`default_data_dir`);
+    ``seed`` seeds the split. ``source="glove"``: GloVe 6B 50d, every graph word;
+    ``"skipgram"``: the model trained here, which covers fewer graph words: only those are
+    paired (GloVe's order, a split over them, edges with an uncovered end dropped). A tuple of
+    both joins them (:func:`embmap.joined.join_sources`, per-part ``weights``, default 1) over
+    every graph word with the GloVe pair's split; ``source_parts`` holds the parts, and a word
+    lacking a part gets a zero block (map it with :class:`embmap.joined.PartFallbackMap`).
+    """
+    if not isinstance(source, str):
+        return _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights)
+    check_choice(source, "source", SOURCES)
+    if weights is not None:
+        raise ValueError("weights apply to a joined source only (source=('glove', 'skipgram'))")
+    files = DATA_FILES if source == "glove" else SKIPGRAM_FILES
+    folder = _data_folder(data_dir, [*DATA_FILES.values(), *(
+        SKIPGRAM_FILES.values() if source == "skipgram" else ())])
+    glove, target, target_alt = (read_npz(folder / DATA_FILES[key])
+                                 for key in ("source", "target", "target_alt"))
     if glove.words != target.words or target.words != target_alt.words:
         raise ValueError(f"{folder}: the source and target files list different words")
-    files = DATA_FILES if source == "glove" else SKIPGRAM_FILES
     src = glove if source == "glove" else read_npz(folder / SKIPGRAM_FILES["source"])
     rows = target.rows(src.words)
     if np.any(rows < 0):
@@ -579,10 +527,7 @@ def _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights):
 
     names = _check_parts_source(source)
     pair = load_dataset(data_dir, seed, val_fraction, test_fraction, source="glove")
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    missing = [f for f in SKIPGRAM_FILES.values() if not (folder / f).exists()]
-    if missing:
-        raise FileNotFoundError(f"{folder} lacks {missing}; rebuild with `make data`")
+    folder = _data_folder(data_dir, SKIPGRAM_FILES.values())
     # GloVe covers every graph word, so the rows (and the split) are the GloVe pair's.
     graph = {"glove": Embedding(pair.words, pair.X),
              "skipgram": read_npz(folder / SKIPGRAM_FILES["source"])}
@@ -590,36 +535,22 @@ def _load_joined(data_dir, seed, val_fraction, test_fraction, source, weights):
            "skipgram": read_npz(folder / SKIPGRAM_FILES["out_of_graph"])}
     joined = join_sources({n: graph[n] for n in names}, pair.words, pair.train, weights)
     joined.oog_parts = {n: oog[n] for n in names}
-    seen = set()
-    oog_words = [w for n in names for w in oog[n].words if not (w in seen or seen.add(w))]
-    X_oog = joined.transform(joined.oog_parts, oog_words)[0]
+    oog_words = list(dict.fromkeys(w for n in names for w in oog[n].words))
     coverage = {**pair.coverage, "source": "+".join(names), "parts": joined.coverage()}
-    return replace(pair, X=joined.X, oog_words=oog_words, X_oog=X_oog, coverage=coverage,
-                   source_parts=joined)
+    return replace(pair, X=joined.X, oog_words=oog_words, source_parts=joined,
+                   X_oog=joined.transform(joined.oog_parts, oog_words)[0], coverage=coverage)
 
 
 def load_pair(source_path=None, target_path=None, dictionary_path=None, graph_path=None,
               seed: int = 0, data_dir=None, source: str = "glove") -> PairedEmbeddings:
     """The pair a notebook works on: the bundled one, or a reader's own files.
 
-    Parameters
-    ----------
-    source_path, target_path : path or None
-        A reader's embeddings (any format :func:`embmap.io.load_embedding`
-        reads; dimensions may differ). Both None: the bundled pair
-        (:func:`load_dataset` with ``data_dir`` and ``source``).
-    dictionary_path : path, optional
-        Word pairs ``source_word target_word`` per line; default: shared words.
-    graph_path : path, optional
-        Edges between target words, one pair per line (:func:`read_edge_list`).
-    source : {"glove", "skipgram"} or a tuple of them
-        The bundled source; checked even when ``source_path`` is given.
-
-    Returns
-    -------
-    PairedEmbeddings
-        For a reader's pair, ``oog_words`` / ``X_oog`` are the unpaired source
-        words; ``Y_alt`` and ``freq_rank`` are None; ``coverage["source"]`` is ``"reader"``.
+    Without ``source_path`` and ``target_path``: :func:`load_dataset` (``data_dir``,
+    ``source``). Else a reader's embeddings (any format :func:`embmap.io.load_embedding` reads),
+    paired by :func:`pair_embeddings` with ``dictionary_path`` (``source_word target_word`` per
+    line; default the shared words) and the graph of ``graph_path`` (:func:`read_edge_list`);
+    ``oog_words`` / ``X_oog`` are the unpaired source words and ``coverage["source"]`` is
+    ``"reader"``. ``source`` is checked even then.
     """
     if isinstance(source, str):
         check_choice(source, "source", SOURCES)

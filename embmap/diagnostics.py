@@ -6,15 +6,8 @@ import numpy as np
 import pandas as pd
 
 from embmap import _search
-from embmap._checks import (
-    as_indices,
-    as_matrix,
-    check_int,
-    check_real,
-    check_same_rows,
-    safe_unit_rows,
-)
-from embmap.evaluation import _percentile_interval, bootstrap_indices
+from embmap._checks import as_indices, as_matrix, check_int, check_same_rows, safe_unit_rows
+from embmap.bootstrap import check_bootstrap, mean_interval
 
 __all__ = [
     "duplicate_rows", "mean_with_ci", "nearest_words", "neighbour_overlap",
@@ -38,18 +31,10 @@ def value_summary(M, name: str = "") -> dict:
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {name!r}")
     norms = np.linalg.norm(M, axis=1)
-    return {
-        "space": name,
-        "rows": M.shape[0],
-        "dim": M.shape[1],
-        "min": M.min(),
-        "max": M.max(),
-        "share_outside_unit": float(np.mean(np.abs(M) >= 1)),
-        "entry_std": M.std(),
-        "norm_median": float(np.median(norms)),
-        "norm_min": norms.min(),
-        "norm_max": norms.max(),
-    }
+    return {"space": name, "rows": M.shape[0], "dim": M.shape[1], "min": M.min(), "max": M.max(),
+            "share_outside_unit": float(np.mean(np.abs(M) >= 1)), "entry_std": M.std(),
+            "norm_median": float(np.median(norms)), "norm_min": norms.min(),
+            "norm_max": norms.max()}
 
 
 def random_pair_cosines(M, n_pairs: int = 10_000, seed: int = 0) -> np.ndarray:
@@ -69,10 +54,8 @@ def nearest_words(M, words, queries, k: int = 5) -> pd.DataFrame:
     M = as_matrix(M, "M", dtype=np.float64, min_rows=2)
     safe_unit_rows(M, zero_rows="raise")  # an all-zero row has no neighbours
     if isinstance(words, str) or len(words) != len(M):
-        raise ValueError(
-            f"words must be a list with one word per row of M ({len(M)}), got "
-            f"{len(words) if not isinstance(words, str) else 'a single string'}"
-        )
+        raise ValueError(f"words must be a list with one word per row of M ({len(M)}), got "
+                         f"{len(words) if not isinstance(words, str) else 'a single string'}")
     if isinstance(queries, str):
         raise TypeError(f"queries must be a list of words, not the string {queries!r}")
     queries = list(queries)
@@ -111,23 +94,19 @@ def mean_with_ci(values, n_boot: int = 1000, level: float = 0.95, seed: int = 0)
     if raw.ndim != 1:
         raise ValueError(f"values must be a 1-D sample, got shape {raw.shape}")
     values = as_matrix(raw[:, None], "values", dtype=np.float64)[:, 0]
-    n_boot = check_int(n_boot, "n_boot", minimum=1)
-    check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
-    idx = bootstrap_indices(len(values), n_boot, check_int(seed, "seed", minimum=0))
-    means = values[idx].mean(axis=1)
-    return (float(values.mean()), *_percentile_interval(means, level))
+    check_bootstrap(n_boot, level)
+    return mean_interval(values, n_boot=n_boot, level=level, seed=check_int(seed, "seed", minimum=0))
 
 
 def duplicate_rows(M, gold=None) -> dict:
     """Rows that share their exact vector with another row, and what that does to P@k.
 
-    Graph embeddings often give structurally equivalent nodes one vector;
-    under embmap's tie rule a word whose gold vector ``g`` rows share ranks
-    ``g`` at best. ``gold`` (default: every row) are the rows of ``M`` that
-    are gold answers. Returns ``rows``, ``rows_shared``, ``groups`` (vectors
-    shared by several rows), ``largest_group``, ``zero_rows``, ``group_size``
-    (per row) and ``p@1_cap`` / ``p@10_cap``: the share of gold rows whose
-    group has at most 1 (10) rows, the best P@1 (P@10) any map can reach.
+    Graph embeddings often give structurally equivalent nodes one vector; under embmap's tie
+    rule a word whose gold vector ``g`` rows share ranks ``g`` at best. ``gold`` (default: every
+    row) are the rows of ``M`` that are gold answers. Returns ``rows``, ``rows_shared``,
+    ``groups`` (vectors shared by several rows), ``largest_group``, ``zero_rows``,
+    ``group_size`` (per row) and ``p@1_cap`` / ``p@10_cap``: the share of gold rows whose group
+    has at most 1 (10) rows, the best P@1 (P@10) any map can reach.
     """
     M = as_matrix(M, "M")
     # np.unique over rows compares exact values: only bit-identical vectors (and 0.0 == -0.0,
@@ -137,13 +116,7 @@ def duplicate_rows(M, gold=None) -> dict:
     gold = np.arange(len(M)) if gold is None else as_indices(gold, "gold", len(M))
     if len(gold) == 0:
         raise ValueError("gold must hold at least one row")
-    return {
-        "rows": len(M),
-        "rows_shared": int(np.sum(size > 1)),
-        "groups": int(np.sum(counts > 1)),
-        "largest_group": int(counts.max()),
-        "zero_rows": int(np.sum(~M.any(axis=1))),
-        "group_size": size,
-        "p@1_cap": float(np.mean(size[gold] <= 1)),
-        "p@10_cap": float(np.mean(size[gold] <= 10)),
-    }
+    return {"rows": len(M), "rows_shared": int(np.sum(size > 1)), "groups": int(np.sum(counts > 1)),
+            "largest_group": int(counts.max()), "zero_rows": int(np.sum(~M.any(axis=1))),
+            "group_size": size, "p@1_cap": float(np.mean(size[gold] <= 1)),
+            "p@10_cap": float(np.mean(size[gold] <= 10))}

@@ -25,9 +25,6 @@ __all__ = [
     "mean_cosine", "paired_bootstrap", "paired_bootstrap_ratio", "rank_metrics", "retrieve", "retrieve_all",
 ]
 
-# Transitional: analysis and diagnostics still import bootstrap_indices and
-# _percentile_interval from here; they live in embmap.bootstrap.
-_percentile_interval = percentile_interval
 
 IDENTICAL_TARGETS = ("separate", "one")
 
@@ -242,13 +239,17 @@ def graph_hit_rate(top, gold, adjacency) -> float:
 
 
 def _graph_hits(top, gold, adjacency) -> np.ndarray:
-    """Per query (checked inputs): does ``top`` hold a gold row or a stored neighbour of one?"""
+    """Per query (checked inputs): does ``top`` hold a gold row or a neighbour of one?
+
+    A neighbour is a stored non-zero entry of ``adjacency`` (an explicitly stored 0 is no edge).
+    """
     n, top, starts = adjacency.shape[0], top.astype(np.int64), None
     if isinstance(gold, GoldSets):  # one row per (query, gold row); a query hits if any does
         starts, top, gold = gold.indptr[:-1], top[gold.query_of_entry()], gold.indices
     # Edge membership by binary search in the sorted keys row * n + column.
     coo = sparse.csr_matrix(adjacency).tocoo()
-    keys = np.sort(coo.row.astype(np.int64) * n + coo.col)
+    stored = coo.data != 0
+    keys = np.sort(coo.row[stored].astype(np.int64) * n + coo.col[stored])
     wanted = gold[:, None] * n + top
     pos = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
     is_edge = keys[pos] == wanted if len(keys) else np.zeros(wanted.shape, dtype=bool)

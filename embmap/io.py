@@ -1,17 +1,13 @@
 """Read and write embeddings: word2vec text (with or without header), word2vec binary, ``.npz``.
 
-Every reader returns an :class:`Embedding` (words plus a float32 matrix, row
-``i`` for ``words[i]``), or raises :class:`EmbeddingFormatError` naming the
-file and the line (text) or byte offset (binary). The format is judged from
-the bytes (:func:`sniff_format`), gzip is looked through, a UTF-8 BOM is
-skipped. In text files the word is everything before a row's last ``dim``
-values, so tokens with spaces (``". . ."`` in GloVe 840B) read whole. A word
-repeated in a text file keeps its first vector (as in gensim) and one printed
-line names the repeats; binary and ``.npz`` files refuse repeats. Values are
-checked for finiteness after the cast to float32, so ``1e39`` is refused.
-
-:func:`read_word_rows` reads the plain word files around embeddings: word
-lists, dictionaries, edge lists.
+Every reader returns an :class:`Embedding` or raises :class:`EmbeddingFormatError` naming the
+file and the line (text) or byte offset (binary). The format is judged from the bytes
+(:func:`sniff_format`), gzip is looked through, a UTF-8 BOM is skipped. In text files the word
+is everything before a row's last ``dim`` values, so tokens with spaces (``". . ."`` in GloVe
+840B) read whole; a repeated word keeps its first vector (as in gensim) and one printed line
+names the repeats. Binary and ``.npz`` files refuse repeats. Values must be finite after the
+cast to float32, so ``1e39`` is refused. :func:`read_word_rows` reads word lists, dictionaries
+and edge lists.
 """
 
 from __future__ import annotations
@@ -33,6 +29,12 @@ import numpy as np
 
 from embmap._checks import check_choice
 
+__all__ = [
+    "FORMATS", "Embedding", "EmbeddingFormatError", "from_keyedvectors", "load_embedding",
+    "read_npz", "read_word2vec_binary", "read_word2vec_text", "read_word_rows", "sniff_format",
+    "to_keyedvectors", "write_npz", "write_word2vec_binary", "write_word2vec_text",
+]
+
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with entries; an empty zip
 NPY_MAGIC = b"\x93NUMPY"
@@ -49,9 +51,7 @@ OTHER_MAGICS = {
 }
 FORMATS = ("text", "binary", "npz")
 DUPLICATES = ("first", "error")  # a repeated word in a text file: keep its first vector, or raise
-UNKNOWN = ("raise", "drop")  # a word file's row naming a word outside the index
 _BLOCK_VALUES = 200_000  # values parsed per block of text rows
-_SNIFF_BYTES = 1 << 16
 _SNIFF_LINES = 1000  # lines of a header-less text file whose field counts settle its dimension
 _SIGNED_HEADER_RE = re.compile(r"[+-]?\d+[ \t]+[+-]?\d+")
 # Bytes that never occur in a text line: C0 controls except tab, LF, CR; and DEL.
@@ -65,11 +65,8 @@ class EmbeddingFormatError(ValueError):
     """A malformed embedding file; the message names the file and the line or byte offset."""
 
     def __init__(self, path, line, message, offset=None):
-        where = str(path)
-        if line is not None:
-            where += f", line {line}"
-        if offset is not None:
-            where += f", byte {offset}"
+        where = str(path) + (f", line {line}" if line is not None else "")
+        where += f", byte {offset}" if offset is not None else ""
         super().__init__(f"{where}: {message}")
         self.path, self.line, self.offset = path, line, offset
 
@@ -115,7 +112,7 @@ class Embedding:
 
 
 def _checked_embedding(words: list, vectors: np.ndarray) -> Embedding:
-    """An :class:`Embedding` without ``__post_init__``'s second pass over already-checked words."""
+    """An :class:`Embedding` of already-checked words, without a second pass over them."""
     embedding = object.__new__(Embedding)
     embedding.words, embedding.vectors, embedding.extra = words, vectors, {}
     return embedding
@@ -124,20 +121,17 @@ def _checked_embedding(words: list, vectors: np.ndarray) -> Embedding:
 def _first_duplicate(words):
     """``(i, j)``: rows of the first repeated word (``i < j``), or None."""
     # A sorted list of references costs far less memory than a set of a large vocabulary.
-    ordered = sorted(words)
-    if all(a != b for a, b in itertools.pairwise(ordered)):
+    if all(a != b for a, b in itertools.pairwise(sorted(words))):
         return None
-    del ordered
     seen = {}
     for j, word in enumerate(words):
         if word in seen:
             return seen[word], j
         seen[word] = j
-    return None  # pragma: no cover - unreachable
 
 
 def _refuse_nonfinite(path, cast, raw, words, lines=None, label=None) -> None:
-    """Name the first row of float32 ``cast`` that is not finite (``raw``: the values before the cast)."""
+    """Name the first row of float32 ``cast`` that is not finite (``raw``: before the cast)."""
     bad = ~np.isfinite(cast).all(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
@@ -156,16 +150,17 @@ def _open_binary(path):
 
 
 @contextlib.contextmanager
-def _decompressing(path):
-    """Turn a broken gzip or zip stream into an :class:`EmbeddingFormatError`."""
+def _reading(path):
+    """The (gunzipped) handle; a broken gzip or zip stream raises :class:`EmbeddingFormatError`."""
     try:
-        yield
+        with _open_binary(path) as handle:
+            yield handle
     except (EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as error:
         raise EmbeddingFormatError(path, None, f"cannot decompress ({error})") from None
 
 
-def _head(path, n=_SNIFF_BYTES) -> bytes:
-    with _decompressing(path), _open_binary(path) as handle:
+def _head(path, n=1 << 16) -> bytes:
+    with _reading(path) as handle:
         return handle.read(n)
 
 
@@ -179,17 +174,6 @@ def _refuse_known_binaries(path, head: bytes) -> None:
             raise EmbeddingFormatError(path, None, f"this is {what}, not an embedding file")
 
 
-def _looks_binary(sample: bytes) -> bool:
-    """True when bytes cannot be a text line: control bytes or invalid UTF-8."""
-    if _CONTROL_RE.search(sample):
-        return True
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
 def _parse_header(line: bytes):
     """``(count, dim)`` from a ``"<count> <dim>"`` line, else None."""
     parts = line.split()
@@ -201,10 +185,9 @@ def _parse_header(line: bytes):
 def sniff_format(path) -> str:
     """Which reader a file needs, judged from its bytes: ``"npz"``, ``"binary"`` or ``"text"``.
 
-    A ``"<count> <dim>"`` first line followed by a word and bytes that cannot
-    be text is word2vec binary; any other non-zip file is text. Raises
-    :class:`EmbeddingFormatError` for an empty file, a ``.npy`` array and a
-    few other well-known non-embedding files.
+    A ``"<count> <dim>"`` first line followed by a word and bytes that cannot be text (control
+    bytes, invalid UTF-8) is word2vec binary; any other non-zip file is text. An empty file, a
+    ``.npy`` array and a few other well-known files raise :class:`EmbeddingFormatError`.
     """
     head = _head(path)
     if not head:
@@ -215,21 +198,24 @@ def sniff_format(path) -> str:
     body = head.removeprefix(BOM)
     end = body.find(b"\n")
     header = _parse_header(body[:end] if end >= 0 else body)
-    if header is None or end < 0:
+    space = body.find(b" ", end + 1)
+    if header is None or end < 0 or space < 0:
         return "text"
-    rest = body[end + 1 :]
-    space = rest.find(b" ")
-    if space < 0:
-        return "text"
-    line_end = rest.find(b"\n", space)
-    values = rest[space + 1 : line_end if line_end >= 0 else len(rest)]
+    line_end = body.find(b"\n", space)
+    values = body[space + 1 : line_end if line_end >= 0 else len(body)]
     if _TEXT_VALUES_RE.fullmatch(values) and values.strip():
         return "text"  # the first row's values are written out as numbers
-    sample = rest[space + 1 : space + 1 + 4 * max(header[1], 1)]
-    return "binary" if _looks_binary(sample) else "text"
+    sample = body[space + 1 : space + 1 + 4 * max(header[1], 1)]
+    if _CONTROL_RE.search(sample):
+        return "binary"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "binary"
+    return "text"
 
 
-def _decoded_lines(path, handle):
+def _lines(path, handle):
     """``(line number, byte offset of the line, raw bytes)`` of each line, a first BOM skipped."""
     offset = 0
     for line_no, raw in enumerate(handle, start=1):
@@ -239,41 +225,19 @@ def _decoded_lines(path, handle):
         yield line_no, start, raw
 
 
-def _decode_line(path, raw: bytes, line_no: int, offset: int) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        bad = raw[error.start]
-        raise EmbeddingFormatError(
-            path, line_no, f"not valid UTF-8 (byte 0x{bad:02x} at byte {offset + error.start} of "
-            "the file); re-encode it as UTF-8, e.g. `iconv -f latin1 -t utf-8`") from None
-
-
 def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"):
     """Rows of ``columns`` whitespace-separated words per line: a word list, a dictionary, a graph.
 
-    Gzip is judged from the magic bytes; a BOM and blank lines are skipped;
-    a line with another number of words raises ``ValueError`` naming the
-    file and line.
-
-    Parameters
-    ----------
-    columns : int
-        Words per line (1: a word list; 2: a dictionary or an edge list).
-    index : mapping word -> row, optional
-        Return the rows of the words instead of the words.
-    unknown : {"raise", "drop"}
-        With ``index``: a line naming a word outside it raises, or is left out.
-
-    Returns
-    -------
-    list of str (``columns=1``), list of tuples of str, or (with ``index``)
-    an int64 array (m, ``columns``) of rows.
+    Gzip is judged from the magic bytes; a BOM and blank lines are skipped; a line with another
+    number of words raises ``ValueError`` naming the file and line. With ``index`` (word -> row)
+    the rows of the words come back as an int64 array (m, ``columns``), and a line naming a word
+    outside it raises (``unknown="raise"``) or is left out (``"drop"``). Else a list of words
+    (``columns=1``) or of tuples of words.
     """
-    check_choice(unknown, "unknown", UNKNOWN)
+    check_choice(unknown, "unknown", ("raise", "drop"))
     rows = []
-    with _decompressing(path), _open_binary(path) as handle:
-        for line_no, start, raw in _decoded_lines(path, handle):
+    with _reading(path) as handle:
+        for line_no, _, raw in _lines(path, handle):
             try:
                 parts = raw.decode("utf-8").split()
             except UnicodeDecodeError:
@@ -287,268 +251,199 @@ def read_word_rows(path, columns: int = 1, *, index=None, unknown: str = "raise"
                 rows.append(parts[0] if columns == 1 else tuple(parts))
                 continue
             found = [index.get(w) for w in parts]
-            if None in found:
-                if unknown == "drop":
-                    continue
+            if None not in found:
+                rows.append(found)
+            elif unknown == "raise":
                 raise ValueError(f"{path}, line {line_no}: {' '.join(parts)!r} names an unknown "
                                  f"word {parts[found.index(None)]!r}")
-            rows.append(found)
     return rows if index is None else np.array(rows, dtype=np.int64).reshape(-1, columns)
 
 
-class _TextRows:
-    """Collects the rows of a text file and parses them a block at a time into float32.
+def _text_lines(path, handle):
+    """``(line, line number)`` of each line, decoded and stripped; binary bytes raise."""
+    for line_no, start, raw in _lines(path, handle):
+        control = _CONTROL_RE.search(raw)
+        if control:
+            bad = control.start()
+            raise EmbeddingFormatError(
+                path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
+                "this is not a text embedding file (word2vec binary? see sniff_format)")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise EmbeddingFormatError(
+                path, line_no, f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at byte "
+                f"{start + error.start} of the file); re-encode it as UTF-8, e.g. "
+                "`iconv -f latin1 -t utf-8`") from None
+        yield line.rstrip("\r\n").strip(" \t"), line_no
 
-    ``dim`` comes from the header or, without one, from the most common field
-    count of the first :data:`_SNIFF_LINES` lines (one line alone cannot tell
-    a spaced word from a stray value). Words may hold spaces only where those
-    lines agree with ``dim``; elsewhere the exact parser names a line with
-    the wrong number of values.
+
+def _text_rows(path, header, lines):
+    """``(words, line numbers, float32 matrix)`` of the non-blank ``lines``, parsed in blocks.
+
+    ``dim`` is the header's or, without one, the most common field count of the first
+    :data:`_SNIFF_LINES` lines (one line alone cannot tell a spaced word from a stray value).
+    Words may hold spaces only where those lines agree with ``dim``.
     """
+    count, dim = header or (None, None)
+    if dim == 0:
+        raise EmbeddingFormatError(
+            path, 1, f"header says {count} words of dimension 0: a vector needs at least one "
+            "value (is the header '<count> <dim>'?)")
+    pending = list(itertools.islice(lines, _SNIFF_LINES))
+    if not pending:
+        return [], array("q"), None
+    counts = [len(line.split()) for line, _ in pending]
+    if header:
+        # Most lines longer than the header says: the header's dimension is wrong, and reading
+        # "word v1" as a spaced word would shift every vector. Refuse them instead.
+        spaced = 2 * sum(c > dim + 1 for c in counts) <= len(counts)
+        source = "the header's dimension"
+    else:
+        fields, agreeing = collections.Counter(counts).most_common(1)[0]
+        # A count shared by most lines (two at least) is the layout; else the first line's, and
+        # every line must match it exactly.
+        spaced = agreeing >= 2 and 2 * agreeing > len(counts)
+        first = counts.index(fields) if spaced else 0
+        dim, source = counts[first] - 1, f"as on line {pending[first][1]}"
+        if dim == 0:
+            raise EmbeddingFormatError(path, pending[first][1],
+                                       f"word {pending[first][0]!r} has no values")
+        if dim > 1 and _SIGNED_HEADER_RE.fullmatch(pending[0][0]) and "-" in pending[0][0]:
+            raise EmbeddingFormatError(  # "3 -300" is a broken header, not a 1-d row
+                path, 1, f"header {pending[0][0][:50]!r} has a negative number; expected "
+                "'<count> <dim>' with a positive word count and dimension")
+    out = np.empty((count if header else 1024, dim), dtype=np.float32)
+    words, numbers, n, regular = [], array("q"), 0, True
+    block_words, bodies, block_lines = [], [], []
 
-    def __init__(self, path, header, duplicates="first"):
-        if header is not None and header[1] == 0:
-            raise EmbeddingFormatError(
-                path, 1, f"header says {header[0]} words of dimension 0: a vector needs at "
-                "least one value (is the header '<count> <dim>'?)")
-        self.path, self.header, self.duplicates = path, header, duplicates
-        self.dim = header[1] if header else None
-        self.dim_line = 1 if header else None
-        self.spaced_words = False
-        self.pending = []
-        self.block_rows = max(64, _BLOCK_VALUES // max(self.dim or 50, 1))
-        capacity = header[0] if header else 1024
-        self.out = np.empty((capacity, self.dim or 0), dtype=np.float32) if header else None
-        self.capacity = capacity
-        self.words, self.lines = [], array("q")
-        self.n = 0
-        self.block_words, self.block_bodies, self.block_lines = [], [], []
-        self.block_regular = True  # every body so far: dim fields, single spaces
-
-    def add(self, line: str, line_no: int) -> None:
-        """One non-blank line, already stripped of surrounding whitespace."""
-        if self.pending is not None:
-            self.pending.append((line, line_no))
-            if len(self.pending) >= _SNIFF_LINES:
-                self._settle_dim()
-            return
-        word, _, body = line.replace("\t", " ").partition(" ")
-        body = body.strip(" ")
-        if body.count(" ") != self.dim - 1:  # a spaced word, tabs, repeated spaces, or wrong
-            word, body = self._split(line, word, body)
-            self.block_regular = self.block_regular and body.count(" ") == self.dim - 1
-        if self.header and self.n + len(self.block_words) >= self.header[0]:
-            raise EmbeddingFormatError(
-                self.path, line_no, f"header says {self.header[0]} words but more follow "
-                f"(word {word!r} is number {self.header[0] + 1})")
-        self.block_words.append(word)
-        self.block_bodies.append(body)
-        self.block_lines.append(line_no)
-        if len(self.block_words) >= self.block_rows:
-            self.flush()
-
-    def _split(self, line: str, word: str, body: str):
-        """``(word, body)``: the word is the exact text before the last ``dim`` fields.
-
-        A line with too few fields, or a spaced word where spaced words are not
-        allowed, is returned unchanged for the exact parser to name.
-        """
-        parts = line.rsplit(None, self.dim)
-        if len(parts) == self.dim + 1 and (self.spaced_words or len(parts[0].split()) == 1):
-            return parts[0], " ".join(parts[1:])
-        return word, body
-
-    def _settle_dim(self) -> None:
-        """Decide ``dim`` (header-less) and whether words may hold spaces, then add the lines."""
-        pending, self.pending = self.pending, None
-        counts = [len(line.split()) for line, _ in pending]
-        if self.header:
-            # Most lines longer than the header says: the header's dimension is wrong, and
-            # reading "word v1" as a spaced word would shift every vector. Refuse them instead.
-            longer = sum(count > self.dim + 1 for count in counts)
-            self.spaced_words = 2 * longer <= len(counts)
-        else:
-            fields, agreeing = collections.Counter(counts).most_common(1)[0]
-            # A count shared by most lines (two at least) is the layout; else the first line's,
-            # and every line must match it exactly.
-            self.spaced_words = agreeing >= 2 and 2 * agreeing > len(counts)
-            if not self.spaced_words:
-                fields = counts[0]
-            first = counts.index(fields)
-            self.dim, self.dim_line = fields - 1, pending[first][1]
-            if self.dim == 0:
-                raise EmbeddingFormatError(self.path, self.dim_line,
-                                           f"word {pending[first][0]!r} has no values")
-            _refuse_signed_header(self.path, pending[0][0], self.dim)
-            self.out = np.empty((self.capacity, self.dim), dtype=np.float32)
-            self.block_rows = max(64, _BLOCK_VALUES // self.dim)
-        for line, line_no in pending:
-            self.add(line, line_no)
-
-    def flush(self):
-        if not self.block_words:
-            return
-        values = self._parse_block()
-        k = len(values)
-        if self.n + k > self.capacity:  # header-less file: grow geometrically
-            self.capacity = max(2 * self.capacity, self.n + k)
-            grown = np.empty((self.capacity, self.dim), dtype=np.float32)
-            grown[: self.n] = self.out[: self.n]
-            self.out = grown
-        block = self.out[self.n : self.n + k]
+    def flush():
+        nonlocal out, n, regular
+        values = _parse_block(path, block_words, bodies, block_lines, dim, regular, source)
+        if n + len(values) > len(out):  # header-less file: grow geometrically
+            grown = np.empty((max(2 * len(out), n + len(values)), dim), dtype=np.float32)
+            grown[:n] = out[:n]
+            out = grown
+        block = out[n : n + len(values)]
         with np.errstate(over="ignore", invalid="ignore"):
             block[:] = values
-        _refuse_nonfinite(self.path, block, values, self.block_words, self.block_lines)
-        self.words.extend(self.block_words)
-        self.lines.extend(self.block_lines)
-        self.n += k
-        self.block_words, self.block_bodies, self.block_lines = [], [], []
-        self.block_regular = True
+        _refuse_nonfinite(path, block, values, block_words, block_lines)
+        words.extend(block_words)
+        numbers.extend(block_lines)
+        n, regular = n + len(values), True
+        block_words.clear(), bodies.clear(), block_lines.clear()
 
-    def _parse_block(self) -> np.ndarray:
-        bodies = self.block_bodies
-        text = "\n".join(bodies)
-        # pandas' C parser only for plain numbers, single-space separated, dim fields per row;
-        # anything else takes the exact per-line path, which reads it or names the bad line.
-        if self.block_regular and not text.translate(_NUMERIC_CHARS):
-            try:
-                import pandas as pd
-
-                values = pd.read_csv(
-                    io.StringIO(text), sep=" ", header=None, dtype=np.float64, engine="c",
-                    quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False,
-                    skip_blank_lines=False).to_numpy()
-                if values.shape == (len(bodies), self.dim):
-                    return values
-            except (ValueError, TypeError):
-                pass
-        values = np.empty((len(bodies), self.dim), dtype=np.float64)
-        for i, (word, body, line_no) in enumerate(
-                zip(self.block_words, bodies, self.block_lines)):
-            fields = body.split()
-            if len(fields) != self.dim:
-                source = "the header's dimension" if self.header else f"as on line {self.dim_line}"
-                raise EmbeddingFormatError(
-                    self.path, line_no,
-                    f"word {word!r} has {len(fields)} values, expected {self.dim} ({source})")
-            try:
-                values[i] = [float(f) for f in fields]
-            except ValueError:
-                bad = next(f for f in fields if not _is_float(f))
-                raise EmbeddingFormatError(
-                    self.path, line_no, f"non-numeric value {bad!r} for word {word!r}") from None
-        return values
-
-    def result(self) -> Embedding:
-        if self.pending:  # fewer lines than one sniff: settle dim on what there is
-            self._settle_dim()
-        self.flush()
-        if self.header and self.header[0] == 0:
-            raise EmbeddingFormatError(self.path, 1, "header says 0 words: no vectors")
-        if self.n == 0:
-            raise EmbeddingFormatError(self.path, None, "empty file: no vectors found")
-        if self.header and self.n != self.header[0]:
-            raise EmbeddingFormatError(
-                self.path, 1, f"header says {self.header[0]} words but the file has {self.n}")
-        dup = _first_duplicate(self.words)
-        if dup is None:
-            vectors = self.out if self.n == len(self.out) else self.out[: self.n].copy()
-            return _checked_embedding(self.words, vectors)
-        if self.duplicates == "error":
-            i, j = dup
-            raise EmbeddingFormatError(
-                self.path, self.lines[j],
-                f"duplicate word {self.words[j]!r} (first on line {self.lines[i]})")
-        keep, repeats, dropped = _first_copies(self.words, self.lines)
-        print(_repeats_message(self.path, repeats, dropped))
-        return _checked_embedding([self.words[i] for i in keep], self.out[keep])
+    for line, line_no in itertools.chain(pending, lines):
+        word, _, body = line.replace("\t", " ").partition(" ")
+        body = body.strip(" ")
+        if body.count(" ") != dim - 1:  # a spaced word, tabs, repeated spaces, or wrong
+            # The word is the text before the last dim fields, where spaced words are allowed;
+            # otherwise the exact parser names the line.
+            parts = line.rsplit(None, dim)
+            if len(parts) == dim + 1 and (spaced or len(parts[0].split()) == 1):
+                word, body = parts[0], " ".join(parts[1:])
+            regular = regular and body.count(" ") == dim - 1  # dim fields, single spaces
+        if header and n + len(block_words) >= count:
+            raise EmbeddingFormatError(path, line_no, f"header says {count} words but more "
+                                       f"follow (word {word!r} is number {count + 1})")
+        block_words.append(word)
+        bodies.append(body)
+        block_lines.append(line_no)
+        if len(block_words) >= max(64, _BLOCK_VALUES // dim):
+            flush()
+    if block_words:
+        flush()
+    return words, numbers, out if n == len(out) else out[:n].copy()
 
 
-def _first_copies(words, lines):
-    """Rows to keep (each word's first), ``(word, first line, first repeat's line)``, rows dropped."""
-    first, keep, repeats, dropped = {}, [], {}, 0
-    for row, word in enumerate(words):
-        if word not in first:
-            first[word] = row
-            keep.append(row)
-            continue
-        dropped += 1
-        if word not in repeats:
-            repeats[word] = (word, lines[first[word]], lines[row])
-    return np.array(keep, dtype=np.intp), list(repeats.values()), dropped
+def _parse_block(path, words, bodies, lines, dim, regular, source) -> np.ndarray:
+    """float64 values of row ``bodies``; an irregular or bad row is read or named line by line."""
+    text = "\n".join(bodies)
+    # pandas' C parser only for plain numbers, single-space separated, dim fields per row.
+    if regular and not text.translate(_NUMERIC_CHARS):
+        try:
+            import pandas as pd
 
-
-def _repeats_message(path, repeats, dropped, shown=5) -> str:
-    n = len(repeats)
-    names = ", ".join(f"{w!r} (lines {a}, {b})" for w, a, b in repeats[:shown])
-    more = f", and {n - shown} more" if n > shown else ""
-    copies = f" ({dropped} later lines skipped)" if dropped != n else ""
-    verb = "word kept its" if n == 1 else "words kept their"
-    return f"{path}: {n} repeated {verb} first vector{copies}: {names}{more}"
-
-
-def _refuse_signed_header(path, line: str, dim: int) -> None:
-    """A first line ``"3 -300"`` is a broken header (unless the file is one-dimensional)."""
-    if dim > 1 and _SIGNED_HEADER_RE.fullmatch(line) and "-" in line:
-        raise EmbeddingFormatError(
-            path, 1, f"header {line[:50]!r} has a negative number; expected '<count> <dim>' "
-            "with a positive word count and dimension")
+            values = pd.read_csv(
+                io.StringIO(text), sep=" ", header=None, dtype=np.float64, engine="c",
+                quoting=csv.QUOTE_NONE, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False).to_numpy()
+            if values.shape == (len(bodies), dim):
+                return values
+        except (ValueError, TypeError):
+            pass
+    values = np.empty((len(bodies), dim), dtype=np.float64)
+    for i, (word, body, line_no) in enumerate(zip(words, bodies, lines)):
+        fields = body.split()
+        if len(fields) != dim:
+            raise EmbeddingFormatError(path, line_no, f"word {word!r} has {len(fields)} values, "
+                                       f"expected {dim} ({source})")
+        try:
+            values[i] = [float(f) for f in fields]
+        except ValueError:
+            for f in fields:  # name the first value that is not a number
+                try:
+                    float(f)
+                except ValueError:
+                    raise EmbeddingFormatError(path, line_no, f"non-numeric value {f!r} for "
+                                               f"word {word!r}") from None
+    return values
 
 
 def read_word2vec_text(path, duplicates: str = "first") -> Embedding:
     """Read the word2vec text format (also fastText ``.vec`` and GloVe ``.txt``), gzip or not.
 
-    An optional ``"<count> <dim>"`` header, then a word and its values per
-    line (spaces, tabs or repeated spaces). The word is everything before the
-    last ``dim`` fields; ``dim`` is the header's or the field count most of
-    the first lines share. Blank lines, ``\\r\\n`` and a BOM are handled.
-
-    Parameters
-    ----------
-    duplicates : {"first", "error"}
-        A word on several lines: keep its first line's vector and print one
-        line naming the repeats, or raise.
+    An optional ``"<count> <dim>"`` header, then a word and its values per line (spaces, tabs or
+    repeated spaces). The word is everything before the last ``dim`` fields, ``dim`` being the
+    header's or the field count most of the first lines share. Blank lines, ``\\r\\n`` and a
+    BOM are handled. ``duplicates``: a word on several lines keeps its first vector and one
+    printed line names the repeats (``"first"``), or raises (``"error"``).
     """
     check_choice(duplicates, "duplicates", DUPLICATES)
     path = Path(path)
-    rows = None
-    with _decompressing(path), _open_binary(path) as handle:
-        for line_no, start, raw in _decoded_lines(path, handle):
-            control = _CONTROL_RE.search(raw)
-            if control:
-                bad = control.start()
-                raise EmbeddingFormatError(
-                    path, line_no, f"control byte 0x{raw[bad]:02x} at byte {start + bad}: "
-                    "this is not a text embedding file (word2vec binary? see sniff_format)")
-            line = _decode_line(path, raw, line_no, start).rstrip("\r\n").strip(" \t")
-            if rows is None:
-                header = _parse_header(line.encode()) if line_no == 1 else None
-                rows = _TextRows(path, header, duplicates)
-                if header is not None:
-                    continue
-            if line:
-                rows.add(line, line_no)
-    if rows is None:
+    with _reading(path) as handle:
+        lines = _text_lines(path, handle)
+        first = next(lines, None)
+        if first is None:
+            raise EmbeddingFormatError(path, None, "empty file: no vectors found")
+        header = _parse_header(first[0].encode())
+        if header is None:
+            lines = itertools.chain([first], lines)
+        words, numbers, vectors = _text_rows(path, header, (x for x in lines if x[0]))
+    if header and header[0] == 0:
+        raise EmbeddingFormatError(path, 1, "header says 0 words: no vectors")
+    if not words:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
-    return rows.result()
-
-
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    if header and len(words) != header[0]:
+        raise EmbeddingFormatError(
+            path, 1, f"header says {header[0]} words but the file has {len(words)}")
+    dup = _first_duplicate(words)
+    if dup is None:
+        return _checked_embedding(words, vectors)
+    if duplicates == "error":
+        raise EmbeddingFormatError(path, numbers[dup[1]], f"duplicate word {words[dup[1]]!r} "
+                                   f"(first on line {numbers[dup[0]]})")
+    first, keep, repeats = {}, [], {}  # each word's first row; (first line, repeat's line)
+    for row, word in enumerate(words):
+        if word not in first:
+            first[word] = row
+            keep.append(row)
+        elif word not in repeats:
+            repeats[word] = (numbers[first[word]], numbers[row])
+    n, dropped, shown = len(repeats), len(words) - len(keep), 5
+    names = ", ".join(f"{w!r} (lines {a}, {b})" for w, (a, b) in list(repeats.items())[:shown])
+    print(f"{path}: {n} repeated {'word kept its' if n == 1 else 'words kept their'} first "
+          f"vector{f' ({dropped} later lines skipped)' if dropped != n else ''}: "
+          f"{names}{f', and {n - shown} more' if n > shown else ''}")
+    return _checked_embedding([words[i] for i in keep], vectors[np.array(keep, np.intp)])
 
 
 def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bool = False) -> None:
     """Refuse words the format cannot store exactly (they would shift rows when read back)."""
     for i, word in enumerate(embedding.words):
         spaces_ok = inner_spaces and word == word.strip() and "  " not in word
-        bad = [ch for ch in word if ch.isspace() and not (spaces_ok and ch == " ")]
-        if not word or bad:
-            allowed = ("single inner spaces only" if inner_spaces
-                       else "no whitespace at all")
+        if not word or any(ch.isspace() and not (spaces_ok and ch == " ") for ch in word):
+            allowed = "single inner spaces only" if inner_spaces else "no whitespace at all"
             raise ValueError(
                 f"{path}: word {i} ({word!r}) is empty or contains whitespace that the word2vec "
                 f"{fmt} format cannot store ({allowed}; a reader would split it and shift the "
@@ -557,15 +452,13 @@ def _check_words_writable(embedding: Embedding, fmt: str, path, inner_spaces: bo
 
 def _open_write(path):
     """Open for writing bytes; a ``.gz`` suffix writes gzip (mtime 0: reproducible bytes)."""
-    if str(path).endswith(".gz"):
-        return gzip.GzipFile(path, "wb", mtime=0)
-    return open(path, "wb")
+    return gzip.GzipFile(path, "wb", mtime=0) if str(path).endswith(".gz") else open(path, "wb")
 
 
 def write_word2vec_text(path, embedding: Embedding, header: bool = True) -> None:
     """Write the word2vec text format (``header=False`` gives GloVe's layout; ``.gz`` gzips).
 
-    With the header, words may hold single inner spaces (read back exactly); without it they may not.
+    With the header, words may hold single inner spaces (read back exactly); without it not.
     """
     _check_words_writable(embedding, "text", path, inner_spaces=header)
     with _open_write(path) as handle:
@@ -591,103 +484,84 @@ class _ByteStream:
             more = self.handle.read(max(self.chunk, need))
             if not more:
                 return False
-            self.buf = self.buf[self.pos :] + more
-            self.base += self.pos
-            self.pos = 0
+            self.buf, self.base, self.pos = self.buf[self.pos :] + more, self.base + self.pos, 0
         return True
 
     def until(self, byte: bytes, limit: int):
         """Bytes up to (not including) ``byte``, which is consumed; None at end of data."""
         start = 0
-        while True:
-            found = self.buf.find(byte, self.pos + start)
-            if found >= 0:
-                out = self.buf[self.pos : found]
-                self.pos = found + 1
-                return out
+        while (found := self.buf.find(byte, self.pos + start)) < 0:
             start = len(self.buf) - self.pos
             if start > limit or not self._fill(start + 1):
                 return None
+        out, self.pos = self.buf[self.pos : found], found + 1
+        return out
 
     def take(self, n: int):
         if not self._fill(n):
             return None
-        out = self.buf[self.pos : self.pos + n]
         self.pos += n
-        return out
+        return self.buf[self.pos - n : self.pos]
 
     def run_of(self, chars: bytes) -> bytes:
         """Consume and return the longest run of bytes from ``chars``."""
         out = b""
-        while self._fill(1):
-            end = self.pos
-            while end < len(self.buf) and self.buf[end] in chars:
-                end += 1
-            out += self.buf[self.pos : end]
-            self.pos = end
-            if end < len(self.buf):
-                break
+        while self._fill(1) and self.buf[self.pos] in chars:
+            out, self.pos = out + self.buf[self.pos : self.pos + 1], self.pos + 1
         return out
 
     def rest(self) -> bytes:
-        out = self.buf[self.pos :] + self.handle.read()
-        self.pos = len(self.buf)
+        out, self.pos = self.buf[self.pos :] + self.handle.read(), len(self.buf)
         return out
 
 
 def read_word2vec_binary(path) -> Embedding:
     """Read the word2vec binary format, gzip or not.
 
-    A ``"<count> <dim>"`` header, then per word its UTF-8 bytes, a space,
-    ``dim`` little-endian float32s and usually a ``\\n`` separator. Every
-    entry must end like the first: a word holding a space (which the format
-    cannot store) shifts the later vectors, and is refused at that entry.
+    A ``"<count> <dim>"`` header, then per word its UTF-8 bytes, a space, ``dim`` little-endian
+    float32s and usually a ``\\n``. Every entry must end like the first: a word holding a space
+    (which the format cannot store) shifts the later vectors, and is refused at that entry.
     """
     path = Path(path)
-    with _decompressing(path), _open_binary(path) as handle:
-        return _read_binary_stream(path, _ByteStream(handle))
-
-
-def _read_binary_stream(path, stream: _ByteStream) -> Embedding:
-    line = stream.until(b"\n", 1024)
-    if line is None and stream.offset == 0 and not stream.rest():
-        raise EmbeddingFormatError(path, None, "empty file: no header")
-    header = _parse_header((line or b"").removeprefix(BOM))
-    if header is None:
-        raise EmbeddingFormatError(path, 1, f"bad header {(line or b'')[:50]!r}, "
-                                   "expected '<count> <dim>'")
-    count, dim = header
-    if dim == 0:
-        raise EmbeddingFormatError(path, 1, "header says dimension 0")
-    out = np.empty((count, dim), dtype=np.float32)
-    words, separator, previous = [], None, None
-    for entry in range(count):
-        start = stream.offset
-        raw = stream.until(b" ", 4096)
-        if raw is None:
-            raise EmbeddingFormatError(
-                path, None, f"header says {count} words but the file ends after {entry} "
-                f"(entry {entry + 1} has no word)", offset=start)
-        word = _decode_binary_word(path, raw, entry, start, previous)
-        vector = stream.take(4 * dim)
-        if vector is None:
-            raise EmbeddingFormatError(
-                path, None, f"entry {entry + 1} (word {word!r}) is cut short: header says "
-                f"{count} words of {dim} float32s", offset=start)
-        out[entry] = np.frombuffer(vector, dtype="<f4")
-        sep_at = stream.offset
-        sep = stream.run_of(b"\r\n")
-        if separator is None:
-            separator = sep
-        elif sep != separator and entry < count - 1:
-            raise EmbeddingFormatError(
-                path, None, f"entry {entry + 1} (word {word!r}) ends with {sep!r} where every "
-                f"earlier entry ended with {separator!r}: a word containing a space (which "
-                "word2vec binary cannot store) shifts every later vector, or the header's "
-                f"dimension {dim} is wrong", offset=sep_at)
-        words.append(word)
-        previous = word
-    trailing = stream.rest()
+    with _reading(path) as handle:
+        stream = _ByteStream(handle)
+        line = stream.until(b"\n", 1024)
+        if line is None and stream.offset == 0 and not stream.rest():
+            raise EmbeddingFormatError(path, None, "empty file: no header")
+        header = _parse_header((line or b"").removeprefix(BOM))
+        if header is None:
+            raise EmbeddingFormatError(path, 1, f"bad header {(line or b'')[:50]!r}, "
+                                       "expected '<count> <dim>'")
+        count, dim = header
+        if dim == 0:
+            raise EmbeddingFormatError(path, 1, "header says dimension 0")
+        out = np.empty((count, dim), dtype=np.float32)
+        words, separator = [], None
+        for entry in range(count):
+            start = stream.offset
+            raw = stream.until(b" ", 4096)
+            if raw is None:
+                raise EmbeddingFormatError(
+                    path, None, f"header says {count} words but the file ends after {entry} "
+                    f"(entry {entry + 1} has no word)", offset=start)
+            word = _binary_word(path, raw, entry, start, words[-1] if words else None)
+            vector = stream.take(4 * dim)
+            if vector is None:
+                raise EmbeddingFormatError(
+                    path, None, f"entry {entry + 1} (word {word!r}) is cut short: header says "
+                    f"{count} words of {dim} float32s", offset=start)
+            out[entry] = np.frombuffer(vector, dtype="<f4")
+            sep_at = stream.offset
+            sep = stream.run_of(b"\r\n")
+            separator = sep if separator is None else separator
+            if sep != separator and entry < count - 1:
+                raise EmbeddingFormatError(
+                    path, None, f"entry {entry + 1} (word {word!r}) ends with {sep!r} where every "
+                    f"earlier entry ended with {separator!r}: a word containing a space (which "
+                    "word2vec binary cannot store) shifts every later vector, or the header's "
+                    f"dimension {dim} is wrong", offset=sep_at)
+            words.append(word)
+        trailing = stream.rest()
     if trailing.strip():
         raise EmbeddingFormatError(
             path, None, f"header says {count} words but more data follows "
@@ -697,13 +571,12 @@ def _read_binary_stream(path, stream: _ByteStream) -> Embedding:
     _refuse_nonfinite(path, out, out, words, label=lambda row: f"entry {row + 1}")
     dup = _first_duplicate(words)
     if dup is not None:
-        raise EmbeddingFormatError(
-            path, None, f"entry {dup[1] + 1}: duplicate word {words[dup[1]]!r} "
-            f"(first at entry {dup[0] + 1})")
+        raise EmbeddingFormatError(path, None, f"entry {dup[1] + 1}: duplicate word "
+                                   f"{words[dup[1]]!r} (first at entry {dup[0] + 1})")
     return _checked_embedding(words, out)
 
 
-def _decode_binary_word(path, raw: bytes, entry: int, start: int, previous) -> str:
+def _binary_word(path, raw: bytes, entry: int, start: int, previous) -> str:
     after = f" after word {previous!r}" if previous is not None else ""
     hint = ("; a word containing a space earlier, or a wrong dimension in the header, "
             "shifts the entries") if previous is not None else ""
@@ -752,21 +625,17 @@ def write_npz(path, words, vectors, **extra) -> None:
 def _npz_words(path, words: np.ndarray) -> list:
     if words.ndim != 1:
         raise EmbeddingFormatError(path, None, f"'words' must be 1-D, got shape {words.shape}")
-    if words.dtype.kind == "U":
-        out = words.tolist()
-    elif words.dtype.kind == "S":  # bytes: decode, never str(b"the") == "b'the'"
-        out = []
-        for i, raw in enumerate(words.tolist()):
-            try:
-                out.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise EmbeddingFormatError(
-                    path, None, f"word {i} ({raw[:40]!r}) is not valid UTF-8") from None
-    elif words.dtype.kind in "iu":  # integer node ids: their decimal strings
-        out = [str(w) for w in words.tolist()]
-    else:
+    kind = words.dtype.kind
+    if kind not in "USiu":
         raise EmbeddingFormatError(path, None,
                                    f"'words' must hold strings, got dtype {words.dtype}")
+    out = words.tolist() if kind not in "iu" else [str(w) for w in words.tolist()]  # node ids
+    for i, raw in enumerate(out if kind == "S" else ()):  # decode: never str(b"the") == "b'the'"
+        try:
+            out[i] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EmbeddingFormatError(
+                path, None, f"word {i} ({raw[:40]!r}) is not valid UTF-8") from None
     if not out:
         raise EmbeddingFormatError(path, None, "empty file: no vectors found")
     for row, word in enumerate(out):
@@ -821,15 +690,10 @@ def read_npz(path) -> Embedding:
 
 
 def load_embedding(path, format: str | None = None, duplicates: str = "first") -> Embedding:
-    """Read any supported file (``.npz``, word2vec text or binary, gzip or not); the suffix does not matter.
+    """Read any supported file (``.npz``, word2vec text or binary, gzip or not), whatever the suffix.
 
-    Parameters
-    ----------
-    format : {"text", "binary", "npz"}, optional
-        Skip detection (:func:`sniff_format`) and use this reader.
-    duplicates : {"first", "error"}
-        Text files: a repeated word keeps its first vector, or raises.
-        Binary and ``.npz`` files always refuse a repeated word.
+    ``format`` ("text", "binary", "npz") skips detection (:func:`sniff_format`). ``duplicates``
+    applies to text files (:func:`read_word2vec_text`); binary and ``.npz`` refuse repeats.
     """
     path = Path(path)
     if not path.is_file():
@@ -856,10 +720,3 @@ def to_keyedvectors(embedding: Embedding):
 def from_keyedvectors(kv) -> Embedding:
     """Convert a gensim ``KeyedVectors`` (word order kept)."""
     return Embedding(list(kv.index_to_key), np.asarray(kv.vectors))
-
-
-__all__ = [
-    "FORMATS", "Embedding", "EmbeddingFormatError", "from_keyedvectors", "load_embedding",
-    "read_npz", "read_word2vec_binary", "read_word2vec_text", "read_word_rows", "sniff_format",
-    "to_keyedvectors", "write_npz", "write_word2vec_binary", "write_word2vec_text",
-]

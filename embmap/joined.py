@@ -1,16 +1,10 @@
 """Joined ("meta-embedding") sources: several embeddings of the same words as one source space.
 
-:func:`join_sources` normalises every part unit -> center -> unit with
-statistics of the *training* rows that have it, multiplies it by its weight
-and concatenates the parts; a word lacking a part gets a zero block there (a
-normalised block is never zero, so :func:`part_mask` reads coverage back).
-A zero block is not neutral: it shrinks the word's cosines to every word that
-has the part, so :class:`PartFallbackMap` maps each word with a map fitted on
-exactly the parts it has, or refuses such rows (``missing="raise"``).
-Normalising the joined ``X`` again (as the notebooks do) is nearly a no-op:
-each block is already centred on the training rows.
-
-Usage::
+:func:`join_sources` normalises every part unit -> center -> unit with statistics of the
+*training* rows that have it, weighs it and concatenates the parts; a word lacking a part gets
+a zero block there (a normalised block is never zero, so :func:`part_mask` reads coverage
+back). A zero block is not neutral (it shrinks the word's cosines to every word that has the
+part), so :class:`PartFallbackMap` maps each word with a map fitted on exactly its parts::
 
     pair = embmap.load_dataset(source=("glove", "skipgram"))
     model = PartFallbackMap(SoftmaxKNNMap(), pair.source_parts.slices)
@@ -30,6 +24,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from embmap._checks import as_indices, as_matrix, check_choice, check_same_rows
+from embmap.datasets import _as_embedding, _check_train, _check_words
 from embmap.preprocess import Normaliser
 
 __all__ = [
@@ -44,11 +39,10 @@ _SHOWN = 5  # words or rows named in an error message
 class JoinedSource:
     """Several source embeddings of the same words, normalised per part and concatenated.
 
-    Built by :func:`join_sources`. ``X[:, slices[name]]`` holds ``weights[name]``
-    times the part normalised by ``normalisers[name]`` (fitted on the
-    ``train`` rows that have it), zero where ``has_part`` is False. ``raw``
-    keeps the raw part vectors and ``oog_parts`` those of further words
-    (out-of-graph), so :meth:`rejoin` can refit on another split.
+    Built by :func:`join_sources`. ``X[:, slices[name]]`` holds ``weights[name]`` times the
+    part normalised by ``normalisers[name]`` (fitted on the ``train`` rows that have it), zero
+    where ``has_part`` is False. ``raw`` (the part vectors) and ``oog_parts`` (those of further
+    words) let :meth:`rejoin` refit on another split.
     """
 
     words: list
@@ -63,8 +57,7 @@ class JoinedSource:
     oog_parts: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self):
-        covered = ", ".join(f"{name} {int(n):,}" for name, n in zip(self.names,
-                                                                   self.has_part.sum(axis=0)))
+        covered = ", ".join(f"{n} {int(c):,}" for n, c in zip(self.names, self.has_part.sum(0)))
         return (f"JoinedSource({len(self.words):,} words, {self.X.shape[1]}d; rows per part: "
                 f"{covered}; every part: {int(self.complete.sum()):,})")
 
@@ -75,11 +68,9 @@ class JoinedSource:
 
     def coverage(self) -> dict:
         """Rows per part, rows with every part, and each part's weight (plain numbers)."""
-        return {"parts": list(self.names),
-                "rows": len(self.words),
+        return {"parts": list(self.names), "rows": len(self.words),
                 "rows_per_part": {n: int(c) for n, c in zip(self.names, self.has_part.sum(0))},
-                "rows_with_every_part": int(self.complete.sum()),
-                "weights": dict(self.weights)}
+                "rows_with_every_part": int(self.complete.sum()), "weights": dict(self.weights)}
 
     def transform(self, parts, words) -> tuple[np.ndarray, np.ndarray]:
         """``(X, has_part)`` of (new) ``words`` with the fitted statistics; ``parts`` may omit some."""
@@ -118,16 +109,10 @@ class JoinedSource:
 def join_sources(parts, words, train, weights=None) -> JoinedSource:
     """Join several source embeddings of ``words`` into one, normalised on the training rows.
 
-    Parameters
-    ----------
-    parts : mapping name -> Embedding, path, gensim KeyedVectors or (words, vectors)
-        At least two parts, in column order; each must share a word with ``words``.
-    words : sequence of str
-        The rows' words (e.g. ``pair.words``); every one needs some part.
-    train : int array
-        Training rows (indices into ``words``); every part needs one.
-    weights : mapping name -> float, sequence of float, or None
-        Per-part weights (finite, > 0); parts a mapping leaves out weigh 1.
+    ``parts`` maps a name to an Embedding, path, gensim KeyedVectors or ``(words, vectors)``: at
+    least two, in column order, each sharing a training word with ``words`` (every one of which
+    needs some part). ``weights``: per part (a mapping, parts left out weigh 1, or a sequence),
+    finite and > 0.
     """
     parts = _check_parts(parts, minimum=2)
     words = _check_words(words)
@@ -142,18 +127,16 @@ def join_sources(parts, words, train, weights=None) -> JoinedSource:
     _refuse_uncovered(words, has)
     is_train = np.zeros(len(words), dtype=bool)
     is_train[train] = True
-    X = np.zeros((len(words), start), dtype=np.float32)
-    normalisers = {}
+    joined = JoinedSource(list(words), np.zeros((len(words), start), dtype=np.float32), names,
+                          slices, has, weights, {}, train, raw)
     for j, name in enumerate(names):
         fit_rows = is_train & has[:, j]
         if not fit_rows.any():
             raise ValueError(f"parts[{name!r}] covers no training row: its normalisation "
                              "statistics would come from test words; give it more words")
         # Statistics from the training rows that have the part: never from test words.
-        normalisers[name] = Normaliser().fit(raw[name][fit_rows])
-    joined = JoinedSource(list(words), X, names, slices, has, weights, normalisers, train, raw)
-    for j, name in enumerate(names):
-        X[has[:, j], slices[name]] = joined._block(name, raw[name][has[:, j]])
+        joined.normalisers[name] = Normaliser().fit(raw[name][fit_rows])
+        joined.X[has[:, j], slices[name]] = joined._block(name, raw[name][has[:, j]])
     return joined
 
 
@@ -191,33 +174,16 @@ def check_every_part(X, part_slices, words=None) -> None:
 class PartFallbackMap(RegressorMixin, BaseEstimator):
     """Map each joined row with a map fitted on exactly the parts that row has.
 
-    A clone of ``base`` is fitted per set of parts on the columns of those
-    parts, over the training rows that have them; a row is predicted by the
-    map of its own parts, so no zero block enters a neighbour search or a
-    linear map.
-
-    Parameters
-    ----------
-    base : estimator, default :class:`embmap.local.SoftmaxKNNMap`
-    part_slices : mapping name -> slice
-        The columns of each part (:attr:`JoinedSource.slices`).
-    missing : {"fallback", "raise"}
-        ``"raise"``: one joined map that refuses rows lacking a part.
-
-    Attributes
-    ----------
-    maps_ : dict tuple of part names -> fitted estimator
-        One per set of parts with at least two training rows.
-    train_rows_ : dict tuple of part names -> int array
-        The training rows each map was fitted on.
-    has_part_ : bool array (n_train, n_parts)
-    X_ : float32 array (n_train, n_features)
+    A clone of ``base`` (default :class:`embmap.local.SoftmaxKNNMap`) is fitted per set of
+    parts on their columns (``part_slices``, as :attr:`JoinedSource.slices`), over the
+    training rows that have them; a row is predicted by the map of its own parts, so no zero
+    block enters a neighbour search or a linear map. ``missing="raise"``: one joined map that
+    refuses rows lacking a part. Fitted: ``maps_`` and ``train_rows_`` (per tuple of part names
+    with two training rows or more), ``has_part_``, ``X_`` (the training rows).
     """
 
     def __init__(self, base=None, part_slices=None, missing="fallback"):
-        self.base = base
-        self.part_slices = part_slices
-        self.missing = missing
+        self.base, self.part_slices, self.missing = base, part_slices, missing
 
     def fit(self, X, Y):
         """Fit one clone of ``base`` per set of parts."""
@@ -253,18 +219,18 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         """Predicted target vectors (float32); each row by the map of the parts it has."""
         check_is_fitted(self, "maps_")
         X = as_matrix(X, "X", min_rows=0, n_cols=self.n_features_in_)
-        return self._predict_by_parts(X, self._rows_parts(X), lambda m, Xs, rows: m.predict(Xs))
+        return self._predict_by_parts(X, self._rows_parts(X),
+                                      lambda chosen, Xs, rows: self.maps_[chosen].predict(Xs))
 
     def predict_training(self) -> np.ndarray:
         """Leave-one-out predictions of the training rows, each by the map of its own parts.
 
-        As :meth:`embmap.local.SoftmaxKNNMap.predict_training`; a base without
-        it predicts the rows.
+        As :meth:`embmap.local.SoftmaxKNNMap.predict_training`; a base without it predicts them.
         """
         check_is_fitted(self, "maps_")
 
-        def leave_one_out(model, Xs, rows):
-            chosen = self._parts_of(rows[0])
+        def leave_one_out(chosen, Xs, rows):
+            model = self.maps_[chosen]
             if not hasattr(model, "predict_training"):
                 return model.predict(Xs)
             # the map of these parts was fitted on train_rows_[chosen], a superset of rows
@@ -272,9 +238,6 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
                 np.searchsorted(self.train_rows_[chosen], rows)]
 
         return self._predict_by_parts(self.X_, self.has_part_, leave_one_out)
-
-    def _parts_of(self, row) -> tuple:
-        return tuple(n for n, h in zip(self.part_slices, self.has_part_[row]) if h)
 
     def _rows_parts(self, X) -> np.ndarray:
         has = part_mask(X, self.part_slices)
@@ -287,7 +250,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
         return has
 
     def _predict_by_parts(self, X, has, predict) -> np.ndarray:
-        """``predict(map, X[rows] on the map's columns, rows)`` for each set of parts present."""
+        """``predict(parts, X[rows] on their columns, rows)`` for each set of parts present."""
         slices = _check_slices(self.part_slices, self.n_features_in_)
         names = tuple(slices)
         out = None
@@ -298,7 +261,7 @@ class PartFallbackMap(RegressorMixin, BaseEstimator):
             if chosen not in self.maps_:
                 raise ValueError(f"{rows.size} rows have only the parts {list(chosen)}, and fewer "
                                  "than 2 training rows have them: no map to predict with")
-            pred = np.asarray(predict(self.maps_[chosen], _take(X, rows, slices, chosen), rows),
+            pred = np.asarray(predict(chosen, _take(X, rows, slices, chosen), rows),
                               dtype=np.float32)
             if out is None:
                 out = np.empty((len(X), pred.shape[1]), dtype=np.float32)
@@ -324,28 +287,9 @@ def _check_parts(parts, minimum: int) -> dict:
     return dict(parts)
 
 
-def _check_words(words) -> list:
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__len__"):
-        raise TypeError(f"words must be a list of strings, got {type(words).__name__}")
-    words = list(words)
-    if not words:
-        raise ValueError("words must hold at least one word")
-    if len(set(words)) != len(words):
-        raise ValueError("words must be unique (one row per word)")
-    return words
-
-
-def _check_train(train, n: int) -> np.ndarray:
-    train = as_indices(train, "train", n, min_len=1)
-    if len(np.unique(train)) != len(train):
-        raise ValueError("train must not repeat a row")
-    return train
-
-
 def _check_weights(weights, names: list) -> dict:
-    if weights is None:
-        return dict.fromkeys(names, 1.0)
-    if isinstance(weights, Mapping):
+    if weights is None or isinstance(weights, Mapping):
+        weights = weights or {}
         unknown = [n for n in weights if n not in names]
         if unknown:
             raise ValueError(f"weights names unknown parts {unknown}; the parts are {names}")
@@ -370,8 +314,6 @@ def _check_weights(weights, names: list) -> dict:
 
 def _aligned_part(obj, name, words, columns, require_shared):
     """The part's vectors in ``words`` order (zero rows where missing) and its coverage mask."""
-    from embmap.datasets import _as_embedding
-
     emb = _as_embedding(obj, f"parts[{name!r}]")
     if columns is not None and emb.dim != columns.stop - columns.start:
         raise ValueError(f"parts[{name!r}] has {emb.dim} dimensions, the joined part has "
@@ -416,11 +358,8 @@ def _check_slices(part_slices, n_cols: int) -> dict:
     return out
 
 
-def _columns(slices, names) -> np.ndarray:
-    return np.concatenate([np.arange(slices[n].start, slices[n].stop) for n in names])
-
-
 def _take(X, rows, slices, names) -> np.ndarray:
-    """``X[rows]`` on the columns of ``names``, C-ordered: row norms summed in
-    Fortran order would differ in the last bit from those of a map fitted directly."""
-    return np.ascontiguousarray(X[rows][:, _columns(slices, names)])
+    """``X[rows]`` on the columns of ``names``, C-ordered: row norms summed in Fortran order
+    would differ in the last bit from those of a map fitted directly."""
+    columns = np.concatenate([np.arange(slices[n].start, slices[n].stop) for n in names])
+    return np.ascontiguousarray(X[rows][:, columns])
