@@ -44,11 +44,16 @@ def chunk_rows(n_queries: int, n_candidates: int, chunk_size=None) -> int:
 
 
 def blocks(Q, C, chunk_size=None):
-    """Yield ``(start, Q[start:start+c] @ C.T)``; the block is one reused buffer."""
+    """Yield ``(start, Q[start:start+c] @ C.T)``; the block is one reused buffer.
+
+    float32 unless ``Q`` is float64 (the isomorphism measures compare near-tied
+    neighbours, where float32 rounding would decide).
+    """
     step = chunk_rows(len(Q), len(C), chunk_size)
+    dtype = np.float64 if np.asarray(Q).dtype == np.float64 else np.float32
     # A contiguous (d, n) copy: the product reads it without a transpose.
-    Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float32).T)
-    buffer = np.empty((min(step, len(Q)), Ct.shape[1]), dtype=np.float32)
+    Ct = np.ascontiguousarray(np.asarray(C, dtype=dtype).T)
+    buffer = np.empty((min(step, len(Q)), Ct.shape[1]), dtype=dtype)
     for start in range(0, len(Q), step):
         q = Q[start : start + step]
         out = buffer[: len(q)]
@@ -123,7 +128,7 @@ def topk(S: np.ndarray, k: int, workers: int | None = None):
 
 
 def nearest(Q, C, k: int, *, exclude=None, chunk_size=None):
-    """float32 cosines and int64 rows of each query's ``k <= len(C)`` nearest candidates, best first.
+    """Cosines (float32; float64 for float64 queries) and int64 rows of each query's ``k <= len(C)`` nearest candidates, best first.
 
     ``exclude`` (int array, one entry per query, ``-1`` for none) is a row
     each query may not return (a word is not its own neighbour). Ties go to
@@ -131,7 +136,8 @@ def nearest(Q, C, k: int, *, exclude=None, chunk_size=None):
     """
     if _backend == "faiss" and len(Q) and (exclude is None or k < len(C)):
         return _nearest_faiss(Q, C, k, exclude)
-    sims = np.empty((len(Q), k), dtype=np.float32)
+    sims = np.empty((len(Q), k), dtype=np.float64 if np.asarray(Q).dtype == np.float64
+                    else np.float32)
     rows = np.empty((len(Q), k), dtype=np.int64)
     workers = n_workers()
     for start, S in blocks(Q, C, chunk_size):

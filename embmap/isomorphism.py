@@ -101,7 +101,7 @@ def knn_graph(X, *, k: int = 1, chunk_size: int = 1024) -> nx.Graph:
     if k > n - 1:
         raise ValueError(f"k={k} is larger than the number of other rows ({n - 1}) of X")
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
-    U = _unit_rows(X, dtype=np.float32)
+    U = _unit_rows(X)  # float64: neighbours at a near-tie are decided by rounding
     _, neighbours = _search.nearest(U, U, k, exclude=np.arange(n), chunk_size=chunk_size)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
