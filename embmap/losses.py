@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from scipy import special
 
-from embmap._checks import check_bool, check_choice, check_int, check_real
+from embmap._validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["LOSSES", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
            "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss", "sinkhorn_plan", "vmf_loss"]
@@ -307,13 +307,9 @@ def vmf_loss(pred: torch.Tensor, target: torch.Tensor, *, reg: str | None = None
     e = F.normalize(target, dim=1, eps=1e-12)
     kappa = torch.linalg.vector_norm(pred, dim=1)
     dot = (pred * e).sum(dim=1)
-    nll = -log_vmf_normaliser(kappa, pred.shape[1])
-    if reg is None:
-        nll = nll - dot
-    elif reg == "kappa":
-        nll = nll - dot + lam * kappa
-    else:
-        nll = nll - lam * dot
+    nll = -log_vmf_normaliser(kappa, pred.shape[1]) - (lam if reg == "scale" else 1.0) * dot
+    if reg == "kappa":
+        nll = nll + lam * kappa
     return nll.mean()
 
 
