@@ -1,9 +1,7 @@
-"""Losses for learning a map between embedding spaces: ``loss(pred, target) -> scalar``.
+"""Losses ``loss(pred, target) -> scalar`` on ``(n, d)`` batches, averaged over the batch.
 
-``pred`` and ``target`` are ``(n, d)`` batches; every loss averages over the batch.
 Pointwise losses (mse, mae, cosine, vmf) compare each prediction with its own target;
-batch losses (sinkhorn, infonce, csls_margin) compare every prediction with every
-target of the batch. :data:`LOSSES` names them.
+batch losses (sinkhorn, infonce, csls_margin) with every target of the batch.
 """
 
 from __future__ import annotations
@@ -88,12 +86,10 @@ def mae_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    r"""Cosine distance, averaged over the batch: in ``[0, 2]``, blind to length.
+    r"""Cosine distance, averaged over the batch (Keras' ``cosine_proximity`` plus 1).
 
     .. math:: L = \frac{1}{n} \sum_{i=1}^{n}
               \left(1 - \frac{\hat y_i \cdot y_i}{\|\hat y_i\| \|y_i\|}\right)
-
-    Keras' ``cosine_proximity`` (``-cos``) differs by the constant 1: same gradients.
     """
     _check_pair(pred, target, directions=True)
     return (1.0 - F.cosine_similarity(pred, target, dim=1, eps=1e-8)).mean()
@@ -159,11 +155,10 @@ def _log_iv_debye(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 def log_bessel_iv(v, x) -> np.ndarray:
     r""":math:`\log I_v(x)`, the modified Bessel function of the first kind, in float64.
 
-    For orders ``v >= 0`` and arguments ``x >= 0`` (broadcast together) far beyond where
-    :math:`I_v(x)` over- or underflows: :math:`\log(\mathrm{ive}(v, x)) + x` where scipy's
-    scaled ``ive`` is representable and ``x >= 1``; elsewhere the power series in log
-    space, or the Debye expansion for orders in the tens of thousands. 0 at
-    ``v = x = 0``, ``-inf`` at ``x = 0 < v``; 0-d for scalar input.
+    For ``v >= 0`` and ``x >= 0`` (broadcast together), also where :math:`I_v(x)` over- or
+    underflows: :math:`\log(\mathrm{ive}(v, x)) + x` where scipy's scaled ``ive`` is
+    representable and ``x >= 1``, else the power series in log space, or the Debye
+    expansion for orders in the tens of thousands.
     """
     v, x = _real_array(v, "v"), _real_array(x, "x")
     try:
@@ -263,9 +258,8 @@ def log_vmf_normaliser(kappa: torch.Tensor, m: int) -> torch.Tensor:
               - \frac{m}{2}\log(2\pi) - \log I_{m/2-1}(\kappa), \qquad
               \frac{d}{d\kappa}\log C_m(\kappa) = -\frac{I_{m/2}(\kappa)}{I_{m/2-1}(\kappa)}
 
-    Differentiable in ``kappa >= 0`` (any shape; ``m >= 2`` the ambient dimension); finite
-    where both Bessel functions over- or underflow. At ``kappa = 0``: the limit
-    :math:`-\log|S^{m-1}|`, gradient 0. Evaluated by scipy on the CPU (a sync with the GPU).
+    Differentiable in ``kappa >= 0`` (any shape), finite where the Bessel functions over- or
+    underflow; at ``kappa = 0`` the limit :math:`-\log|S^{m-1}|`. Computed on the CPU.
     """
     if not isinstance(kappa, torch.Tensor):
         raise TypeError(f"kappa must be a torch tensor, got {type(kappa).__name__}")
@@ -292,17 +286,14 @@ def vmf_loss(pred: torch.Tensor, target: torch.Tensor, *, reg: str | None = None
     ``reg="scale"`` (NLLvMF\ :sub:`reg2`, default ``lam=0.1``)
         :math:`-\log C_m(\kappa) - \lambda_2\, \hat e^\top e`
 
-    The derivative of the plain NLL in :math:`\kappa` is :math:`A_m(\kappa) - \cos\theta`
-    with :math:`A_m = I_{m/2} / I_{m/2-1}` rising from 0 to 1, so the optimal
-    :math:`\kappa` is finite. Only the direction matters at test time.
+    In :math:`\kappa` the plain NLL has derivative :math:`A_m(\kappa) - \cos\theta`, with
+    :math:`A_m = I_{m/2} / I_{m/2-1}` rising from 0 to 1: the optimal :math:`\kappa` is finite.
     """
     check_choice(reg, "reg", (None, "kappa", "scale"))
     if reg is None and lam is not None:
         raise ValueError("lam is only used with reg='kappa' or reg='scale'")
-    if lam is None and reg is not None:
-        lam = VMF_DEFAULT_LAMBDA[reg]
-    if lam is not None:
-        check_real(lam, "lam", low=0.0)  # a negative strength would reward growing kappa
+    if reg is not None:  # a negative strength would reward growing kappa
+        lam = check_real(VMF_DEFAULT_LAMBDA[reg] if lam is None else lam, "lam", low=0.0)
     _check_pair(pred, target, directions=True)
     e = F.normalize(target, dim=1, eps=1e-12)
     kappa = torch.linalg.vector_norm(pred, dim=1)
@@ -334,11 +325,10 @@ _SCALING_LIMIT = 200.0
 
 
 class _SinkhornScalings(torch.autograd.Function):
-    """Scalings ``(u, v)`` after ``n_iter`` updates, with a hand-written unrolled backward.
+    """Scalings after ``n_iter`` updates ``s_t = K v_{t-1}``, ``u_t = a / s_t``, ``r_t = K^T u_t``, ``v_t = b / r_t``.
 
-    Forward: ``v_0 = b``; ``s_t = K v_{t-1}``, ``u_t = a / s_t``, ``r_t = K^T u_t``,
-    ``v_t = b / r_t``. The backward gathers the gradient of ``K`` as two
-    ``(n x T) (T x k)`` products instead of ``2T`` outer products.
+    The hand-written backward gathers the gradient of ``K`` as two ``(n x T) (T x k)``
+    products instead of ``2T`` outer products.
     """
 
     @staticmethod
@@ -411,19 +401,15 @@ def sinkhorn_loss(pred: torch.Tensor, target: torch.Tensor, *, epsilon: float = 
                   n_iter: int = 50, paired_weight: float = 0.0) -> torch.Tensor:
     r"""Entropic optimal-transport cost between the predicted and the target batch.
 
-    Equally weighted point clouds with cost :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`;
-    Sinkhorn iterations solve
+    Sinkhorn iterations between equally weighted clouds, cost :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`:
 
     .. math:: P^\star = \arg\min_{P \in U(a, b)} \langle P, C \rangle
               - \varepsilon H(P), \qquad a = \tfrac{1}{n}\mathbf 1,\ b = \tfrac1k \mathbf 1,
 
-    and the loss is :math:`\langle P^\star, C\rangle`, differentiated through the unrolled
-    iterations. Smaller ``epsilon`` (cost units; the cost lies in ``[0, 2]``) is closer to
-    exact transport but converges more slowly.
-
-    **It matches distributions, not pairs**: any permutation of the targets gives the
-    same loss. ``paired_weight > 0`` adds ``paired_weight * cosine_loss(pred, target)``
-    to anchor each prediction to its own target (then ``k`` must equal ``n``).
+    and the loss is :math:`\langle P^\star, C\rangle`. Smaller ``epsilon`` (the cost lies in
+    ``[0, 2]``) is closer to exact transport but converges more slowly. **It matches
+    distributions, not pairs**: ``paired_weight > 0`` adds ``paired_weight *
+    cosine_loss(pred, target)`` to anchor each prediction to its own target.
     """
     cost = _sinkhorn_cost(pred, target, epsilon, n_iter)
     check_real(paired_weight, "paired_weight", low=0.0)
@@ -441,8 +427,7 @@ def info_nce_loss(pred: torch.Tensor, target: torch.Tensor, *, temperature: floa
     .. math:: L = -\frac{1}{n} \sum_{i=1}^{n} \log
               \frac{\exp(\cos(\hat y_i, y_i) / T)}{\sum_{j=1}^{n} \exp(\cos(\hat y_i, y_j) / T)}
 
-    It rewards ranking the true target first, as retrieval measures; ``log n`` for
-    uninformative predictions.
+    It rewards ranking the true target first, as retrieval measures.
     """
     check_real(temperature, "temperature", low=0.0, low_open=True)
     _check_pair(pred, target, directions=True)

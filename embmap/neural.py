@@ -1,9 +1,6 @@
-"""The torch maps: an MLP between embedding spaces, and kNN attention over a learned metric.
+"""The torch maps: an MLP (:class:`MLPMap`) and kNN attention over a learned metric (:class:`AttentionMap`).
 
-:class:`MLPMapper` (a ``torch.nn.Module``) is trained by :func:`train_mapper`;
-:class:`MLPMap` wraps both as a scikit-learn regressor. :class:`AttentionMap` is
-softmax kNN in a metric learned with InfoNCE. :class:`KNNRegressionMap` is re-exported
-from :mod:`embmap.local`.
+:class:`KNNRegressionMap` is re-exported from :mod:`embmap.local`.
 """
 
 from __future__ import annotations
@@ -43,7 +40,6 @@ __all__ = ["AttentionMap", "KNNRegressionMap", "MLPMap", "MLPMapper", "MetricEnc
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 _OUTPUT_ACTIVATIONS = {None: nn.Identity, "tanh": nn.Tanh}
-_INITS = ("default", "uniform", "xavier", "kaiming")
 
 # Intra-op threads while training on the CPU (None: torch's own setting). Mini-batch
 # products are too small to gain from several cores, and OpenMP's spin-waiting between
@@ -89,15 +85,12 @@ def _batch_slices(n: int, batch_size: int) -> list[slice]:
 class MLPMapper(nn.Module):
     """Multi-layer perceptron from ``in_dim`` to ``out_dim``, optionally on top of a linear map.
 
-    With ``residual_init`` the forward pass is :math:`f(x) = x W + b + \\mathrm{mlp}(x)`:
-    ``W`` (and ``b``, ``residual_bias``) start at a fitted linear map and the MLP's last
-    layer at zero, so the untrained network is exactly the linear map;
-    ``residual_trainable`` says whether ``W`` and ``b`` are trained too.
-
-    ``hidden=()`` is one linear layer. ``output_activation`` applies to the MLP branch
-    only. ``init``: ``"default"`` (PyTorch's), ``"uniform"`` (Keras' ``RandomUniform(-0.05,
-    0.05)``), ``"xavier"`` (Glorot uniform, Keras' default) or ``"kaiming"`` (He uniform);
-    biases start at zero except with ``"default"``. ``dropout`` follows each hidden activation.
+    With ``residual_init`` (``W``, and ``b`` from ``residual_bias``) it computes
+    :math:`f(x) = x W + b + \\mathrm{mlp}(x)` with the MLP's last layer at zero, so the
+    untrained network is exactly the linear map. ``hidden=()``: one linear layer.
+    ``init``: ``"default"`` (PyTorch's), ``"uniform"`` (Keras' ``RandomUniform(-0.05, 0.05)``),
+    ``"xavier"`` (Glorot uniform, Keras' default) or ``"kaiming"`` (He uniform; zero biases
+    except with ``"default"``). ``output_activation`` applies to the MLP branch only.
     """
 
     def __init__(self, in_dim: int, out_dim: int, hidden: Sequence[int] = (512,),
@@ -150,7 +143,7 @@ def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, in
         check_int(width, f"hidden[{i}]", minimum=1)
     check_choice(activation, "activation", sorted(_ACTIVATIONS))
     check_choice(output_activation, "output_activation", list(_OUTPUT_ACTIVATIONS))
-    check_choice(init, "init", _INITS)
+    check_choice(init, "init", ("default", "uniform", "xavier", "kaiming"))
     check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
 
 
@@ -210,11 +203,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     Shown in notebook 04, section 1 (the loop written out and checked against this function).
 
     ``loss``: a key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
-    function; batch losses use the other rows of a batch as negatives, so ``batch_size``
-    also sets their difficulty. Early stopping watches ``val_metric(Y_val_pred, Y_val)``
-    (numpy, higher is better) if given, else the validation loss, else (no ``X_val,
-    Y_val``) the training loss, and stops after ``patience`` epochs without a new best.
-    ``seed`` seeds shuffling and dropout, leaving the global RNG untouched.
+    function (batch losses take the batch's other rows as negatives). Early stopping
+    watches ``val_metric(Y_val_pred, Y_val)`` (numpy, higher is better), else the
+    validation loss, else the training loss. ``seed`` seeds shuffling and dropout, leaving
+    the global RNG untouched.
 
     Returns
     -------
@@ -226,10 +218,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     X_train, Y_train = _check_pair_arrays(X_train, Y_train, ("X_train", "Y_train"))
-    has_val = X_val is not None or Y_val is not None
+    if (X_val is None) != (Y_val is None):
+        raise ValueError("give both X_val and Y_val, or neither")
+    has_val = X_val is not None
     if has_val:
-        if X_val is None or Y_val is None:
-            raise ValueError("give both X_val and Y_val, or neither")
         X_val, Y_val = _check_pair_arrays(X_val, Y_val, ("X_val", "Y_val"))
         check_same_cols(X_train, X_val, "X_train", "X_val")
         check_same_cols(Y_train, Y_val, "Y_train", "Y_val")
@@ -245,8 +237,7 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
 
     model.to(device)
     Xt, Yt = torch.from_numpy(X_train).to(device), torch.from_numpy(Y_train).to(device)
-    Xv = torch.from_numpy(X_val).to(device) if has_val else None
-    Yv = torch.from_numpy(Y_val).to(device) if has_val else None
+    Xv, Yv = (torch.from_numpy(A).to(device) if has_val else None for A in (X_val, Y_val))
     keys = ["epoch", "train_loss", "val_loss", "val_cosine"] + ["val_metric"] * (val_metric is not None)
     history: dict[str, list] = {key: [] for key in keys + ["seconds", "improved"]}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
@@ -261,25 +252,20 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
         for epoch in bar:
             start = time.perf_counter()
             train_loss = _train_epoch(model, optimiser, Xt, Yt, loss_fn, batch_size, generator)
-            row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": np.nan,
-                   "val_cosine": np.nan}
+            row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": np.nan, "val_cosine": np.nan}
             if has_val:
-                row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn,
-                                                                     batch_size)
+                row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn, batch_size)
                 if val_metric is not None:
                     row["val_metric"] = float(val_metric(pred.cpu().numpy(), Yv.cpu().numpy()))
             # one "higher is better" score: the metric if given, else minus a loss
-            if val_metric is not None:
-                score = row["val_metric"]
-            else:
-                score = -(row["val_loss"] if has_val else train_loss)
+            score = row["val_metric"] if val_metric is not None else -(row["val_loss"] if has_val
+                                                                      else train_loss)
             if not np.isfinite(score):
                 raise ValueError(f"non-finite loss or metric at epoch {epoch + 1}: try a smaller lr")
             row["improved"] = bool(score > best_score)
+            stale = 0 if row["improved"] else stale + 1
             if row["improved"]:
-                best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-            else:
-                stale += 1
+                best_score, best_state = score, copy.deepcopy(model.state_dict())
             row["seconds"] = time.perf_counter() - start
             for key, column in history.items():
                 column.append(row[key])
@@ -316,9 +302,8 @@ class MLPMap(RegressorMixin, BaseEstimator):
     """Scikit-learn regressor that fits an :class:`MLPMapper` with :func:`train_mapper`.
 
     Network parameters as in :class:`MLPMapper`, training ones as in :func:`train_mapper`.
-    ``val_fraction``: share of the training rows held out (seeded) for early stopping
-    when ``fit`` gets no ``X_val, Y_val`` (0: monitor the training loss). ``residual``:
-    first fit ``Y ~ X W + b`` by least squares and let the MLP learn a correction.
+    ``val_fraction``: rows held out (seeded) for early stopping when ``fit`` gets no
+    ``X_val, Y_val``. ``residual``: the MLP learns a correction to least squares.
 
     Fitted: ``model_`` (best epoch, eval mode), ``history_``, ``n_features_in_``,
     ``n_outputs_``, ``training_seconds_``, ``device_``, ``residual_coef_`` and
@@ -444,9 +429,8 @@ def _attend(fq, fk, Yk, k, temperature, exclude=None):
 def _attend_leave_one_out(fq, fk, Yk, k, temperature, query_rows):
     """:func:`_attend` without each query's own key (``query_rows``), for training.
 
-    Same values and gradients, but the ``(q, n)`` similarities only select the k keys,
-    outside autograd (whose dense backward would dominate a step); the k similarities
-    are recomputed with it.
+    The same values and gradients; autograd sees only the k chosen similarities (a dense
+    backward through the ``(q, n)`` matrix would dominate a step).
     """
     q_unit = nn.functional.normalize(fq, dim=1)
     k_unit = nn.functional.normalize(fk, dim=1)
@@ -467,11 +451,9 @@ class AttentionMap(_LocalMap):
 
     ``f`` (:class:`MetricEncoder`) starts at the identity, so at epoch 0 this is
     :class:`embmap.local.SoftmaxKNNMap` with the same k and T. Training predicts each
-    training word from the others (leave-one-out) and minimises InfoNCE (temperature
-    ``nce_temperature``) against all training targets. With ``X_val, Y_val`` the encoder
-    with the best validation P@10 (among training and validation targets; epoch 0
-    included) is kept, stopping after ``patience`` epochs without improvement.
-    ``hidden``: width of the encoder's residual layer (None: linear).
+    training word from the others and minimises InfoNCE (``nce_temperature``) against all
+    training targets. With ``X_val, Y_val`` the encoder of the best validation P@10
+    (epoch 0 included) is kept. ``hidden``: width of the encoder's residual layer.
 
     Fitted: ``encoder_``, ``history_`` (``epoch``, ``train_loss``, ``val_p@10``; epoch 0
     is before training), ``best_epoch_``, ``stopped_early_``.
@@ -514,15 +496,11 @@ class AttentionMap(_LocalMap):
             score = self._val_p10(X_val, Y_val) if has_val else np.nan
             for key, value in zip(history, (epoch, loss, score)):
                 history[key].append(value)
-            if not has_val:
-                continue
-            if score > best:
+            if has_val and score > best:
                 best, best_state, best_epoch, bad = score, copy.deepcopy(encoder.state_dict()), epoch, 0
-            else:
-                bad += 1
-                if bad >= self.patience:
-                    self.stopped_early_ = True
-                    break
+            elif has_val and (bad := bad + 1) >= self.patience:
+                self.stopped_early_ = True
+                break
         if best_state is not None:
             encoder.load_state_dict(best_state)
         self.best_epoch_ = best_epoch if has_val else self.max_epochs
