@@ -36,11 +36,8 @@ def _check_pair(pred, target, *, min_rows: int = 1, directions: bool = False,
             raise ValueError(f"{name} must be 2-D (batch, dim), got shape {tuple(t.shape)}")
         if t.shape[1] == 0:
             raise ValueError(f"{name} must have at least one column, got shape {tuple(t.shape)}")
-    if paired and pred.shape != target.shape:
+    if pred.shape[1] != target.shape[1] or (paired and len(pred) != len(target)):
         raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
-    if pred.shape[1] != target.shape[1]:
-        raise ValueError("pred and target must be 2-D with the same number of columns, got "
-                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
     if pred.dtype != target.dtype:
         raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
     if min(len(pred), len(target)) < min_rows:
@@ -113,7 +110,6 @@ def _series_terms(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _log_iv_series(v: np.ndarray, x: np.ndarray) -> np.ndarray:
     r"""``log I_v(x)`` (``x > 0``) from :math:`I_v(x) = \sum_{j \ge 0} \frac{(x/2)^{v + 2j}}{j!\, \Gamma(v + j + 1)}`, in log space."""
-    v, x = np.atleast_1d(v).astype(np.float64), np.atleast_1d(x).astype(np.float64)
     out = np.empty_like(v)
     if v.size == 0:
         return out
@@ -136,7 +132,6 @@ def _log_iv_debye(v: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     with u_1..u_4 (DLMF 10.41.10) the relative error is of order ``v**-5``.
     """
-    v, x = np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64)
     root = np.sqrt(v * v + x * x)  # v sqrt(1 + z^2), written without z
     v_eta = root + v * (np.log(x) - np.log(v + root))
     t = v / root
