@@ -1,10 +1,7 @@
-"""Loss functions for learning a map between embedding spaces: ``loss(pred, target) -> scalar``.
+"""Losses ``loss(pred, target) -> scalar`` on ``(n, d)`` batches, averaged over the batch.
 
-``pred`` and ``target`` are ``(n, d)`` batches of mapped sources and their targets; every
-loss averages over the batch. Pointwise losses (:func:`mse_loss`, :func:`mae_loss`,
-:func:`cosine_loss`, :func:`vmf_loss`) compare each prediction with its own target;
-batch losses (:func:`sinkhorn_loss`, :func:`info_nce_loss`, :func:`csls_margin_loss`)
-compare every prediction with every target of the batch. :data:`LOSSES` names them.
+Pointwise losses (mse, mae, cosine, vmf) compare each prediction with its own target;
+batch losses (sinkhorn, infonce, csls_margin) with every target of the batch.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from scipy import special
 
-from embmap._checks import check_bool, check_choice, check_int, check_real
+from embmap._validation import check_bool, check_choice, check_int, check_real
 
 __all__ = ["LOSSES", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
            "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss", "sinkhorn_plan", "vmf_loss"]
@@ -26,33 +23,35 @@ __all__ = ["LOSSES", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_be
 VMF_DEFAULT_LAMBDA = {"kappa": 0.02, "scale": 0.1}
 
 
-def _check_batch(t, name: str) -> None:
-    """A 2-D floating-point tensor with at least one column."""
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        raise TypeError(f"{name} must hold floating-point values, got {t.dtype}")
-    if t.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (batch, dim), got shape {tuple(t.shape)}")
-    if t.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one column, got shape {tuple(t.shape)}")
-
-
-def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) -> None:
-    """No NaN/inf in either tensor; with ``directions``, no all-zero target row (no direction).
-
-    One host sync for every batch: a sum is finite only if every entry is, so only a
-    non-finite sum needs the element-wise test.
-    """
+def _check_pair(pred, target, *, min_rows: int = 1, directions: bool = False,
+                paired: bool = True) -> None:
+    """Matching, finite 2-D float batches; ``paired=False`` lets the row counts differ."""
+    if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
+        raise TypeError(f"pred and target must be torch tensors, got {type(pred).__name__} and "
+                        f"{type(target).__name__}")
+    for t, name in ((pred, "pred"), (target, "target")):
+        if not t.is_floating_point():
+            raise TypeError(f"{name} must hold floating-point values, got {t.dtype}")
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (batch, dim), got shape {tuple(t.shape)}")
+        if t.shape[1] == 0:
+            raise ValueError(f"{name} must have at least one column, got shape {tuple(t.shape)}")
+    if pred.shape[1] != target.shape[1] or (paired and len(pred) != len(target)):
+        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
+    if pred.dtype != target.dtype:
+        raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
+    if min(len(pred), len(target)) < min_rows:
+        raise ValueError(f"pred and target must hold at least {min_rows} rows for this loss, "
+                         f"got {len(pred)} and {len(target)}")
+    # One host sync per batch: a sum is finite only if every entry is, so only a
+    # non-finite sum needs the element-wise test.
     flags = [pred.detach().sum(), target.detach().sum()]
     if directions:
         flags.append((target != 0).any(dim=1).all().to(pred.dtype))
     sum_pred, sum_target, *rest = torch.stack(flags).tolist()
-    finite_pred = math.isfinite(sum_pred) or bool(torch.isfinite(pred).all())
-    finite_target = math.isfinite(sum_target) or bool(torch.isfinite(target).all())
-    if not finite_pred:
+    if not (math.isfinite(sum_pred) or bool(torch.isfinite(pred).all())):
         raise ValueError("pred contains NaN or inf (a diverging network? try a smaller lr)")
-    if not finite_target:
+    if not (math.isfinite(sum_target) or bool(torch.isfinite(target).all())):
         raise ValueError("target contains NaN or inf")
     if rest and not rest[0]:
         row = int(torch.nonzero(~(target != 0).any(dim=1))[0, 0])
@@ -60,40 +59,15 @@ def _check_values(pred: torch.Tensor, target: torch.Tensor, directions: bool) ->
                          "loss is undefined for it")
 
 
-def _check_pair(pred: torch.Tensor, target: torch.Tensor, min_rows: int = 1,
-                directions: bool = False) -> None:
-    """Raise unless ``pred`` and ``target`` are matching, finite 2-D float batches."""
-    if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError(f"pred and target must be torch tensors, got {type(pred).__name__} and "
-                        f"{type(target).__name__}")
-    if pred.ndim != 2 or target.ndim != 2:
-        raise ValueError(f"pred and target must be 2-D (batch, dim), got shapes "
-                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
-    _check_batch(pred, "pred")
-    _check_batch(target, "target")
-    if pred.shape != target.shape:
-        raise ValueError(f"pred and target shapes differ: {tuple(pred.shape)} vs {tuple(target.shape)}")
-    if pred.dtype != target.dtype:
-        raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
-    if pred.shape[0] < min_rows:
-        raise ValueError(f"pred and target must hold a batch of at least {min_rows} rows for this "
-                         f"loss, got {len(pred)}")
-    _check_values(pred, target, directions)
-
-
 def _cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """All pairwise cosine similarities ``cos(a_i, b_j)`` as an ``(n_a, n_b)`` matrix."""
-    # eps keeps an all-zero row from producing NaN (its cosines become 0).
+    # eps: an all-zero row gets cosine 0 rather than NaN
     return F.normalize(a, dim=1, eps=1e-12) @ F.normalize(b, dim=1, eps=1e-12).T
 
 
-
 def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    r"""Mean squared error.
+    r"""Mean squared error, over rows and dimensions (Keras' ``mean_squared_error``).
 
     .. math:: L = \frac{1}{n d} \sum_{i=1}^{n} \sum_{k=1}^{d} (\hat y_{ik} - y_{ik})^2
-
-    The mean runs over dimensions as well as rows (Keras' ``mean_squared_error``).
     """
     _check_pair(pred, target)
     return ((pred - target) ** 2).mean()
@@ -109,48 +83,33 @@ def mae_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def cosine_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    r"""Cosine distance, averaged over the batch.
+    r"""Cosine distance, averaged over the batch (Keras' ``cosine_proximity`` plus 1).
 
     .. math:: L = \frac{1}{n} \sum_{i=1}^{n}
               \left(1 - \frac{\hat y_i \cdot y_i}{\|\hat y_i\| \|y_i\|}\right)
-
-    In ``[0, 2]``, blind to length. Keras' ``cosine_proximity`` (``-cos``) differs by
-    the constant 1: same gradients, same minimiser.
     """
     _check_pair(pred, target, directions=True)
-    cos = F.cosine_similarity(pred, target, dim=1, eps=1e-8)
-    return (1.0 - cos).mean()
+    return (1.0 - F.cosine_similarity(pred, target, dim=1, eps=1e-8)).mean()
 
 
-# Below this, scipy's exponentially scaled ive(v, x) = I_v(x) e^{-x} has lost
-# precision (subnormal) or underflowed to exactly 0.
+# Below this, scipy's scaled ive(v, x) = I_v(x) e^{-x} is subnormal or 0.
 _IVE_TINY = 1e-300
-# Past this many series terms we switch to the Debye expansion, which is then
-# extremely accurate anyway (only reached for orders in the tens of thousands).
+# Past this many series terms (orders in the tens of thousands) the Debye expansion
+# takes over; there it is accurate to float64 anyway.
 _MAX_SERIES_TERMS = 200_000
-# Cap on the (rows x terms) work array of the vectorised series.
+# Cap on the (rows x terms) work array of the series.
 _SERIES_CHUNK = 1 << 22
 
 
 def _series_terms(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Power-series terms needed for ``I_v(x)`` to float64 precision.
-
-    Terms peak at ``j (v + j) = x^2 / 4`` and then shrink faster than geometrically;
-    12 widths ``sqrt(j*)`` past the peak (plus 30) is far beyond the last significant term.
-    """
-    peak = 0.5 * (np.sqrt(v * v + x * x) - v)  # root of j (v + j) = x^2 / 4
+    # Terms peak at j (v + j) = x^2 / 4 and then shrink faster than geometrically:
+    # 12 widths sqrt(j*) past the peak (plus 30) is far beyond the last significant one.
+    peak = 0.5 * (np.sqrt(v * v + x * x) - v)
     return (peak + 12.0 * np.sqrt(peak + 1.0) + 30.0).astype(np.int64)
 
 
 def _log_iv_series(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    r"""``log I_v(x)`` from the power series, summed in log space (``x > 0``).
-
-    .. math:: I_v(x) = \sum_{j \ge 0} \frac{(x/2)^{v + 2j}}{j!\, \Gamma(v + j + 1)}
-
-    All terms are positive, so the log-sum-exp is exact up to rounding; every element
-    sums as many terms as the most demanding one needs.
-    """
-    v, x = np.atleast_1d(v).astype(np.float64), np.atleast_1d(x).astype(np.float64)
+    r"""``log I_v(x)`` (``x > 0``) from :math:`I_v(x) = \sum_{j \ge 0} \frac{(x/2)^{v + 2j}}{j!\, \Gamma(v + j + 1)}`, in log space."""
     out = np.empty_like(v)
     if v.size == 0:
         return out
@@ -159,82 +118,62 @@ def _log_iv_series(v: np.ndarray, x: np.ndarray) -> np.ndarray:
     rows = max(1, _SERIES_CHUNK // j.size)
     for lo in range(0, v.size, rows):
         vc, xc = v[lo : lo + rows, None], x[lo : lo + rows, None]
-        log_power = (vc + 2.0 * j) * np.log(xc / 2.0)
-        log_terms = log_power - log_j_factorial - special.gammaln(vc + j + 1.0)
-        out[lo : lo + rows] = special.logsumexp(log_terms, axis=1)
+        log_terms = (vc + 2.0 * j) * np.log(xc / 2.0) - log_j_factorial - special.gammaln(vc + j + 1.0)
+        out[lo : lo + rows] = special.logsumexp(log_terms, axis=1)  # positive terms: no cancellation
     return out
 
 
-def _debye_polynomials(t: np.ndarray) -> list[np.ndarray]:
-    """Polynomials u_1(t)..u_4(t) of the uniform asymptotic (Debye) expansion (DLMF 10.41.10)."""
+def _log_iv_debye(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    r"""``log I_v(x)`` (``v, x > 0``) from the uniform asymptotic (Debye) expansion, DLMF 10.41.3.
+
+    With :math:`z = x / v`, :math:`t = 1/\sqrt{1+z^2}`, :math:`\eta = \sqrt{1+z^2} + \log\frac{z}{1+\sqrt{1+z^2}}`:
+
+    .. math:: I_v(vz) \sim \frac{e^{v\eta}}{\sqrt{2\pi v}\,(1+z^2)^{1/4}} \sum_{k \ge 0} \frac{u_k(t)}{v^k};
+
+    with u_1..u_4 (DLMF 10.41.10) the relative error is of order ``v**-5``.
+    """
+    root = np.sqrt(v * v + x * x)  # v sqrt(1 + z^2), written without z
+    v_eta = root + v * (np.log(x) - np.log(v + root))
+    t = v / root
     t2 = t * t
-    return [
+    u = [
         t * (3.0 - 5.0 * t2) / 24.0,
         t2 * (81.0 - 462.0 * t2 + 385.0 * t2**2) / 1152.0,
         t**3 * (30375.0 - 369603.0 * t2 + 765765.0 * t2**2 - 425425.0 * t2**3) / 414720.0,
         t2**2 * (4465125.0 - 94121676.0 * t2 + 349922430.0 * t2**2 - 446185740.0 * t2**3
                  + 185910725.0 * t2**4) / 39813120.0,
     ]
-
-
-def _log_iv_debye(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    r"""``log I_v(x)`` from the uniform asymptotic expansion for large order (``v, x > 0``).
-
-    With :math:`z = x / v`, :math:`t = 1/\sqrt{1+z^2}`, :math:`\eta = \sqrt{1+z^2} + \log\frac{z}{1+\sqrt{1+z^2}}` (DLMF 10.41.3):
-
-    .. math:: I_v(vz) \sim \frac{e^{v\eta}}{\sqrt{2\pi v}\,(1+z^2)^{1/4}} \sum_{k \ge 0} \frac{u_k(t)}{v^k};
-
-    with four correction terms the relative error is of order ``v**-5``.
-    """
-    v, x = np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64)
-    root = np.sqrt(v * v + x * x)  # v sqrt(1 + z^2), written without z
-    v_eta = root + v * (np.log(x) - np.log(v + root))
-    t = v / root
-    correction = 1.0 + sum(u / v ** (k + 1) for k, u in enumerate(_debye_polynomials(t)))
+    correction = 1.0 + sum(uk / v ** (k + 1) for k, uk in enumerate(u))
     return v_eta - 0.5 * np.log(2.0 * np.pi * v) + 0.5 * np.log(t) + np.log(correction)
-
-
-def _log_iv_fallback(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``log I_v(x)`` (``x > 0``) where scipy's ``ive`` underflows or ``x < 1``."""
-    out = np.empty_like(v)
-    debye = _series_terms(v, x) > _MAX_SERIES_TERMS
-    out[~debye] = _log_iv_series(v[~debye], x[~debye])
-    out[debye] = _log_iv_debye(v[debye], x[debye])
-    return out
 
 
 def log_bessel_iv(v, x) -> np.ndarray:
     r""":math:`\log I_v(x)`, the modified Bessel function of the first kind, in float64.
 
-    For orders ``v >= 0`` and arguments ``x >= 0`` (broadcast together) far beyond where
-    :math:`I_v(x)` over- or underflows. Where scipy's scaled ``ive(v, x) = I_v(x) e^{-x}``
-    is representable and ``x >= 1``, :math:`\log I_v(x) = \log(\mathrm{ive}) + x`; where
-    it underflows (large order, small argument) or for ``x < 1`` (where that sum cancels
-    badly), the power series is summed in log space, or for orders in the tens of
-    thousands the Debye expansion is used. Equals 0 at ``v = x = 0`` and ``-inf`` at
-    ``x = 0 < v``; 0-d for scalar input.
+    For ``v >= 0`` and ``x >= 0`` (broadcast together), also where :math:`I_v(x)` over- or
+    underflows: :math:`\log(\mathrm{ive}(v, x)) + x` where scipy's scaled ``ive`` is
+    representable and ``x >= 1``, else the power series in log space, or the Debye
+    expansion for orders in the tens of thousands.
     """
     v, x = _real_array(v, "v"), _real_array(x, "x")
     try:
         v, x = np.broadcast_arrays(v, x)
     except ValueError:
         raise ValueError(f"v and x must broadcast together, got shapes {v.shape} and {x.shape}")
-
     shape = v.shape
-    v, x = v.ravel(), x.ravel()  # 1-D so that boolean masks give 1-D selections
+    v, x = v.ravel(), x.ravel()  # boolean masks then give 1-D selections
     with np.errstate(divide="ignore", under="ignore"):
         ive = special.ive(v, x)
     out = np.empty(v.shape, dtype=np.float64)
-    # For x < 1 the series needs only a handful of terms and avoids the
-    # cancellation in log(ive) + x ~ (-x + x^2/4) + x, which costs I_0 at
-    # x = 1e-5 six significant digits.
+    # x < 1 goes to the series: log(ive) + x ~ (-x + x^2/4) + x cancels badly there.
     fine = np.isfinite(ive) & (ive > _IVE_TINY) & (x >= 1.0)
     out[fine] = np.log(ive[fine]) + x[fine]
-
     zero = x == 0.0
     out[zero] = np.where(v[zero] == 0.0, 0.0, -np.inf)  # I_0(0) = 1, I_v(0) = 0 for v > 0
-    rest = ~fine & ~zero
-    out[rest] = _log_iv_fallback(v[rest], x[rest])
+    rest = np.flatnonzero(~fine & ~zero)
+    debye = _series_terms(v[rest], x[rest]) > _MAX_SERIES_TERMS
+    out[rest[~debye]] = _log_iv_series(v[rest[~debye]], x[rest[~debye]])
+    out[rest[debye]] = _log_iv_debye(v[rest[debye]], x[rest[debye]])
     return out.reshape(shape)
 
 
@@ -253,6 +192,20 @@ def _real_array(a, name: str) -> np.ndarray:
     return out
 
 
+def _log_iv_common(v: float, x: np.ndarray) -> np.ndarray | None:
+    """:func:`log_bessel_iv` when every ``x`` is in its ``ive`` regime (the vMF loss's usual case), else None."""
+    with np.errstate(divide="ignore", under="ignore"):
+        ive = special.ive(v, x)
+    if x.size == 0 or not (np.all(x >= 1.0) and np.all(np.isfinite(ive) & (ive > _IVE_TINY))):
+        return None
+    return np.log(ive) + x
+
+
+def _log_iv(v: float, x: np.ndarray) -> np.ndarray:
+    out = _log_iv_common(v, x)
+    return log_bessel_iv(v, x) if out is None else out
+
+
 def _log_vmf_normaliser_np(kappa: np.ndarray, m: int) -> np.ndarray:
     """float64 ``log C_m(kappa)``, with the finite limit at ``kappa = 0``."""
     v = m / 2.0 - 1.0
@@ -261,24 +214,8 @@ def _log_vmf_normaliser_np(kappa: np.ndarray, m: int) -> np.ndarray:
     # As kappa -> 0, kappa^v / I_v(kappa) -> 2^v Gamma(v + 1): C_m(0) = 1 / area(S^{m-1}).
     out[zero] = v * np.log(2.0) + special.gammaln(v + 1.0) - (m / 2.0) * np.log(2.0 * np.pi)
     k = kappa[~zero]
-    log_iv = _log_iv_common(v, k)
-    if log_iv is None:
-        log_iv = log_bessel_iv(v, k)
-    out[~zero] = v * np.log(k) - (m / 2.0) * np.log(2.0 * np.pi) - log_iv
+    out[~zero] = v * np.log(k) - (m / 2.0) * np.log(2.0 * np.pi) - _log_iv(v, k)
     return out
-
-
-def _log_iv_common(v: float, x: np.ndarray) -> np.ndarray | None:
-    """``log(ive(v, x)) + x`` when every ``x`` is in :func:`log_bessel_iv`'s ``ive`` regime, else None.
-
-    The vMF loss evaluates the Bessel function three times per batch, almost always in
-    this regime: the same values without the general function's checks and masks.
-    """
-    with np.errstate(divide="ignore", under="ignore"):
-        ive = special.ive(v, x)
-    if x.size == 0 or not (np.all(x >= 1.0) and np.all(np.isfinite(ive) & (ive > _IVE_TINY))):
-        return None
-    return np.log(ive) + x
 
 
 def _bessel_ratio_np(kappa: np.ndarray, m: int) -> np.ndarray:
@@ -286,23 +223,18 @@ def _bessel_ratio_np(kappa: np.ndarray, m: int) -> np.ndarray:
     v = m / 2.0 - 1.0
     out = np.zeros_like(kappa)  # the ratio tends to kappa / m -> 0 at kappa = 0
     pos = kappa > 0.0
-    k = kappa[pos]
-    upper, lower = _log_iv_common(v + 1.0, k), _log_iv_common(v, k)
-    if upper is None or lower is None:
-        upper, lower = log_bessel_iv(v + 1.0, k), log_bessel_iv(v, k)
-    out[pos] = np.exp(upper - lower)
+    out[pos] = np.exp(_log_iv(v + 1.0, kappa[pos]) - _log_iv(v, kappa[pos]))
     return out
 
 
 class _LogVMFNormaliser(torch.autograd.Function):
-    """Autograd wrapper: forward and backward in float64 numpy."""
+    """Forward and backward in float64 numpy."""
 
     @staticmethod
     def forward(ctx, kappa: torch.Tensor, m: int) -> torch.Tensor:
-        k64 = kappa.detach().to("cpu", torch.float64).numpy()
         ctx.m = m
         ctx.save_for_backward(kappa)
-        value = _log_vmf_normaliser_np(k64, m)
+        value = _log_vmf_normaliser_np(kappa.detach().to("cpu", torch.float64).numpy(), m)
         return torch.from_numpy(value).to(device=kappa.device, dtype=kappa.dtype)
 
     @staticmethod
@@ -310,7 +242,6 @@ class _LogVMFNormaliser(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor):
         (kappa,) = ctx.saved_tensors
         k64 = kappa.detach().to("cpu", torch.float64).numpy()
-        # d/dkappa log C_m(kappa) = -I_{m/2}(kappa) / I_{m/2-1}(kappa)
         ratio = torch.from_numpy(_bessel_ratio_np(k64, ctx.m)).to(kappa.device, kappa.dtype)
         return -ratio * grad_output, None
 
@@ -322,10 +253,8 @@ def log_vmf_normaliser(kappa: torch.Tensor, m: int) -> torch.Tensor:
               - \frac{m}{2}\log(2\pi) - \log I_{m/2-1}(\kappa), \qquad
               \frac{d}{d\kappa}\log C_m(\kappa) = -\frac{I_{m/2}(\kappa)}{I_{m/2-1}(\kappa)}
 
-    Differentiable in ``kappa >= 0`` (any shape; ``m >= 2`` the ambient dimension); the
-    Bessel ratio is the exp of a difference of logs, finite where both functions over- or
-    underflow. At ``kappa = 0``: the finite limit :math:`-\log|S^{m-1}|`, gradient 0.
-    Evaluated by scipy on the CPU in float64 (a sync with the GPU).
+    Differentiable in ``kappa >= 0`` (any shape), finite where the Bessel functions over- or
+    underflow; at ``kappa = 0`` the limit :math:`-\log|S^{m-1}|`. Computed on the CPU.
     """
     if not isinstance(kappa, torch.Tensor):
         raise TypeError(f"kappa must be a torch tensor, got {type(kappa).__name__}")
@@ -341,9 +270,9 @@ def vmf_loss(pred: torch.Tensor, target: torch.Tensor, *, reg: str | None = None
              lam: float | None = None) -> torch.Tensor:
     r"""Negative log-likelihood of a von Mises-Fisher distribution (Kumar & Tsvetkov, 2019).
 
-    The output :math:`\hat e` is read as a vMF with mean direction
-    :math:`\hat e / \|\hat e\|` and concentration :math:`\kappa = \|\hat e\|`; the
-    target :math:`e` is normalised here; :math:`m` is the dimension.
+    The output :math:`\hat e` is a vMF with mean direction :math:`\hat e / \|\hat e\|` and
+    concentration :math:`\kappa = \|\hat e\|`; the target :math:`e` is normalised; :math:`m`
+    is the dimension.
 
     ``reg=None``
         :math:`-\log C_m(\kappa) - \hat e^\top e`
@@ -352,66 +281,49 @@ def vmf_loss(pred: torch.Tensor, target: torch.Tensor, *, reg: str | None = None
     ``reg="scale"`` (NLLvMF\ :sub:`reg2`, default ``lam=0.1``)
         :math:`-\log C_m(\kappa) - \lambda_2\, \hat e^\top e`
 
-    The plain NLL is :math:`-\log C_m(\kappa) - \kappa\cos\theta`, with derivative
-    :math:`A_m(\kappa) - \cos\theta` in :math:`\kappa`, where
-    :math:`A_m = I_{m/2} / I_{m/2-1}` rises from 0 to 1: the optimal :math:`\kappa` is
-    finite (:math:`A_m(\kappa) = \cos\theta`; :math:`\cos\theta - \lambda_1` with
-    ``"kappa"``, :math:`\lambda_2\cos\theta` with ``"scale"``). Behind a ``tanh`` output
-    the norm is capped at :math:`\sqrt m`. Only the direction matters at test time.
+    In :math:`\kappa` the plain NLL has derivative :math:`A_m(\kappa) - \cos\theta`, with
+    :math:`A_m = I_{m/2} / I_{m/2-1}` rising from 0 to 1: the optimal :math:`\kappa` is finite.
     """
     check_choice(reg, "reg", (None, "kappa", "scale"))
     if reg is None and lam is not None:
         raise ValueError("lam is only used with reg='kappa' or reg='scale'")
-    if lam is None and reg is not None:
-        lam = VMF_DEFAULT_LAMBDA[reg]
-    if lam is not None:
-        check_real(lam, "lam", low=0.0)  # a negative strength would reward growing kappa
+    if reg is not None:  # a negative strength would reward growing kappa
+        lam = check_real(VMF_DEFAULT_LAMBDA[reg] if lam is None else lam, "lam", low=0.0)
     _check_pair(pred, target, directions=True)
-
-    m = pred.shape[1]
     e = F.normalize(target, dim=1, eps=1e-12)
     kappa = torch.linalg.vector_norm(pred, dim=1)
     dot = (pred * e).sum(dim=1)
-    nll = -log_vmf_normaliser(kappa, m)
-    if reg is None:
-        nll = nll - dot
-    elif reg == "kappa":
-        nll = nll - dot + lam * kappa
-    else:
-        nll = nll - lam * dot
+    nll = -log_vmf_normaliser(kappa, pred.shape[1]) - (lam if reg == "scale" else 1.0) * dot
+    if reg == "kappa":
+        nll = nll + lam * kappa
     return nll.mean()
 
 
-
 def _sinkhorn_log_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
-    """Log of the entropic transport plan between uniform marginals, by log-domain Sinkhorn."""
+    """Log of the entropic plan between uniform marginals, by log-domain Sinkhorn (the reference)."""
     n, k = cost.shape
     log_a = torch.full((n,), -np.log(n), dtype=cost.dtype, device=cost.device)
     log_b = torch.full((k,), -np.log(k), dtype=cost.dtype, device=cost.device)
     f = torch.zeros_like(log_a)
     g = torch.zeros_like(log_b)
-    # Alternating exact updates of the dual potentials; working with logsumexp
-    # instead of K = exp(-C / eps) keeps small epsilon from underflowing K.
+    # logsumexp instead of K = exp(-C / eps): a small epsilon cannot underflow K
     for _ in range(n_iter):
         f = -epsilon * torch.logsumexp((g[None, :] - cost) / epsilon + log_b[None, :], dim=1)
         g = -epsilon * torch.logsumexp((f[:, None] - cost) / epsilon + log_a[:, None], dim=0)
     return (f[:, None] + g[None, :] - cost) / epsilon + log_a[:, None] + log_b[None, :]
 
 
-# Largest cost range / epsilon for which the scaling form below runs (in float64).
-# Its kernel entries are >= exp(-limit) and the scalings <= ~n exp(limit); autograd
-# squares them (d(1/x) = -dx / x^2), so 2 * limit must stay well inside float64's
-# exp(709). Beyond it the log-domain iterations take over.
+# Largest cost range / epsilon for the scaling form (float64): K >= exp(-limit), the
+# scalings <= ~n exp(limit), and autograd squares them (d(1/x) = -dx / x^2), so
+# 2 * limit must stay well inside exp(709).
 _SCALING_LIMIT = 200.0
 
 
 class _SinkhornScalings(torch.autograd.Function):
-    """Sinkhorn scalings ``(u, v)`` after ``n_iter`` updates, with a hand-written unrolled backward.
+    """Scalings after ``n_iter`` updates ``s_t = K v_{t-1}``, ``u_t = a / s_t``, ``r_t = K^T u_t``, ``v_t = b / r_t``.
 
-    Forward: ``v_0 = b``; for t = 1..T, ``s_t = K v_{t-1}``, ``u_t = a / s_t``,
-    ``r_t = K^T u_t``, ``v_t = b / r_t``. Backward: reverse mode through exactly these
-    steps, with the gradient of ``K`` gathered as two ``(n x T) (T x k)`` products instead
-    of ``2T`` outer products of the full matrix.
+    The hand-written backward gathers the gradient of ``K`` as two ``(n x T) (T x k)``
+    products instead of ``2T`` outer products.
     """
 
     @staticmethod
@@ -432,100 +344,71 @@ class _SinkhornScalings(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_u, grad_v):
         K, us, vs_prev, ss, rs, vs = ctx.saved_tensors
-        n_iter = len(us)
         r_bar, s_bar = torch.empty_like(rs), torch.empty_like(ss)
         u_bar = grad_u if grad_u is not None else torch.zeros_like(us[0])
         v_bar = grad_v if grad_v is not None else torch.zeros_like(vs[0])
-        for t in range(n_iter - 1, -1, -1):
+        for t in range(len(us) - 1, -1, -1):
             r_bar[t] = -v_bar * vs[t] / rs[t]                 # v_t = b / r_t
             u_bar = u_bar + K @ r_bar[t]                      # r_t = K^T u_t
             s_bar[t] = -u_bar * us[t] / ss[t]                 # u_t = a / s_t
             v_bar = K.T @ s_bar[t]                            # s_t = K v_{t-1}
             u_bar = torch.zeros_like(u_bar)                   # u_{t-1} feeds nothing else
-        grad_K = us.T @ r_bar + s_bar.T @ vs_prev
-        return grad_K, None, None, None
+        return us.T @ r_bar + s_bar.T @ vs_prev, None, None, None
 
 
 def _sinkhorn_scaling_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
-    """The iterations of :func:`_sinkhorn_log_plan` in scaling form, in float64.
-
-    With ``K = exp(-(C - min C) / eps)``, each log-domain update is ``u = a / (K v)``,
-    ``v = b / (K^T u)``: matrix-vector products instead of ``logsumexp`` passes. Float64
-    keeps ``K`` and the scalings finite for cost ranges up to ``_SCALING_LIMIT * eps``.
-    """
+    """:func:`_sinkhorn_log_plan`'s iterates as ``u = a / (K v)``, ``v = b / (K^T u)``, in float64."""
     n, k = cost.shape
     c64 = cost.to(torch.float64)
-    # Shifting C by a constant rescales K, u and v but not the plan; the shift
-    # bounds K to (exp(-range / eps), 1].
+    # Shifting C rescales K, u and v but not the plan; it bounds K to (exp(-range / eps), 1].
     K = torch.exp(-(c64 - c64.detach().min()) / epsilon)
     a = torch.full((n,), 1.0 / n, dtype=torch.float64, device=cost.device)
     b = torch.full((k,), 1.0 / k, dtype=torch.float64, device=cost.device)
-    u, v = _SinkhornScalings.apply(K, a, b, n_iter)  # g = 0 at the start (v_0 = b)
+    u, v = _SinkhornScalings.apply(K, a, b, n_iter)  # v_0 = b: g = 0 at the start
     return (u[:, None] * K * v[None, :]).to(cost.dtype)
 
 
 def _sinkhorn_transport_plan(cost: torch.Tensor, epsilon: float, n_iter: int) -> torch.Tensor:
-    """Entropic plan by the fastest safe form: scaling when the cost range allows, else log."""
+    """The scaling form (faster) when the cost range allows, else the log domain."""
     spread = float((cost.detach().max() - cost.detach().min()) / epsilon)
     if spread <= _SCALING_LIMIT:
         return _sinkhorn_scaling_plan(cost, epsilon, n_iter)
     return _sinkhorn_log_plan(cost, epsilon, n_iter).exp()
 
 
+def _sinkhorn_cost(pred, target, epsilon, n_iter) -> torch.Tensor:
+    _check_pair(pred, target, directions=True, paired=False)
+    check_real(epsilon, "epsilon", low=0.0, low_open=True)
+    check_int(n_iter, "n_iter", minimum=1)
+    return 1.0 - _cosine_matrix(pred, target)
+
+
 def sinkhorn_plan(pred: torch.Tensor, target: torch.Tensor, *, epsilon: float = 0.05,
                   n_iter: int = 50) -> torch.Tensor:
-    """Entropic optimal transport plan ``(n, k)`` of :func:`sinkhorn_loss` between ``pred`` (n, d) and ``target`` (k, d).
+    """Entropic transport plan ``(n, k)`` of :func:`sinkhorn_loss` between ``pred`` (n, d) and ``target`` (k, d).
 
     Rows sum to ``1/n`` (up to convergence), columns to ``1/k`` (exactly, after the last update).
     """
-    _check_sinkhorn_args(pred, target, epsilon, n_iter)
-    cost = 1.0 - _cosine_matrix(pred, target)
-    return _sinkhorn_transport_plan(cost, epsilon, n_iter)
-
-
-def _check_sinkhorn_args(pred, target, epsilon, n_iter) -> None:
-    if not isinstance(pred, torch.Tensor) or not isinstance(target, torch.Tensor):
-        raise TypeError(f"pred and target must be torch tensors, got {type(pred).__name__} and "
-                        f"{type(target).__name__}")
-    _check_batch(pred, "pred")
-    _check_batch(target, "target")
-    if pred.shape[1] != target.shape[1]:
-        raise ValueError("pred and target must be 2-D with the same number of columns, got "
-                         f"{tuple(pred.shape)} and {tuple(target.shape)}")
-    if pred.dtype != target.dtype:
-        raise TypeError(f"pred and target dtypes differ: {pred.dtype} vs {target.dtype}")
-    if pred.shape[0] == 0 or target.shape[0] == 0:
-        raise ValueError(f"pred and target must hold at least 1 row each (sinkhorn compares two "
-                         f"point clouds), got {len(pred)} and {len(target)}")
-    check_real(epsilon, "epsilon", low=0.0, low_open=True)
-    check_int(n_iter, "n_iter", minimum=1)
-    _check_values(pred, target, directions=True)
+    return _sinkhorn_transport_plan(_sinkhorn_cost(pred, target, epsilon, n_iter), epsilon, n_iter)
 
 
 def sinkhorn_loss(pred: torch.Tensor, target: torch.Tensor, *, epsilon: float = 0.05,
                   n_iter: int = 50, paired_weight: float = 0.0) -> torch.Tensor:
     r"""Entropic optimal-transport cost between the predicted and the target batch.
 
-    The two batches are clouds of equally weighted points with cost
-    :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`; Sinkhorn iterations solve
+    Sinkhorn iterations between equally weighted clouds, cost :math:`C_{ij} = 1 - \cos(\hat y_i, y_j)`:
 
     .. math:: P^\star = \arg\min_{P \in U(a, b)} \langle P, C \rangle
               - \varepsilon H(P), \qquad a = \tfrac{1}{n}\mathbf 1,\ b = \tfrac1k \mathbf 1,
 
-    and the loss is :math:`\langle P^\star, C\rangle` (gradients through the unrolled
-    iterations; scaling form in float64 when the cost range over ``epsilon`` is at most
-    200, else the log domain: the same iterates). Smaller ``epsilon`` (in cost units,
-    the cost lies in ``[0, 2]``) is closer to exact transport but converges more slowly.
-
-    **It matches distributions, not pairs**: any permutation of the targets gives the
-    same loss. ``paired_weight > 0`` adds ``paired_weight * cosine_loss(pred, target)``
-    to anchor each prediction to its own target (then ``k`` must equal ``n``).
+    and the loss is :math:`\langle P^\star, C\rangle`. Smaller ``epsilon`` (the cost lies in
+    ``[0, 2]``) is closer to exact transport but converges more slowly. **It matches
+    distributions, not pairs**: ``paired_weight > 0`` adds ``paired_weight *
+    cosine_loss(pred, target)`` to anchor each prediction to its own target.
     """
-    _check_sinkhorn_args(pred, target, epsilon, n_iter)
+    cost = _sinkhorn_cost(pred, target, epsilon, n_iter)
     check_real(paired_weight, "paired_weight", low=0.0)
-    cost = 1.0 - _cosine_matrix(pred, target)
-    plan = _sinkhorn_transport_plan(cost, epsilon, n_iter)
-    loss = (plan * cost).sum()
+    loss = (_sinkhorn_transport_plan(cost, epsilon, n_iter) * cost).sum()
     if paired_weight:
         loss = loss + paired_weight * cosine_loss(pred, target)
     return loss
@@ -539,15 +422,12 @@ def info_nce_loss(pred: torch.Tensor, target: torch.Tensor, *, temperature: floa
     .. math:: L = -\frac{1}{n} \sum_{i=1}^{n} \log
               \frac{\exp(\cos(\hat y_i, y_i) / T)}{\sum_{j=1}^{n} \exp(\cos(\hat y_i, y_j) / T)}
 
-    Cross entropy of the row-wise softmax of the cosine matrix, the diagonal being the
-    right class: it rewards ranking the true target first, as retrieval measures.
-    ``log n`` for uninformative predictions.
+    It rewards ranking the true target first, as retrieval measures.
     """
     check_real(temperature, "temperature", low=0.0, low_open=True)
     _check_pair(pred, target, directions=True)
     logits = _cosine_matrix(pred, target) / temperature
-    labels = torch.arange(pred.shape[0], device=pred.device)
-    return F.cross_entropy(logits, labels)
+    return F.cross_entropy(logits, torch.arange(pred.shape[0], device=pred.device))
 
 
 def csls_margin_loss(pred: torch.Tensor, target: torch.Tensor, *, margin: float = 0.2,
@@ -566,7 +446,6 @@ def csls_margin_loss(pred: torch.Tensor, target: torch.Tensor, *, margin: float 
 
     or with ``hardest=True`` only the largest :math:`s_{ij}` per row,
     :math:`L = \frac1n \sum_i \max(0, \text{margin} - s_{ii} + \max_{j\ne i} s_{ij})`.
-    A batch of identical vectors gives exactly ``margin``.
     """
     _check_pair(pred, target, min_rows=2, directions=True)
     check_real(margin, "margin")
@@ -575,11 +454,10 @@ def csls_margin_loss(pred: torch.Tensor, target: torch.Tensor, *, margin: float 
     n = pred.shape[0]
     k = min(int(csls_k), n - 1)
     sim = _cosine_matrix(pred, target)
-    r_target = sim.topk(k, dim=1).values.mean(dim=1)  # r_T(pred_i): pred_i's target neighbourhood
-    r_source = sim.topk(k, dim=0).values.mean(dim=0)  # r_S(target_j): target_j's pred neighbourhood
+    r_target = sim.topk(k, dim=1).values.mean(dim=1)
+    r_source = sim.topk(k, dim=0).values.mean(dim=0)
     score = 2.0 * sim - r_target[:, None] - r_source[None, :]
-    positive = score.diagonal()
-    hinge = (margin - positive[:, None] + score).clamp(min=0.0)
+    hinge = (margin - score.diagonal()[:, None] + score).clamp(min=0.0)
     off_diag = ~torch.eye(n, dtype=torch.bool, device=pred.device)
     if hardest:
         return hinge.masked_fill(~off_diag, float("-inf")).max(dim=1).values.mean()

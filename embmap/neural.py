@@ -1,12 +1,6 @@
-"""The torch maps: an MLP between embedding spaces and kNN attention over a learned metric.
+"""The torch maps: an MLP (:class:`MLPMap`) and kNN attention over a learned metric (:class:`AttentionMap`).
 
-* :class:`MLPMapper`, a ``torch.nn.Module``: an MLP, optionally on top of a fitted
-  linear map so that training only learns a correction; :func:`train_mapper` trains
-  any such module (Adam, mini-batches, early stopping); :class:`MLPMap` wraps both as a
-  scikit-learn regressor.
-* :class:`AttentionMap`: softmax kNN (:class:`embmap.local.SoftmaxKNNMap`) in a learned
-  metric, trained with InfoNCE.
-* :class:`KNNRegressionMap` is re-exported from :mod:`embmap.local`.
+:class:`KNNRegressionMap` is re-exported from :mod:`embmap.local`.
 """
 
 from __future__ import annotations
@@ -26,7 +20,7 @@ from torch import nn
 from tqdm.std import trange
 
 from embmap import _search
-from embmap._checks import (
+from embmap._validation import (
     as_matrix,
     check_bool,
     check_choice,
@@ -46,12 +40,10 @@ __all__ = ["AttentionMap", "KNNRegressionMap", "MLPMap", "MLPMapper", "MetricEnc
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 _OUTPUT_ACTIVATIONS = {None: nn.Identity, "tanh": nn.Tanh}
-_INITS = ("default", "uniform", "xavier", "kaiming")
 
-# Intra-op threads while training on the CPU. A mini-batch step multiplies matrices of
-# a few hundred rows: too small to gain from several cores, while OpenMP's spin-waiting
-# between the small ops of a step costs CPU time and, on a machine shared with other
-# jobs, wall time. None keeps torch's own setting.
+# Intra-op threads while training on the CPU (None: torch's own setting). Mini-batch
+# products are too small to gain from several cores, and OpenMP's spin-waiting between
+# the small ops of a step costs time on a shared machine.
 TRAIN_THREADS: int | None = 1
 
 
@@ -93,31 +85,19 @@ def _batch_slices(n: int, batch_size: int) -> list[slice]:
 class MLPMapper(nn.Module):
     """Multi-layer perceptron from ``in_dim`` to ``out_dim``, optionally on top of a linear map.
 
-    With ``residual_init`` the forward pass is :math:`f(x) = x W + b + \\mathrm{mlp}(x)`:
-    ``W`` (and ``b``, ``residual_bias``) start at a fitted linear map and the MLP's last
-    layer at zero, so the untrained network is exactly the linear map.
-    ``residual_trainable`` says whether ``W`` and ``b`` are trained too.
-
-    ``hidden``: hidden widths (``()``: one linear layer). ``output_activation``
-    (``None`` or ``"tanh"``) applies to the MLP branch only. ``init``: ``"default"``
-    (PyTorch's), ``"uniform"`` (Keras' ``RandomUniform(-0.05, 0.05)``), ``"xavier"``
-    (Glorot uniform, Keras' default) or ``"kaiming"`` (He uniform); biases start at
-    zero except with ``"default"``. ``dropout`` follows each hidden activation.
+    With ``residual_init`` (``W``, and ``b`` from ``residual_bias``) it computes
+    :math:`f(x) = x W + b + \\mathrm{mlp}(x)` with the MLP's last layer at zero, so the
+    untrained network is exactly the linear map. ``hidden=()``: one linear layer.
+    ``init``: ``"default"`` (PyTorch's), ``"uniform"`` (Keras' ``RandomUniform(-0.05, 0.05)``),
+    ``"xavier"`` (Glorot uniform, Keras' default) or ``"kaiming"`` (He uniform; zero biases
+    except with ``"default"``). ``output_activation`` applies to the MLP branch only.
     """
 
-    def __init__(
-        self,
-        in_dim: int,
-        out_dim: int,
-        hidden: Sequence[int] = (512,),
-        activation: str = "relu",
-        output_activation: str | None = None,
-        init: str = "default",
-        dropout: float = 0.0,
-        residual_init: np.ndarray | None = None,
-        residual_bias: np.ndarray | None = None,
-        residual_trainable: bool = True,
-    ) -> None:
+    def __init__(self, in_dim: int, out_dim: int, hidden: Sequence[int] = (512,),
+                 activation: str = "relu", output_activation: str | None = None,
+                 init: str = "default", dropout: float = 0.0,
+                 residual_init: np.ndarray | None = None, residual_bias: np.ndarray | None = None,
+                 residual_trainable: bool = True) -> None:
         super().__init__()
         _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout)
         layers: list[nn.Module] = []
@@ -130,10 +110,15 @@ class MLPMapper(nn.Module):
         # the output activation is always last, so mlp[-2] is the output layer
         layers += [nn.Linear(width, out_dim), _OUTPUT_ACTIVATIONS[output_activation]()]
         self.mlp = nn.Sequential(*layers)
-        if init != "default":
-            for layer in self.mlp:
-                if isinstance(layer, nn.Linear):
-                    _init_layer(layer, init)
+        for layer in self.mlp:
+            if init != "default" and isinstance(layer, nn.Linear):
+                if init == "uniform":
+                    nn.init.uniform_(layer.weight, -0.05, 0.05)
+                elif init == "xavier":
+                    nn.init.xavier_uniform_(layer.weight)
+                else:  # He's derivation assumes ReLU; for tanh/gelu a common, slightly large choice
+                    nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
         self.residual = None
         if residual_init is not None:
             self.residual = _linear_from_matrix(residual_init, residual_bias, in_dim, out_dim)
@@ -149,16 +134,6 @@ class MLPMapper(nn.Module):
         return out if self.residual is None else out + self.residual(x)
 
 
-def _init_layer(layer: nn.Linear, init: str) -> None:
-    if init == "uniform":
-        nn.init.uniform_(layer.weight, -0.05, 0.05)
-    elif init == "xavier":
-        nn.init.xavier_uniform_(layer.weight)
-    else:  # He initialisation is derived for ReLU; for tanh/gelu a common, slightly large choice
-        nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu")
-    nn.init.zeros_(layer.bias)
-
-
 def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, init, dropout):
     check_int(in_dim, "in_dim", minimum=1)
     check_int(out_dim, "out_dim", minimum=1)
@@ -168,7 +143,7 @@ def _check_mlp_params(in_dim, out_dim, hidden, activation, output_activation, in
         check_int(width, f"hidden[{i}]", minimum=1)
     check_choice(activation, "activation", sorted(_ACTIVATIONS))
     check_choice(output_activation, "output_activation", list(_OUTPUT_ACTIVATIONS))
-    check_choice(init, "init", _INITS)
+    check_choice(init, "init", ("default", "uniform", "xavier", "kaiming"))
     check_real(dropout, "dropout", low=0.0, high=1.0, high_open=True)
 
 
@@ -194,9 +169,8 @@ def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Ten
     total, preds = 0.0, []
     with torch.no_grad():
         for sl in _batch_slices(len(X), batch_size):
-            pred = model(X[sl])
-            total += float(loss_fn(pred, Y[sl])) * (sl.stop - sl.start)
-            preds.append(pred)
+            preds.append(model(X[sl]))
+            total += float(loss_fn(preds[-1], Y[sl])) * (sl.stop - sl.start)
     pred = torch.cat(preds)
     cosine = float(nn.functional.cosine_similarity(pred, Y, dim=1, eps=1e-8).mean())
     return total / len(X), cosine, pred
@@ -229,12 +203,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     Shown in notebook 04, section 1 (the loop written out and checked against this function).
 
     ``loss``: a key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
-    function; batch losses use the other rows of a batch as negatives, so
-    ``batch_size`` also sets their difficulty. Early stopping watches the validation
-    loss, or ``val_metric(Y_val_pred, Y_val)`` (numpy, higher is better) when given,
-    or the training loss without ``X_val, Y_val``; it stops after ``patience`` epochs
-    without a new best. ``seed`` seeds shuffling and dropout (the caller's global RNG
-    is left untouched). ``max_epochs=0`` leaves the model as it is.
+    function (batch losses take the batch's other rows as negatives). Early stopping
+    watches ``val_metric(Y_val_pred, Y_val)`` (numpy, higher is better), else the
+    validation loss, else the training loss. ``seed`` seeds shuffling and dropout, leaving
+    the global RNG untouched.
 
     Returns
     -------
@@ -246,10 +218,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     X_train, Y_train = _check_pair_arrays(X_train, Y_train, ("X_train", "Y_train"))
-    has_val = X_val is not None or Y_val is not None
+    if (X_val is None) != (Y_val is None):
+        raise ValueError("give both X_val and Y_val, or neither")
+    has_val = X_val is not None
     if has_val:
-        if X_val is None or Y_val is None:
-            raise ValueError("give both X_val and Y_val, or neither")
         X_val, Y_val = _check_pair_arrays(X_val, Y_val, ("X_val", "Y_val"))
         check_same_cols(X_train, X_val, "X_train", "X_val")
         check_same_cols(Y_train, Y_val, "Y_train", "Y_val")
@@ -265,8 +237,9 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
 
     model.to(device)
     Xt, Yt = torch.from_numpy(X_train).to(device), torch.from_numpy(Y_train).to(device)
-    Xv = torch.from_numpy(X_val).to(device) if has_val else None
-    Yv = torch.from_numpy(Y_val).to(device) if has_val else None
+    Xv, Yv = (torch.from_numpy(A).to(device) if has_val else None for A in (X_val, Y_val))
+    keys = ["epoch", "train_loss", "val_loss", "val_cosine"] + ["val_metric"] * (val_metric is not None)
+    history: dict[str, list] = {key: [] for key in keys + ["seconds", "improved"]}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
             _cpu_threads(TRAIN_THREADS if device.type == "cpu" else None):
         torch.manual_seed(seed)
@@ -274,8 +247,33 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
         # fused: one kernel updates every parameter (the same Adam update); on small
         # networks the per-tensor path costs about as much as the forward and backward
         optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-        history = _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs,
-                            patience, generator, val_metric, progress)
+        best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
+        bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
+        for epoch in bar:
+            start = time.perf_counter()
+            train_loss = _train_epoch(model, optimiser, Xt, Yt, loss_fn, batch_size, generator)
+            row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": np.nan, "val_cosine": np.nan}
+            if has_val:
+                row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn, batch_size)
+                if val_metric is not None:
+                    row["val_metric"] = float(val_metric(pred.cpu().numpy(), Yv.cpu().numpy()))
+            # one "higher is better" score: the metric if given, else minus a loss
+            score = row["val_metric"] if val_metric is not None else -(row["val_loss"] if has_val
+                                                                      else train_loss)
+            if not np.isfinite(score):
+                raise ValueError(f"non-finite loss or metric at epoch {epoch + 1}: try a smaller lr")
+            row["improved"] = bool(score > best_score)
+            stale = 0 if row["improved"] else stale + 1
+            if row["improved"]:
+                best_score, best_state = score, copy.deepcopy(model.state_dict())
+            row["seconds"] = time.perf_counter() - start
+            for key, column in history.items():
+                column.append(row[key])
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{row['val_loss']:.4g}")
+            if stale >= patience:
+                break
+        bar.close()
+        model.load_state_dict(best_state)
     model.eval()
     return history
 
@@ -283,15 +281,14 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
 @contextlib.contextmanager
 def _cpu_threads(n):
     """``torch.set_num_threads(n)`` inside the block (no-op for None)."""
-    if n is None:
-        yield
-        return
     before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    if n is not None:
+        torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        if n is not None:
+            torch.set_num_threads(before)
 
 
 def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
@@ -301,53 +298,12 @@ def _check_training_params(lr, batch_size, max_epochs, patience) -> None:
     check_int(patience, "patience", minimum=1)
 
 
-def _fit_loop(model, optimiser, Xt, Yt, Xv, Yv, loss_fn, batch_size, max_epochs, patience,
-              generator, val_metric, progress) -> dict[str, list]:
-    history: dict[str, list] = {"epoch": [], "train_loss": [], "val_loss": [], "val_cosine": []}
-    if val_metric is not None:
-        history["val_metric"] = []
-    history.update(seconds=[], improved=[])
-    best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
-    bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
-    for epoch in bar:
-        start = time.perf_counter()
-        train_loss = _train_epoch(model, optimiser, Xt, Yt, loss_fn, batch_size, generator)
-        row = {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": np.nan, "val_cosine": np.nan}
-        if Xv is not None:
-            row["val_loss"], row["val_cosine"], pred = _evaluate(model, Xv, Yv, loss_fn, batch_size)
-            if val_metric is not None:
-                row["val_metric"] = float(val_metric(pred.cpu().numpy(), Yv.cpu().numpy()))
-        # one "higher is better" score: the metric if given, else minus a loss
-        if val_metric is not None:
-            score = row["val_metric"]
-        else:
-            score = -(row["val_loss"] if Xv is not None else train_loss)
-        if not np.isfinite(score):
-            raise ValueError(f"non-finite loss or metric at epoch {epoch + 1}: try a smaller lr")
-        row["improved"] = bool(score > best_score)
-        if row["improved"]:
-            best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-        row["seconds"] = time.perf_counter() - start
-        for key, column in history.items():
-            column.append(row[key])
-        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{row['val_loss']:.4g}")
-        if stale >= patience:
-            break
-    bar.close()
-    model.load_state_dict(best_state)
-    return history
-
-
 class MLPMap(RegressorMixin, BaseEstimator):
     """Scikit-learn regressor that fits an :class:`MLPMapper` with :func:`train_mapper`.
 
     Network parameters as in :class:`MLPMapper`, training ones as in :func:`train_mapper`.
-    ``val_fraction``: share of the training rows held out (seeded) for early stopping
-    when ``fit`` gets no ``X_val, Y_val`` (0: monitor the training loss). ``residual``:
-    first fit ``Y ~ X W + b`` by least squares and let the MLP learn a correction.
-    ``device="auto"`` uses CUDA when available.
+    ``val_fraction``: rows held out (seeded) for early stopping when ``fit`` gets no
+    ``X_val, Y_val``. ``residual``: the MLP learns a correction to least squares.
 
     Fitted: ``model_`` (best epoch, eval mode), ``history_``, ``n_features_in_``,
     ``n_outputs_``, ``training_seconds_``, ``device_``, ``residual_coef_`` and
@@ -357,21 +313,11 @@ class MLPMap(RegressorMixin, BaseEstimator):
     def __init__(self, hidden=(512,), activation="relu", output_activation=None, init="default",
                  dropout=0.0, loss="mse", lr=1e-3, batch_size=256, max_epochs=200, patience=10,
                  seed=0, val_fraction=0.1, residual=False, device="auto", progress=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.output_activation = output_activation
-        self.init = init
-        self.dropout = dropout
-        self.loss = loss
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.seed = seed
-        self.val_fraction = val_fraction
-        self.residual = residual
-        self.device = device
-        self.progress = progress
+        self.hidden, self.activation, self.output_activation = hidden, activation, output_activation
+        self.init, self.dropout, self.loss, self.lr = init, dropout, loss, lr
+        self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
+        self.seed, self.val_fraction, self.residual = seed, val_fraction, residual
+        self.device, self.progress = device, progress
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -382,53 +328,36 @@ class MLPMap(RegressorMixin, BaseEstimator):
     def fit(self, X, Y, *, X_val=None, Y_val=None):
         """Fit the network on ``X -> Y`` (validation: ``X_val, Y_val``, else ``val_fraction``)."""
         X, Y = _check_pair_arrays(X, Y)
-        self._check_params()
-        X_tr, Y_tr, X_val, Y_val = self._split(X, Y, X_val, Y_val)
-        self.n_features_in_, self.n_outputs_ = X.shape[1], Y.shape[1]
-        self.device_ = resolve_device(self.device)
-        if self.residual:
-            self.residual_coef_, self.residual_intercept_ = least_squares(X_tr, Y_tr, True)
-        else:
-            self.residual_coef_ = self.residual_intercept_ = None
-        # seeds the initialisation (train_mapper seeds the rest) without touching the global RNG
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.model_ = MLPMapper(
-                X.shape[1], Y.shape[1], self.hidden, self.activation, self.output_activation,
-                self.init, self.dropout, residual_init=self.residual_coef_,
-                residual_bias=self.residual_intercept_,
-            )
-        start = time.perf_counter()
-        self.history_ = train_mapper(
-            self.model_, X_tr, Y_tr, X_val, Y_val, loss=self.loss, lr=self.lr,
-            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
-            seed=self.seed, device=self.device_, progress=self.progress,
-        )
-        self.training_seconds_ = time.perf_counter() - start
-        return self
-
-    def _check_params(self):
-        _check_mlp_params(1, 1, self.hidden, self.activation, self.output_activation, self.init,
-                          self.dropout)
-        _resolve_loss(self.loss)
-        _check_training_params(self.lr, self.batch_size, self.max_epochs, self.patience)
+        # checked before use here; MLPMapper and train_mapper check the rest
         check_int(self.seed, "seed", minimum=0)
         check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
         check_bool(self.residual, "residual")
-        check_bool(self.progress, "progress")
-        resolve_device(self.device)
-
-    def _split(self, X, Y, X_val, Y_val):
-        """Training rows plus a validation pair (explicit, held out, or None)."""
-        if X_val is not None or Y_val is not None:
-            return X, Y, X_val, Y_val  # train_mapper checks them
-        n_val = round(self.val_fraction * len(X))
-        if n_val == 0:
-            return X, Y, None, None
-        if len(X) - n_val < 2:
-            raise ValueError("too few rows to hold out a validation set")
-        tr, val = holdout_rows(len(X), n_val, self.seed)
-        return X[tr], Y[tr], X[val], Y[val]
+        device = resolve_device(self.device)
+        X_tr, Y_tr = X, Y
+        n_val = round(self.val_fraction * len(X)) if X_val is None and Y_val is None else 0
+        if n_val:
+            if len(X) - n_val < 2:
+                raise ValueError("too few rows to hold out a validation set")
+            tr, val = holdout_rows(len(X), n_val, self.seed)
+            X_tr, Y_tr, X_val, Y_val = X[tr], Y[tr], X[val], Y[val]
+        coef, intercept = least_squares(X_tr, Y_tr, True) if self.residual else (None, None)
+        # seeds the initialisation (train_mapper seeds the rest) without touching the global RNG
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = MLPMapper(X.shape[1], Y.shape[1], self.hidden, self.activation,
+                              self.output_activation, self.init, self.dropout,
+                              residual_init=coef, residual_bias=intercept)
+        start = time.perf_counter()
+        history = train_mapper(
+            model, X_tr, Y_tr, X_val, Y_val, loss=self.loss, lr=self.lr,
+            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
+            seed=self.seed, device=device, progress=self.progress,
+        )
+        self.training_seconds_ = time.perf_counter() - start
+        self.model_, self.history_, self.device_ = model, history, device
+        self.n_features_in_, self.n_outputs_ = X.shape[1], Y.shape[1]
+        self.residual_coef_, self.residual_intercept_ = coef, intercept
+        return self
 
     def predict(self, X) -> np.ndarray:
         """Map ``X`` into the target space (float32)."""
@@ -488,7 +417,7 @@ class MetricEncoder(nn.Module):
 
 
 def _attend(fq, fk, Yk, k, temperature, exclude=None):
-    """Softmax attention of encoded queries over their k most similar encoded keys."""
+    """Softmax attention of encoded queries over their k most similar encoded keys (the reference)."""
     S = nn.functional.normalize(fq, dim=1) @ nn.functional.normalize(fk, dim=1).T
     if exclude is not None:
         S = S.masked_fill(exclude, float("-inf"))
@@ -498,12 +427,10 @@ def _attend(fq, fk, Yk, k, temperature, exclude=None):
 
 
 def _attend_leave_one_out(fq, fk, Yk, k, temperature, query_rows):
-    """:func:`_attend` with each query's own key (``query_rows``) left out, for training.
+    """:func:`_attend` without each query's own key (``query_rows``), for training.
 
-    The same values and gradients, but the ``(q, n)`` similarities only *select* the k
-    keys, without autograd; the k similarities are recomputed with it. Autograd
-    through the full matrix (a dense backward of two more ``(q, n, d)`` products)
-    would dominate a training step.
+    The same values and gradients; autograd sees only the k chosen similarities (a dense
+    backward through the ``(q, n)`` matrix would dominate a step).
     """
     q_unit = nn.functional.normalize(fq, dim=1)
     k_unit = nn.functional.normalize(fk, dim=1)
@@ -524,12 +451,9 @@ class AttentionMap(_LocalMap):
 
     ``f`` (:class:`MetricEncoder`) starts at the identity, so at epoch 0 this is
     :class:`embmap.local.SoftmaxKNNMap` with the same k and T. Training predicts each
-    training word from the others (leave-one-out) and minimises InfoNCE (temperature
-    ``nce_temperature``) of the prediction against all training targets. With
-    ``X_val, Y_val`` the encoder with the best validation P@10 (cosine among training
-    and validation targets; epoch 0 included) is kept, and training stops after
-    ``patience`` epochs without improvement. ``hidden``: width of the encoder's
-    residual layer (None: linear). ``seed`` makes runs deterministic.
+    training word from the others and minimises InfoNCE (``nce_temperature``) against all
+    training targets. With ``X_val, Y_val`` the encoder of the best validation P@10
+    (epoch 0 included) is kept. ``hidden``: width of the encoder's residual layer.
 
     Fitted: ``encoder_``, ``history_`` (``epoch``, ``train_loss``, ``val_p@10``; epoch 0
     is before training), ``best_epoch_``, ``stopped_early_``.
@@ -539,26 +463,16 @@ class AttentionMap(_LocalMap):
 
     def __init__(self, n_neighbors=20, temperature=0.05, nce_temperature=0.05, hidden=None, lr=1e-3,
                  batch_size=512, max_epochs=20, patience=3, seed=0, chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.temperature = temperature
-        self.nce_temperature = nce_temperature
-        self.hidden = hidden
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.seed = seed
-        self.chunk_size = chunk_size
+        self.n_neighbors, self.temperature, self.nce_temperature = n_neighbors, temperature, nce_temperature
+        self.hidden, self.lr, self.batch_size = hidden, lr, batch_size
+        self.max_epochs, self.patience, self.seed, self.chunk_size = max_epochs, patience, seed, chunk_size
 
     def fit(self, X, Y, *, X_val=None, Y_val=None):
         """Train the encoder (early stopping needs ``X_val, Y_val``; without them all epochs run)."""
         X, Y = _check_xy(X, Y)
         self._validate_common(len(X))
         check_real(self.nce_temperature, "nce_temperature", low=0, low_open=True)
-        check_real(self.lr, "lr", low=0, low_open=True)
-        check_int(self.batch_size, "batch_size", minimum=1)
-        check_int(self.max_epochs, "max_epochs", minimum=0)
-        check_int(self.patience, "patience", minimum=1)
+        _check_training_params(self.lr, self.batch_size, self.max_epochs, self.patience)
         check_int(self.seed, "seed")
         if self.hidden is not None:
             check_int(self.hidden, "hidden", minimum=1)
@@ -576,35 +490,28 @@ class AttentionMap(_LocalMap):
         self._store(X, Y)
         history = {"epoch": [], "train_loss": [], "val_p@10": []}
         best, best_state, best_epoch, bad = -1.0, None, 0, 0
-        self.stopped_early_ = False
+        self.stopped_early_, self.encoder_ = False, encoder  # _val_p10 predicts with encoder_
         for epoch in range(self.max_epochs + 1):
             loss = self._train_epoch(encoder, optimiser, Xt, Yt, Yt_unit, generator) if epoch else np.nan
-            self.encoder_ = encoder
             score = self._val_p10(X_val, Y_val) if has_val else np.nan
             for key, value in zip(history, (epoch, loss, score)):
                 history[key].append(value)
-            if not has_val:
-                continue
-            if score > best:
+            if has_val and score > best:
                 best, best_state, best_epoch, bad = score, copy.deepcopy(encoder.state_dict()), epoch, 0
-            else:
-                bad += 1
-                if bad >= self.patience:
-                    self.stopped_early_ = True
-                    break
+            elif has_val and (bad := bad + 1) >= self.patience:
+                self.stopped_early_ = True
+                break
         if best_state is not None:
             encoder.load_state_dict(best_state)
         self.best_epoch_ = best_epoch if has_val else self.max_epochs
-        self.encoder_ = encoder
         self.history_ = history
         return self
 
     def _train_epoch(self, encoder, optimiser, Xt, Yt, Yt_unit, generator):
-        n = len(Xt)
-        order = torch.randperm(n, generator=generator)
+        order = torch.randperm(len(Xt), generator=generator)
         total = 0.0
         encoder.train()
-        for lo in range(0, n, self.batch_size):
+        for lo in range(0, len(Xt), self.batch_size):
             batch = order[lo : lo + self.batch_size]
             keys = encoder(Xt)
             pred = _attend_leave_one_out(keys[batch], keys, Yt, self.n_neighbors, self.temperature,
@@ -615,7 +522,7 @@ class AttentionMap(_LocalMap):
             loss.backward()
             optimiser.step()
             total += float(loss.detach()) * len(batch)
-        return total / n
+        return total / len(Xt)
 
     def _val_p10(self, X_val, Y_val):
         P = safe_unit_rows(self.predict(X_val))
