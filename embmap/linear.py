@@ -133,8 +133,7 @@ class RidgeMap(_LinearMap):
     """
 
     def __init__(self, alpha=1.0, fit_intercept=False):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
+        self.alpha, self.fit_intercept = alpha, fit_intercept
 
     def _fit(self, X, Y):
         alpha = check_real(self.alpha, "alpha", low=0.0)
@@ -159,10 +158,8 @@ class RidgeHoldoutMap(_LinearMap):
 
     def __init__(self, alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), fit_intercept=False,
                  val_fraction=0.1, seed=0):
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.val_fraction = val_fraction
-        self.seed = seed
+        self.alphas, self.fit_intercept = alphas, fit_intercept
+        self.val_fraction, self.seed = val_fraction, seed
 
     def fit(self, X, Y, *, X_val=None, Y_val=None):
         """Choose ``alpha`` on ``(X_val, Y_val)`` (both or neither), then refit on ``X``, ``Y``."""
@@ -259,8 +256,7 @@ class CCAMap(_LinearMap):
     """
 
     def __init__(self, n_components=None, reg=1e-6):
-        self.n_components = n_components
-        self.reg = reg
+        self.n_components, self.reg = n_components, reg
 
     def _fit(self, X, Y):
         d = min(X.shape[1], Y.shape[1])
@@ -307,11 +303,8 @@ class VecMapMultiStep(_LinearMap):
 
     def __init__(self, whiten=True, orthogonal=True, reweight=0.5, dewhiten=True,
                  dim_reduction=None):
-        self.whiten = whiten
-        self.orthogonal = orthogonal
-        self.reweight = reweight
-        self.dewhiten = dewhiten
-        self.dim_reduction = dim_reduction
+        self.whiten, self.orthogonal, self.reweight = whiten, orthogonal, reweight
+        self.dewhiten, self.dim_reduction = dewhiten, dim_reduction
 
     def _fit(self, X, Z):
         self._check_params(min(X.shape[1], Z.shape[1]))
@@ -389,15 +382,9 @@ class SelfLearning(_Map):
 
     def __init__(self, estimator=None, n_iter=10, tol=1e-4, dropout=0.1, direction="union",
                  csls_k=10, vocabulary_size=None, seed=0, verbose=False):
-        self.estimator = estimator
-        self.n_iter = n_iter
-        self.tol = tol
-        self.dropout = dropout
-        self.direction = direction
-        self.csls_k = csls_k
-        self.vocabulary_size = vocabulary_size
-        self.seed = seed
-        self.verbose = verbose
+        self.estimator, self.n_iter, self.tol, self.dropout = estimator, n_iter, tol, dropout
+        self.direction, self.csls_k, self.vocabulary_size = direction, csls_k, vocabulary_size
+        self.seed, self.verbose = seed, verbose
 
     def fit(self, X, Y, *, seed_pairs=None):
         """Fit on ``seed_pairs`` (int (m, 2): ``X[i]`` with ``Y[j]``; default ``i <-> i``), then refine."""

@@ -25,27 +25,15 @@ from embmap._checks import (
 from embmap.evaluation import rank_metrics, retrieve
 from embmap.gold import as_gold, gold_slice
 
-__all__ = [
-    "GraphDiffusionKNNMap",
-    "KNNRegressionMap",
-    "ResidualKNNMap",
-    "SoftmaxKNNMap",
-    "TwoDirectionRetrieval",
-    "knn_validation_grid",
-    "mapped_sources",
-    "nearest_neighbours",
-    "neighbour_mean_oracle",
-    "neighbour_weights",
-    "select_two_direction",
-    "training_edges",
-]
+__all__ = ["GraphDiffusionKNNMap", "KNNRegressionMap", "ResidualKNNMap", "SoftmaxKNNMap",
+           "TwoDirectionRetrieval", "knn_validation_grid", "mapped_sources", "nearest_neighbours",
+           "neighbour_mean_oracle", "neighbour_weights", "select_two_direction", "training_edges"]
 
 _WEIGHTS = ("uniform", "similarity", "softmax")
 
 
 def __getattr__(name):
-    # The torch estimators live in embmap.neural; importing them here lazily keeps
-    # `import embmap.local` free of torch.
+    # lazily, so that `import embmap.local` stays free of torch
     if name in ("AttentionMap", "MetricEncoder"):
         from embmap import neural
 
@@ -93,8 +81,7 @@ def neighbour_weights(sims, weights="softmax", temperature=0.05):
 
 
 def _check_xy(X, Y):
-    X = as_matrix(X, "X", min_rows=2)
-    Y = as_matrix(Y, "Y", min_rows=2)
+    X, Y = as_matrix(X, "X", min_rows=2), as_matrix(Y, "Y", min_rows=2)
     check_same_rows(X, Y, "X", "Y")
     return X, Y
 
@@ -112,6 +99,12 @@ def _check_edges(edges, n):
         raise ValueError(f"edges must have shape (m, 2), got {edges.shape}")
     as_indices(edges.ravel(), "edges", n)
     return edges.reshape(-1, 2)
+
+
+def _sparse_weights(w, idx, n):
+    """The ``(q, n)`` CSR matrix holding weight ``w[i, j]`` at column ``idx[i, j]``."""
+    q, k = idx.shape
+    return sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, q * k + 1, k)), shape=(q, n))
 
 
 def _adjacency(edges, n):
@@ -167,10 +160,8 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         if self.n_neighbors > n - 1:
             raise ValueError(f"leave-one-out needs n_neighbors <= n_train - 1 = {n - 1}, "
                              f"got {self.n_neighbors}")
-        return self._predict(self._training_queries(), exclude=np.arange(n))
-
-    def _training_queries(self):
-        return self.X_unit_
+        # ResidualKNNMap's base map needs the raw rows, not their unit copies
+        return self._predict(getattr(self, "_X_train", self.X_unit_), exclude=np.arange(n))
 
     def _predict(self, X, exclude):
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
@@ -197,9 +188,7 @@ class SoftmaxKNNMap(_LocalMap):
     """
 
     def __init__(self, n_neighbors=20, weights="softmax", temperature=0.05, chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
+        self.n_neighbors, self.weights, self.temperature = n_neighbors, weights, temperature
         self.chunk_size = chunk_size
 
     def fit(self, X, Y):
@@ -229,11 +218,8 @@ class ResidualKNNMap(_LocalMap):
 
     def __init__(self, base=None, n_neighbors=20, weights="softmax", temperature=0.05,
                  chunk_size=None):
-        self.base = base
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
-        self.chunk_size = chunk_size
+        self.base, self.n_neighbors, self.weights = base, n_neighbors, weights
+        self.temperature, self.chunk_size = temperature, chunk_size
 
     def fit(self, X, Y):
         from embmap.linear import LeastSquares
@@ -242,12 +228,9 @@ class ResidualKNNMap(_LocalMap):
         self._validate_common(len(X))
         self.base_ = clone(self.base if self.base is not None else LeastSquares()).fit(X, Y)
         self._store(X, Y)
-        self._X_train = X  # the base map needs the raw rows, not their unit copies
+        self._X_train = X
         self.residuals_ = (Y - np.asarray(self.base_.predict(X), dtype=np.float32)).astype(np.float32)
         return self
-
-    def _training_queries(self):
-        return self._X_train
 
     def _predict_chunk(self, X, exclude):
         idx, w = self._neighbours(X, exclude)
@@ -287,12 +270,8 @@ class GraphDiffusionKNNMap(_LocalMap):
 
     def __init__(self, n_neighbors=20, weights="softmax", temperature=0.05, alpha=0.5, n_steps=2,
                  chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
-        self.alpha = alpha
-        self.n_steps = n_steps
-        self.chunk_size = chunk_size
+        self.n_neighbors, self.weights, self.temperature = n_neighbors, weights, temperature
+        self.alpha, self.n_steps, self.chunk_size = alpha, n_steps, chunk_size
 
     def fit(self, X, Y, *, edges=None):
         """``edges``: rows of X (:func:`training_edges`); none: plain kNN."""
@@ -310,8 +289,8 @@ class GraphDiffusionKNNMap(_LocalMap):
 
     def _predict_chunk(self, X, exclude):
         idx, w = self._neighbours(X, exclude)
-        q, n, k = len(X), len(self.Y_), idx.shape[1]
-        w0 = sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, q * k + 1, k)), shape=(q, n))
+        q, n = len(X), len(self.Y_)
+        w0 = _sparse_weights(w, idx, n)
         wt, left_out = w0, None
         if exclude is not None and np.any(exclude >= 0):
             # leave-one-out: the left-out word may not receive mass through its edges either
@@ -361,11 +340,8 @@ class TwoDirectionRetrieval(BaseEstimator):
     """
 
     def __init__(self, n_neighbors=20, temperature=0.05, beta=3.0, csls_k=10, chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.temperature = temperature
-        self.beta = beta
-        self.csls_k = csls_k
-        self.chunk_size = chunk_size
+        self.n_neighbors, self.temperature, self.beta = n_neighbors, temperature, beta
+        self.csls_k, self.chunk_size = csls_k, chunk_size
 
     def fit(self, X, Y, train):
         """Estimate every candidate's source vector from the ``train`` pairs.
@@ -373,8 +349,7 @@ class TwoDirectionRetrieval(BaseEstimator):
         Unlike the maps' ``fit``, ``X`` and ``Y`` hold *all* words: every row of ``Y`` is
         a candidate, every row of ``X`` in the pool of the reverse ``r_S``.
         """
-        X = as_matrix(X, "X")
-        Y = as_matrix(Y, "Y")
+        X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
         check_same_rows(X, Y, "X", "Y")
         train = as_indices(train, "train", len(Y), min_len=2)
         check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=len(train) - 1)
@@ -478,13 +453,6 @@ def neighbour_mean_oracle(Y, edges, rows) -> np.ndarray:
     return out / np.maximum(degree, 1)[:, None].astype(np.float32)
 
 
-def _weighted_mean(w, idx, Y):
-    """``einsum("qk,qkd->qd", w, Y[idx])`` without the (n, k, d) gather."""
-    n, k = idx.shape
-    W = sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, len(Y)))
-    return np.asarray(W @ Y, dtype=np.float32)
-
-
 def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures=(0.03, 0.05, 0.1),
                         *, weights=("softmax",), retrieval="csls", chunk_size=None, gold=None):
     """Validation P@1/P@5/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
@@ -496,8 +464,7 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
     """
     import pandas as pd
 
-    X = as_matrix(X, "X")
-    Y = as_matrix(Y, "Y")
+    X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     check_same_rows(X, Y, "X", "Y")
     train = as_indices(train, "train", len(X), min_len=2)
     val = as_indices(val, "val", len(X), min_len=1)
@@ -515,7 +482,7 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
         for k in ks:
             for T in temps if w_name == "softmax" else [np.nan]:
                 w = neighbour_weights(sims[:, :k], w_name, T if w_name == "softmax" else 1.0)
-                pred = _weighted_mean(w, idx[:, :k], Ytr)
+                pred = np.asarray(_sparse_weights(w, idx[:, :k], len(Ytr)) @ Ytr, dtype=np.float32)
                 ranks, _ = retrieve(pred[val], Y, gold, retrieval, sources=pred)
                 rows.append({"weights": w_name, "k": k, "T": T, **rank_metrics(ranks)})
     return pd.DataFrame(rows)
@@ -543,8 +510,7 @@ def select_two_direction(X, Y, train, val, *, gold=None, test=None, n_neighbors=
     """
     import pandas as pd
 
-    X = as_matrix(X, "X")
-    Y = as_matrix(Y, "Y")
+    X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     train = as_indices(train, "train", len(X), min_len=2)
     val = as_indices(val, "val", len(X), min_len=1)
     test = np.zeros(0, dtype=np.int64) if test is None else as_indices(test, "test", len(X))
