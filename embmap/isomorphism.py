@@ -63,11 +63,9 @@ def _unit_center_unit(X: np.ndarray, name: str = "X") -> np.ndarray:
     centred = X - X.mean(axis=0)
     short = np.flatnonzero(np.linalg.norm(centred, axis=1) < _CENTRED_NOISE)
     if short.size:
-        raise ValueError(
-            f"row {short[0]} of {name} points along the mean direction of {name} (are all "
-            "its rows identical or parallel?): after centring it is rounding noise, with "
-            "no direction to find neighbours by"
-        )
+        raise ValueError(f"row {short[0]} of {name} points along the mean direction of {name} (are "
+                         "all its rows identical or parallel?): after centring it is rounding "
+                         "noise, with no direction to find neighbours by")
     return _unit_rows(centred, name)
 
 
@@ -80,10 +78,8 @@ def knn_graph(X, *, k: int = 1, chunk_size: int = 1024) -> nx.Graph:
     X = as_matrix(X, "X", dtype=np.float64)
     n = X.shape[0]
     if n < 2:
-        raise ValueError(
-            f"X must have at least 2 rows for a k-NN graph (a row is not its own neighbour), "
-            f"got {n}"
-        )
+        raise ValueError(f"X must have at least 2 rows for a k-NN graph (a row is not its own "
+                         f"neighbour), got {n}")
     k = check_int(k, "k", minimum=1)
     if k > n - 1:
         raise ValueError(f"k={k} is larger than the number of other rows ({n - 1}) of X")
@@ -280,10 +276,8 @@ def relational_similarity(X, Y, *, n: int = 1000) -> float:
     cosines_x, cosines_y = _pair_cosines(X[:n], "X"), _pair_cosines(Y[:n], "Y")
     for name, cosines in (("X", cosines_x), ("Y", cosines_y)):
         if np.ptp(cosines) <= _COSINE_NOISE:
-            raise ValueError(
-                f"all cosines between the first {n} rows of {name} are equal (identical or "
-                "parallel rows?), so the correlation is undefined"
-            )
+            raise ValueError(f"all cosines between the first {n} rows of {name} are equal (identical "
+                             "or parallel rows?), so the correlation is undefined")
     return float(np.corrcoef(cosines_x, cosines_y)[0, 1])
 
 
@@ -293,8 +287,8 @@ def rips_h0_deaths(X) -> np.ndarray:
     U = _unit_rows(as_matrix(X, "X", dtype=np.float64))
     if U.shape[0] == 1:
         return np.zeros(0)
-    # The Gram route is BLAS-fast; the chosen MST edges are re-measured exactly below.
-    # In place: n = 5000 is 200 MB per copy.
+    # The Gram route is BLAS-fast (in place: n = 5000 is 200 MB a copy); the chosen MST
+    # edges are re-measured exactly below.
     distance = U @ U.T
     distance *= -2.0
     distance += 2.0

@@ -228,9 +228,7 @@ class OrthogonalProcrustes(_LinearMap):
         XtY = X.T @ Y
         if not np.any(XtY):
             # svd(0) returns an arbitrary orthogonal matrix: a map that means nothing.
-            raise ValueError(
-                "X^T Y is all zeros (an all-zero X or Y?): every rotation fits equally badly"
-            )
+            raise ValueError("X^T Y is all zeros (an all-zero X or Y?): every rotation fits equally badly")
         U, s, Vt = np.linalg.svd(XtY, full_matrices=False)
         self.coef_ = U @ Vt
         self.intercept_ = np.zeros(Y.shape[1])
