@@ -376,7 +376,6 @@ class TwoDirectionRetrieval(BaseEstimator):
         return self
 
     def _blocks(self, query_sources, query_preds, forward_sources):
-        check_is_fitted(self, "source_estimates_")
         Xq = safe_unit_rows(as_matrix(query_sources, "query_sources", n_cols=self.sources_.shape[1]))
         Pq = safe_unit_rows(as_matrix(query_preds, "query_preds", n_cols=self.targets_.shape[1]))
         check_same_rows(Xq, Pq, "query_sources", "query_preds")
