@@ -469,7 +469,7 @@ def _check_pairs(seed_pairs, n_x, n_y):
     return pairs.astype(np.int64)
 
 
-def _best_csls(src, trg, csls_k, dropout, rng, backward):
+def _best_csls(src, trg, csls_k, dropout, rng, backward, chunk_size=None):
     """``(fwd, bwd, objective)``: best CSLS target of each source (and source of each target).
 
     CSLS is symmetric, so one pass serves both directions (a running column maximum
@@ -478,13 +478,13 @@ def _best_csls(src, trg, csls_k, dropout, rng, backward):
     """
     P = safe_unit_rows(as_matrix(src, "src", min_rows=0))
     T = safe_unit_rows(as_matrix(trg, "trg", min_rows=0))
-    r_T, r_S = _search.csls_terms(P, T, P, csls_k)
+    r_T, r_S = _search.csls_terms(P, T, P, csls_k, chunk_size)
     fwd = np.empty(len(P), dtype=np.int64)
     bwd = np.zeros(len(T), dtype=np.int64)
     bwd_score = np.full(len(T), -np.inf, dtype=np.float32)
     bwd_clean = np.full(len(T), -np.inf, dtype=np.float32)
     fwd_clean = 0.0
-    for start, S in _search.blocks(P, T):
+    for start, S in _search.blocks(P, T, chunk_size):
         S = _search.csls_block(S, r_T[start : start + len(S)], r_S)
         fwd_clean += float(S.max(axis=1).sum())
         if backward:
