@@ -221,7 +221,7 @@ def compare_maps(estimators: dict, pair, *, split_seeds=(0,), model_seeds=None,
         bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
         results = [run(*job) for job in bar]
     else:
-        results = _run_in_workers(_one_thread(run), jobs, n_jobs, progress)
+        results = _run_in_workers(run, jobs, n_jobs, progress)
     normalisation_name = "-".join(normalisation) or "raw"
     rows = []
     for (split_seed, name, model_seed), row in zip(jobs, results):
@@ -234,23 +234,11 @@ def compare_maps(estimators: dict, pair, *, split_seeds=(0,), model_seeds=None,
 
 
 def _run_in_workers(fn, jobs, n_jobs, progress):
+    """``[fn(*job) for job in jobs]`` in worker processes, one BLAS and one torch thread each."""
     from joblib.externals.loky import get_reusable_executor
     from tqdm.std import tqdm
 
-    # A private executor, shut down before returning: loky's shared one keeps idle workers
-    # for 300 s, and a later call reaching one as it times out warns "A worker stopped".
-    executor = get_reusable_executor(max_workers=n_jobs, reuse=False)
-    try:
-        done = executor.map(fn, *zip(*jobs))
-        return list(tqdm(done, total=len(jobs), desc="fit + score", disable=not progress,
-                         mininterval=2.0))
-    finally:
-        executor.shutdown(wait=True)
-
-
-def _one_thread(fn):
-    """``fn`` with one BLAS and one torch thread: parallel workers must not oversubscribe."""
-    def wrapped(*args):
+    def one_thread(*args):  # parallel workers must not oversubscribe the cores
         import torch
         from threadpoolctl import threadpool_limits
 
@@ -261,7 +249,16 @@ def _one_thread(fn):
                 return fn(*args)
         finally:
             torch.set_num_threads(before)
-    return wrapped
+
+    # A private executor, shut down before returning: loky's shared one keeps idle workers
+    # for 300 s, and a later call reaching one as it times out warns "A worker stopped".
+    executor = get_reusable_executor(max_workers=n_jobs, reuse=False)
+    try:
+        done = executor.map(one_thread, *zip(*jobs))
+        return list(tqdm(done, total=len(jobs), desc="fit + score", disable=not progress,
+                         mininterval=2.0))
+    finally:
+        executor.shutdown(wait=True)
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:

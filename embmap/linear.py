@@ -1,8 +1,5 @@
 """Linear maps from a source embedding space X to a target space Y (scikit-learn regressors).
 
-``fit(X, Y)`` on paired rows (row ``i`` of each is the same word), then
-``predict(X_new)`` maps any source vectors; the dimensions may differ.
-
 ==========================  =============================================
 ``LeastSquares``            W = argmin ||XW - Y||            (any W)
 ``RidgeMap``                W = argmin ||XW - Y||^2 + alpha ||W||^2
@@ -247,10 +244,9 @@ class CCAMap(_LinearMap):
 
     The map predicts the target variates ``rho_i X a_i`` and returns to Y's coordinates
     by least squares, ``L = (B^T C_yy B)^(-1) B^T C_yy``: ``coef_ = A diag(rho) L``
-    (with all components: least squares with an intercept, up to ``reg``).
-    ``n_components`` is ``k`` (default ``min(d_x, d_y)``), ``reg`` is ``r`` relative to
-    each covariance's mean variance. Fitted: ``x_weights_`` (A), ``y_weights_`` (B),
-    ``y_loadings_`` (L), ``correlations_`` (rho).
+    (with all components: least squares with an intercept). ``n_components``: ``k``
+    (default ``min(d_x, d_y)``); ``reg``: ``r`` relative to the mean variance.
+    Fitted: ``x_weights_`` (A), ``y_weights_`` (B), ``y_loadings_`` (L), ``correlations_``.
     """
 
     def __init__(self, n_components=None, reg=1e-6):
@@ -290,11 +286,9 @@ class VecMapMultiStep(_LinearMap):
     5. dimensionality reduction: keep the first ``dim_reduction`` coordinates.
 
     ``coef_source_`` and ``coef_target_`` map each side into the shared space, where
-    VecMap retrieves (:meth:`transform_source` vs :meth:`transform_target`; score_map's
-    ``space="auto"``). ``predict`` uses ``coef_ = coef_source_ @ pinv(coef_target_)``,
-    Y's own coordinates, where whitening and re-weighting are undone; without them it
-    is Procrustes. ``orthogonal=False`` replaces step 2 by least squares (``coef_`` then
-    equals :class:`LeastSquares`; steps 3 and 5 are refused). ``singular_values_``: ``S``.
+    VecMap retrieves (:meth:`transform_source`, :meth:`transform_target`); ``predict``
+    maps into Y's own coordinates (``coef_ = coef_source_ @ pinv(coef_target_)``).
+    ``orthogonal=False``: least squares in step 2 (steps 3 and 5 refused).
     """
 
     _poor_score = True
@@ -362,18 +356,14 @@ class VecMapMultiStep(_LinearMap):
 class SelfLearning(_Map):
     """Refine any map by re-inducing its training dictionary (Artetxe et al. 2018).
 
-    From a seed dictionary, alternate: fit ``estimator`` (default
-    :class:`OrthogonalProcrustes`, cloned) on the dictionary; pair every source word with
-    its best target by CSLS (``direction="union"`` adds every target's best source, as
-    VecMap does). Stops when the mean best CSLS score improves by less than ``tol`` or
-    after ``n_iter`` rounds. While iterating each score is dropped with probability
-    ``dropout`` (VecMap anneals it; here it is fixed); the final dictionary is induced
-    without. A map with ``transform_target`` induces in its shared space.
-    ``vocabulary_size`` induces over the first rows only.
-
-    Fitted: ``estimator_`` (used by ``predict``), ``dictionary_`` (int (m, 2): ``X[i]``
-    with ``Y[j]``), ``history_`` (per round: ``iteration``, ``dictionary_size``,
-    ``objective``, ``seconds``), ``n_iter_``.
+    Alternate: fit ``estimator`` (default :class:`OrthogonalProcrustes`) on the dictionary;
+    pair every source word with its best target by CSLS (``direction="union"`` adds every
+    target's best source, as VecMap). Stops when the mean best CSLS score improves by less
+    than ``tol`` or after ``n_iter`` rounds. While iterating each score is dropped with
+    probability ``dropout`` (fixed; VecMap anneals it). A map with ``transform_target``
+    induces in its shared space; ``vocabulary_size``: induce over the first rows only.
+    Fitted: ``estimator_``, ``dictionary_`` (int (m, 2): ``X[i]`` with ``Y[j]``),
+    ``history_`` (one dict per round), ``n_iter_``.
     """
 
     _poor_score = True

@@ -257,8 +257,8 @@ def training_edges(edges, train) -> np.ndarray:
 class GraphDiffusionKNNMap(_LocalMap):
     """kNN weights diffused over the graph among training words (APPNP / personalised PageRank).
 
-    With ``w_0`` the query's kNN weights and ``P = D^{-1}(A + I)`` the random-walk
-    matrix of the training graph (self-loops keep an isolated word's mass),
+    With ``w_0`` the query's kNN weights and ``P = D^{-1}(A + I)`` the training graph's
+    random-walk matrix,
 
     .. math:: w_{t+1} = (1 - \\alpha) \\, w_t P + \\alpha \\, w_0, \\qquad
               \\hat y = \\sum_j w_{T,j} \\, y_j .
@@ -327,16 +327,13 @@ class TwoDirectionRetrieval(BaseEstimator):
     Shown in notebook 06, section 3 (the score written out and checked against this class).
 
     Each candidate ``c``'s source vector is estimated from its nearest *training* words
-    in the target space (a training candidate leaves itself out), and a query ``q``
-    (source ``x_q``, mapped ``\\hat y_q``) scores ``c`` by
+    in the target space (leaving itself out); a query ``q`` scores ``c`` by
 
     .. math:: \\hat x_c = \\sum_{j \\in N_k(y_c)} \\mathrm{softmax}_j(\\cos(y_c, y_j)/T)\\, x_j,
               \\qquad s(q, c) = \\mathrm{CSLS}(\\hat y_q, y_c) + \\beta\\, \\mathrm{CSLS}(x_q, \\hat x_c).
 
-    The reverse ``r_T`` uses the estimates, its ``r_S`` all source vectors given to
-    ``fit``; new words work. ``beta=0`` is forward CSLS; :meth:`select_beta` sets
-    ``beta_``, used instead of ``beta`` once set. Fitted: ``source_estimates_``,
-    ``targets_``, ``sources_`` (unit rows), ``reverse_r_S_``.
+    The reverse ``r_S`` uses all source vectors given to ``fit``. ``beta=0`` is forward
+    CSLS; :meth:`select_beta` sets ``beta_``, used instead of ``beta`` once set.
     """
 
     def __init__(self, n_neighbors=20, temperature=0.05, beta=3.0, csls_k=10, chunk_size=None):
@@ -501,11 +498,10 @@ def select_two_direction(X, Y, train, val, *, gold=None, test=None, n_neighbors=
     ``test`` rows are ranked too, never used for a choice; ``gold``: gold rows of
     ``np.r_[val, test]`` (default: the rows themselves).
 
-    Returns a dict: ``grid``, ``grid_best`` (its chosen row), ``knn_params``, ``knn``,
-    ``sources`` (its mapped sources), ``curves`` (``reverse k``, ``reverse T``, ``beta``,
-    validation ``p@1``, ``p@10``), ``scheme`` (the chosen :class:`TwoDirectionRetrieval`,
-    ``beta_`` set), ``beta``, ``ranks`` and ``top`` (``val`` then ``test``), ``p10``
-    (validation P@10 of ``knn``, ``two_direction`` and ``beta0``, the chosen reverse at beta 0).
+    Returns a dict: ``grid``, ``grid_best``, ``knn_params``, ``knn``, ``sources`` (its
+    mapped sources), ``curves`` (validation P@1, P@10 per reverse setting and beta),
+    ``scheme`` (chosen, ``beta_`` set), ``beta``, ``ranks`` and ``top`` (``val`` then
+    ``test``), ``p10`` (validation P@10 of ``knn``, ``two_direction``, ``beta0``).
     """
     import pandas as pd
 
