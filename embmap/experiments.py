@@ -1,15 +1,12 @@
 """Fit-and-score loops shared by the notebooks: one protocol for every map.
 
-Normalise both spaces unit -> center -> unit with the split's training
-means; fit on the training words (and the validation words, if ``fit``
-takes ``X_val``/``Y_val``); map all source words and score the test words
-among all targets by NN and CSLS (whose hubness term uses all mapped source
-words, leave-one-out for a map with ``predict_training``); repeat over splits.
-
-:func:`compare_maps` returns a tidy table, one row per run, with columns that
-say what ran (``estimator``, ``space``, ``normalisation``, ``param_<name>``):
-select rows by column, not by display label. :func:`summarise` gives mean and
-spread per method, :func:`format_table` readable ``mean ± sd`` strings.
+Normalise both spaces unit -> center -> unit with the split's training means; fit on the
+training words (and the validation words, if ``fit`` takes ``X_val``/``Y_val``); map all
+source words and score the test words among all targets by NN and CSLS (whose ``r_S``
+uses all mapped source words, leave-one-out for a map with ``predict_training``); repeat
+over splits. :func:`compare_maps` gives one row per run (select rows by its columns
+``estimator``, ``space``, ``normalisation``, ``param_<name>``), :func:`summarise` mean
+and spread per method, :func:`format_table` ``mean ± sd`` strings.
 """
 
 from __future__ import annotations
@@ -42,10 +39,8 @@ SPACES = ("auto", "shared", "target")
 
 
 def normalised_spaces(pair, steps=("unit", "center", "unit")):
-    """``(X, Y)`` of a pair, each put through a :class:`~embmap.preprocess.Normaliser` fitted on its training rows.
-
-    ``steps=()`` returns the raw vectors (as float32).
-    """
+    """``(X, Y)`` of a pair, each through a :class:`~embmap.preprocess.Normaliser` fitted on its
+    training rows (``steps=()``: the raw vectors as float32)."""
     if not steps:
         return pair.X.astype(np.float32), pair.Y.astype(np.float32)
     X = Normaliser(steps).fit(pair.X[pair.train]).transform(pair.X)
@@ -72,22 +67,18 @@ def score_predictions(pred_all, Y, pair, *, retrieval=("nn", "csls"), n_boot=100
                       keep_ranks=False, r_S=None) -> dict:
     """Score mapped source vectors (one row per word of ``pair``) on its test words.
 
-    Returns ``"{metric} {retrieval}"`` for p@1, p@5, p@10, mrr, graph_hit@10
-    and hubness (skew of the 10-occurrence distribution), ``"p@10
-    {retrieval} lo"``/``"hi"`` (bootstrap 95% interval), ``mean_cos``,
-    ``n_test``, ``n_candidates``, and with ``keep_ranks`` the gold rank of
-    every test word (``"ranks {retrieval}"``). A word with several golds is
-    a hit when any is retrieved. ``r_S``: CSLS's target term, if known.
+    Returns ``"{metric} {retrieval}"`` for p@1, p@5, p@10, mrr, graph_hit@10 and hubness
+    (skew of the 10-occurrence distribution), ``"p@10 {retrieval} lo"``/``"hi"``
+    (bootstrap 95% interval), ``mean_cos``, ``n_test``, ``n_candidates``, and with
+    ``keep_ranks`` ``"ranks {retrieval}"``. ``r_S``: CSLS's target term, if known.
     """
     retrieval = _check_retrievals(retrieval)
     n_boot = check_int(n_boot, "n_boot", minimum=1)
     pred_all = as_matrix(pred_all, "pred_all")
     Y = as_matrix(Y, "Y")
     if len(pred_all) != len(pair.X) or len(Y) != len(pair.X):
-        raise ValueError(
-            f"pred_all and Y must have one row per word of pair ({len(pair.X)}), "
-            f"got {len(pred_all)} and {len(Y)}"
-        )
+        raise ValueError(f"pred_all and Y must have one row per word of pair ({len(pair.X)}), "
+                         f"got {len(pred_all)} and {len(Y)}")
     test = pair.test
     if len(test) == 0:
         raise ValueError("pair has no test words to score (pair.test is empty)")
@@ -100,16 +91,10 @@ def score_predictions(pred_all, Y, pair, *, retrieval=("nn", "csls"), n_boot=100
         metrics = rank_metrics(ranks)
         _, low, high = bootstrap_ci(ranks, "p@10", n_boot=n_boot, seed=seed)
         hits = graph_hit_rate(top, gold, adjacency) if adjacency is not None else np.nan
-        row.update({
-            f"p@1 {method}": metrics["p@1"],
-            f"p@5 {method}": metrics["p@5"],
-            f"p@10 {method}": metrics["p@10"],
-            f"p@10 {method} lo": low,
-            f"p@10 {method} hi": high,
-            f"mrr {method}": metrics["mrr"],
-            f"graph_hit@10 {method}": hits,
-            f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y)))),
-        })
+        row.update({f"{m} {method}": metrics[m] for m in ("p@1", "p@5", "p@10")})
+        row.update({f"p@10 {method} lo": low, f"p@10 {method} hi": high, f"mrr {method}": metrics["mrr"],
+                    f"graph_hit@10 {method}": hits,
+                    f"hubness {method}": float(stats.skew(np.bincount(top.ravel(), minlength=len(Y))))})
         if keep_ranks:
             row[f"ranks {method}"] = ranks
     row["mean_cos"] = mean_cosine(pred_all[test], Y, gold)
@@ -122,16 +107,13 @@ def score_map(estimator, pair, *, retrieval=("nn", "csls"), n_boot=1000, seed=0,
               space="auto", score_steps=None, validation=False, keep_ranks=False) -> dict:
     """Fit a clone of ``estimator`` on one split of ``pair`` and score it (the module's protocol).
 
-    ``vectors``: ``(X, Y)`` already normalised on this split's training
-    words (default :func:`normalised_spaces`). ``space``: ``"shared"``
-    scores a map with ``transform_target`` (VecMap) in its shared space,
-    where its authors score it; ``"target"`` scores ``predict`` against the
-    target vectors; ``"auto"`` picks shared when there is one. The row's
-    ``space`` says which. ``score_steps`` puts predictions and targets
-    through one Normaliser fitted on the training targets before scoring.
-    ``validation=True`` adds ``"val p@1 csls"``, ``"val p@10 csls"`` and
-    ``"val mrr csls"``. MLP-style ``history_`` adds ``epochs``,
-    ``best_epoch``, ``stopped_early`` and ``history``.
+    ``vectors``: ``(X, Y)`` normalised on this split's training words (default
+    :func:`normalised_spaces`). ``space``: ``"shared"`` scores a map with
+    ``transform_target`` (VecMap) in its shared space, where its authors do; ``"target"``
+    scores ``predict``; ``"auto"``: shared when there is one (the row's ``space`` says
+    which). ``score_steps``: a Normaliser fitted on the training targets, applied to
+    predictions and targets before scoring. ``validation=True`` adds ``"val {p@1, p@10,
+    mrr} csls"``; a ``history_`` adds ``epochs``, ``best_epoch``, ``stopped_early``, ``history``.
     """
     check_choice(space, "space", SPACES)
     retrieval = _check_retrievals(retrieval)
@@ -194,15 +176,11 @@ def compare_maps(estimators: dict, pair, *, split_seeds=(0,), model_seeds=None,
                  keep_ranks=False, n_jobs=1) -> pd.DataFrame:
     """Score every ``name -> estimator`` on every split (and model seed): one row per run.
 
-    Columns: ``method`` (the dict key), ``estimator`` (class name),
-    ``split``, ``seed``, ``space``, ``normalisation`` (``"unit-center-unit"``,
-    ``"raw"``), one column per metric of :func:`score_map` and
-    ``param_<name>`` per estimator parameter. ``split_seeds``: splits
-    (:meth:`~embmap.datasets.PairedEmbeddings.resplit`); ``model_seeds``:
-    refit every estimator that has a ``seed`` parameter with each;
-    ``normalisation``: Normaliser steps for both spaces, ``()`` for raw.
-    ``n_jobs`` runs in joblib worker processes, one thread each; runs are
-    seeded, so the rows equal those of ``n_jobs=1`` (up to ``fit_s``).
+    Columns: ``method`` (the dict key), ``estimator`` (class name), ``split``, ``seed``,
+    ``space``, ``normalisation`` (``"unit-center-unit"``, ``"raw"``), :func:`score_map`'s
+    metrics and ``param_<name>`` per estimator parameter. ``model_seeds``: refit every
+    estimator with a ``seed`` parameter with each. ``normalisation``: Normaliser steps,
+    ``()`` for raw. ``n_jobs``: worker processes, one thread each (same rows but ``fit_s``).
     """
     from tqdm.std import tqdm
 
@@ -243,7 +221,7 @@ def compare_maps(estimators: dict, pair, *, split_seeds=(0,), model_seeds=None,
         bar = tqdm(jobs, desc="fit + score", disable=not progress, mininterval=2.0)
         results = [run(*job) for job in bar]
     else:
-        results = _run_in_workers(_one_thread(run), jobs, n_jobs, progress)
+        results = _run_in_workers(run, jobs, n_jobs, progress)
     normalisation_name = "-".join(normalisation) or "raw"
     rows = []
     for (split_seed, name, model_seed), row in zip(jobs, results):
@@ -256,24 +234,11 @@ def compare_maps(estimators: dict, pair, *, split_seeds=(0,), model_seeds=None,
 
 
 def _run_in_workers(fn, jobs, n_jobs, progress):
-    """``[fn(*job) for job in jobs]`` in ``n_jobs`` worker processes, in order."""
+    """``[fn(*job) for job in jobs]`` in worker processes, one BLAS and one torch thread each."""
     from joblib.externals.loky import get_reusable_executor
     from tqdm.std import tqdm
 
-    # A private executor, shut down before returning: loky's shared one keeps idle workers
-    # for 300 s, and a later call reaching one as it times out warns "A worker stopped".
-    executor = get_reusable_executor(max_workers=n_jobs, reuse=False)
-    try:
-        done = executor.map(fn, *zip(*jobs))
-        return list(tqdm(done, total=len(jobs), desc="fit + score", disable=not progress,
-                         mininterval=2.0))
-    finally:
-        executor.shutdown(wait=True)
-
-
-def _one_thread(fn):
-    """``fn`` with one BLAS and one torch thread: parallel workers must not oversubscribe."""
-    def wrapped(*args):
+    def one_thread(*args):  # parallel workers must not oversubscribe the cores
         import torch
         from threadpoolctl import threadpool_limits
 
@@ -284,14 +249,23 @@ def _one_thread(fn):
                 return fn(*args)
         finally:
             torch.set_num_threads(before)
-    return wrapped
+
+    # A private executor, shut down before returning: loky's shared one keeps idle workers
+    # for 300 s, and a later call reaching one as it times out warns "A worker stopped".
+    executor = get_reusable_executor(max_workers=n_jobs, reuse=False)
+    try:
+        done = executor.map(one_thread, *zip(*jobs))
+        return list(tqdm(done, total=len(jobs), desc="fit + score", disable=not progress,
+                         mininterval=2.0))
+    finally:
+        executor.shutdown(wait=True)
 
 
 def summarise(results: pd.DataFrame, metrics=None) -> pd.DataFrame:
     """Mean and ``sd`` over runs per method, and ``runs``; a single run has ``sd`` 0.
 
-    Columns that describe a method (``estimator``, ``space``,
-    ``normalisation``, ``param_*``) are kept where they hold one value per method.
+    ``estimator``, ``space``, ``normalisation`` and ``param_*`` are kept where they hold
+    one value per method.
     """
     numeric = results.select_dtypes("number").columns
     metrics = metrics or [c for c in numeric if c not in ("split", "seed", "n_test", "n_candidates")
@@ -325,8 +299,7 @@ def mean_sd_text(mean, sd, runs, *, digits=2) -> str:
 def format_table(summary: pd.DataFrame, metrics, *, percent=True) -> pd.DataFrame:
     """``mean ± sd`` strings of :func:`summarise` output (percentages for rates).
 
-    A single run shows its value alone ("± 0.00" would claim a spread); a
-    ``space`` column becomes the first column, "scored in".
+    A single run shows its value alone; a ``space`` column becomes the first, "scored in".
     """
     out = pd.DataFrame(index=summary.index)
     if "space" in summary:

@@ -1,20 +1,9 @@
-"""Are two embedding spaces (approximately) isomorphic?
+"""Are two embedding spaces (approximately) isomorphic? A linear map needs similar shapes.
 
-A linear map can only work well if the two spaces have a similar shape.
-Each measure takes paired rows (row ``i`` of ``X`` and of ``Y`` are the same
-item, rows ordered by frequency):
-
-* :func:`largest_isomorphic_prefix`: are the k-NN graphs of the top-N rows
-  isomorphic (VF2, with a time guard)?
-* :func:`eigenvector_similarity`: Sogaard et al. (2018), distance between the
-  Laplacian spectra of the two 1-NN graphs (0 = same spectrum).
-* :func:`relational_similarity`: Pearson r between within-space cosines of
-  the same pairs (1 = same geometry).
-* :func:`gh_distance`: Patra et al. (2019), bottleneck distance between the
-  H0 persistence diagrams of the Rips filtrations, a proxy for the
-  Gromov-Hausdorff distance (0 = same single-linkage structure).
-
-:func:`isomorphism_table` runs all of them on several pairs.
+Each measure takes paired rows (row ``i`` of ``X`` and of ``Y`` are the same item, rows
+ordered by frequency): :func:`largest_isomorphic_prefix` (VF2 on k-NN graphs),
+:func:`eigenvector_similarity` (Sogaard et al. 2018), :func:`relational_similarity`
+and :func:`gh_distance` (Patra et al. 2019); :func:`isomorphism_table` runs them all.
 """
 
 from __future__ import annotations
@@ -74,29 +63,23 @@ def _unit_center_unit(X: np.ndarray, name: str = "X") -> np.ndarray:
     centred = X - X.mean(axis=0)
     short = np.flatnonzero(np.linalg.norm(centred, axis=1) < _CENTRED_NOISE)
     if short.size:
-        raise ValueError(
-            f"row {short[0]} of {name} points along the mean direction of {name} (are all "
-            "its rows identical or parallel?): after centring it is rounding noise, with "
-            "no direction to find neighbours by"
-        )
+        raise ValueError(f"row {short[0]} of {name} points along the mean direction of {name} (are "
+                         "all its rows identical or parallel?): after centring it is rounding "
+                         "noise, with no direction to find neighbours by")
     return _unit_rows(centred, name)
 
 
 def knn_graph(X, *, k: int = 1, chunk_size: int = 1024) -> nx.Graph:
     """Undirected k-nearest-neighbour graph by cosine similarity (nodes are row indices).
 
-    Each row is joined to its ``k`` most similar other rows (ties to the
-    lower row); edges are undirected, so degrees can exceed ``k``. Memory is
-    ``chunk_size`` rows of similarities at a time. Rows must be finite and
-    non-zero, and ``1 <= k < n``.
+    Each row is joined to its ``k`` most similar other rows (ties to the lower row), so
+    degrees can exceed ``k``. ``chunk_size``: rows of similarities at a time.
     """
     X = as_matrix(X, "X", dtype=np.float64)
     n = X.shape[0]
     if n < 2:
-        raise ValueError(
-            f"X must have at least 2 rows for a k-NN graph (a row is not its own neighbour), "
-            f"got {n}"
-        )
+        raise ValueError(f"X must have at least 2 rows for a k-NN graph (a row is not its own "
+                         f"neighbour), got {n}")
     k = check_int(k, "k", minimum=1)
     if k > n - 1:
         raise ValueError(f"k={k} is larger than the number of other rows ({n - 1}) of X")
@@ -114,7 +97,7 @@ class _VF2Timeout(Exception):
 
 
 class _DeadlineGraphMatcher(GraphMatcher):
-    """networkx's VF2 that gives up at a deadline, checked at every candidate pair (in-process)."""
+    """networkx's VF2 that gives up at a deadline, checked at every candidate pair."""
 
     def __init__(self, G1, G2, deadline: float):
         super().__init__(G1, G2)
@@ -148,10 +131,8 @@ def _wl_hash(graph: nx.Graph) -> str:
 def vf2_isomorphic(G1: nx.Graph, G2: nx.Graph, *, timeout: float | None = 10.0) -> bool | None:
     """Are two graphs isomorphic? True, False, or None when VF2 ran out of ``timeout`` seconds.
 
-    Cheap invariants settle most cases first: node and edge counts and the
-    degree sequence, the Weisfeiler-Lehman hash (different means not
-    isomorphic), and the identity map. Only then does networkx's VF2
-    (exponential in the worst case) search, under the deadline.
+    Cheap invariants (counts, degree sequence, Weisfeiler-Lehman hash, the identity map)
+    settle most cases before networkx's VF2 (exponential in the worst case) searches.
     """
     _check_simple_undirected(G1, "G1")
     _check_simple_undirected(G2, "G2")
@@ -176,7 +157,7 @@ def vf2_isomorphic(G1: nx.Graph, G2: nx.Graph, *, timeout: float | None = 10.0) 
 @dataclass
 class IsomorphicPrefix:
     """``largest`` N found isomorphic (0 if none; not monotone in N), and ``per_size``:
-    ``N``, ``isomorphic`` (None = timed out), ``seconds``, ``edges_x``, ``edges_y`` per N."""
+    ``N``, ``isomorphic`` (None: timed out), ``seconds``, ``edges_x``, ``edges_y``."""
 
     largest: int
     per_size: pd.DataFrame
@@ -208,11 +189,10 @@ def largest_isomorphic_prefix(X, Y, sizes, *, k: int = 1,
 
 
 def laplacian_spectrum(graph: nx.Graph) -> np.ndarray:
-    """Laplacian eigenvalues, ascending, one connected component at a time.
+    """Laplacian eigenvalues (edge weights ignored), ascending, one connected component at a time.
 
-    The Laplacian is block-diagonal over components (a 1-NN graph is a forest
-    of small trees), so small blocks replace one O(n^3) call; same result as
-    ``networkx.laplacian_spectrum`` up to rounding. Edge weights are ignored.
+    A 1-NN graph is a forest of small trees: small blocks replace one O(n^3) call (same
+    result as ``networkx.laplacian_spectrum`` up to rounding).
     """
     _check_simple_undirected(graph, "graph")
     spectra = [np.zeros(0)]
@@ -238,13 +218,11 @@ def spectral_distance(G1: nx.Graph, G2: nx.Graph, *, k_fraction: float = 0.9,
                       return_k: bool = False, end: str = "largest"):
     """Sogaard et al.'s eigenvector similarity of two graphs with the same number of nodes.
 
-    Both Laplacian spectra are ordered from ``end``; ``k_j`` is the fewest
-    leading eigenvalues whose sum reaches ``k_fraction`` of graph j's total,
-    ``k = min(k_1, k_2)`` and ``Delta = sum_{i<k} (lambda1_i - lambda2_i)^2``
-    (0 for identical spectra). ``end="largest"`` follows the paper's text
-    ("the k largest eigenvalues"); ``end="smallest"`` matches the authors'
-    released code (cambridgeltl/iso-study, ``evs_script.py``: ascending
-    spectra, k from the small end). Returns ``Delta``, or ``(Delta, k)``.
+    Both Laplacian spectra are ordered from ``end``; ``k_j`` is the fewest leading
+    eigenvalues whose sum reaches ``k_fraction`` of graph j's total, ``k = min(k_1, k_2)``
+    and ``Delta = sum_{i<k} (lambda1_i - lambda2_i)^2``. ``end="largest"`` follows the
+    paper's text; ``"smallest"`` the authors' code (cambridgeltl/iso-study,
+    ``evs_script.py``). Returns ``Delta``, or ``(Delta, k)``.
     """
     k_fraction = check_real(k_fraction, "k_fraction", low=0.0, high=1.0, low_open=True)
     check_bool(return_k, "return_k")
@@ -267,9 +245,8 @@ def eigenvector_similarity(X, Y, *, n: int = 5000, k_fraction: float = 0.9,
                            return_k: bool = False, end: str = "largest"):
     """Eigenvector similarity of two paired spaces (Sogaard et al. 2018); 0 = identical spectra.
 
-    Each whole space is normalised unit -> center -> unit, the first ``n``
-    rows' 1-NN cosine graphs are built (:func:`knn_graph`) and compared by
-    :func:`spectral_distance` (``k_fraction``, ``return_k``, ``end`` as there).
+    Each space is normalised unit -> center -> unit; the first ``n`` rows' 1-NN graphs
+    are compared by :func:`spectral_distance` (``k_fraction``, ``return_k``, ``end``).
     """
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 2)
@@ -292,32 +269,26 @@ _COSINE_NOISE = 1e-9
 def relational_similarity(X, Y, *, n: int = 1000) -> float:
     """Pearson r between the cosines of every pair ``i < j`` of the first ``n`` rows in X and in Y.
 
-    Invariant to rotations and rescalings of either space; 1 means the two
-    geometries agree up to an affine change of the cosine scale. ``n >= 3``.
+    1: the geometries agree up to an affine change of the cosine scale.
     """
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 3)
     cosines_x, cosines_y = _pair_cosines(X[:n], "X"), _pair_cosines(Y[:n], "Y")
     for name, cosines in (("X", cosines_x), ("Y", cosines_y)):
         if np.ptp(cosines) <= _COSINE_NOISE:
-            raise ValueError(
-                f"all cosines between the first {n} rows of {name} are equal (identical or "
-                "parallel rows?), so the correlation is undefined"
-            )
+            raise ValueError(f"all cosines between the first {n} rows of {name} are equal (identical "
+                             "or parallel rows?), so the correlation is undefined")
     return float(np.corrcoef(cosines_x, cosines_y)[0, 1])
 
 
 def rips_h0_deaths(X) -> np.ndarray:
-    """The ``n - 1`` finite H0 death times of the Rips filtration of unit rows, ascending.
-
-    Distances are ``sqrt(2 - 2 cos)``. In H0 components merge along
-    minimum-spanning-tree edges, so the deaths are the MST edge lengths.
-    """
+    """The ``n - 1`` finite H0 death times of the Rips filtration of unit rows, ascending:
+    the minimum spanning tree's edge lengths (distances ``sqrt(2 - 2 cos)``)."""
     U = _unit_rows(as_matrix(X, "X", dtype=np.float64))
     if U.shape[0] == 1:
         return np.zeros(0)
-    # The Gram route is BLAS-fast; the chosen MST edges are re-measured exactly below.
-    # In place: n = 5000 is 200 MB per copy.
+    # The Gram route is BLAS-fast (in place: n = 5000 is 200 MB a copy); the chosen MST
+    # edges are re-measured exactly below.
     distance = U @ U.T
     distance *= -2.0
     distance += 2.0
@@ -331,10 +302,7 @@ def rips_h0_deaths(X) -> np.ndarray:
 
 
 def _prim_tree(distance):
-    """``(parents, children)`` of a minimum spanning tree of a complete graph (dense Prim).
-
-    Every MST has the same multiset of edge lengths, so ties do not matter.
-    """
+    """``(parents, children)`` of a minimum spanning tree of a complete graph (dense Prim)."""
     n = len(distance)
     best = distance[0].copy()  # distance of each vertex to the tree grown so far
     parent = np.zeros(n, dtype=np.int64)
@@ -369,13 +337,10 @@ def _check_deaths(deaths, name: str) -> np.ndarray:
 
 
 def _matching_exists(values: list, sides: list, eps: float) -> bool:
-    """Can two birth-0 diagrams be matched with every cost <= eps?
+    """Can two birth-0 diagrams (``values`` descending, ``sides``: which diagram) be matched at cost <= eps?
 
-    ``values``: all deaths, descending; ``sides``: which diagram each is from.
-    A point with death > 2 eps must be matched within eps to a point of the
-    other diagram; smaller ones may go to the diagonal. An optimal 1-D
-    matching never crosses, so one sweep does: waiting points (all from one
-    side) are served largest first by each new point of the other side.
+    A death > 2 eps must be matched within eps to the other diagram; smaller ones may
+    go to the diagonal. An optimal 1-D matching never crosses, so one sweep does.
     """
     waiting = deque()
     waiting_side = -1
@@ -397,11 +362,9 @@ def _matching_exists(values: list, sides: list, eps: float) -> bool:
 def bottleneck_distance(deaths1, deaths2) -> float:
     """Exact bottleneck distance between two H0 diagrams whose births are all 0.
 
-    Points ``(0, d)`` are ``|d1 - d2|`` apart and ``d / 2`` from the
-    diagonal. The answer is one of those values: a bisection over the
-    float64 bit patterns (ordered like non-negative floats) finds it exactly
-    in at most 64 O(n) feasibility checks. Deaths must be finite and >= 0;
-    the diagrams may differ in size.
+    Points ``(0, d)`` are ``|d1 - d2|`` apart and ``d / 2`` from the diagonal; a
+    bisection over the float64 bit patterns finds the answer exactly in at most 64
+    O(n) feasibility checks. The diagrams may differ in size.
     """
     deaths1 = _check_deaths(deaths1, "deaths1")
     deaths2 = _check_deaths(deaths2, "deaths2")
@@ -427,7 +390,7 @@ def bottleneck_distance(deaths1, deaths2) -> float:
 def gh_distance(X, Y, *, n: int = 5000) -> float:
     """Gromov-Hausdorff proxy of Patra et al. (2019): :func:`bottleneck_distance` of the first ``n`` rows' :func:`rips_h0_deaths`.
 
-    In [0, 1] for unit vectors; 0 for isometric spaces. ``2 <= n <= len(X)``.
+    In [0, 1]; 0 for isometric spaces.
     """
     X, Y = _as_pair(X, Y)
     n = _check_n(n, X.shape[0], 2)
@@ -437,12 +400,9 @@ def gh_distance(X, Y, *, n: int = 5000) -> float:
 def isomorphism_table(pairs: dict, *, n_vf2_sizes=(10, 20, 50, 100, 200, 500, 1000),
                       n_eigen: int = 5000, n_relational: int = 1000, n_gh: int = 5000,
                       k: int = 1, timeout: float | None = 10.0) -> pd.DataFrame:
-    """Every measure of this module for each ``name -> (X, Y)`` of ``pairs``: one row per name.
+    """Every measure of this module (a column each) for each ``name -> (X, Y)`` of ``pairs``.
 
-    Sizes larger than a pair's row count are clipped to it. Columns:
-    ``eigenvector_similarity`` (``n_eigen``), ``relational_similarity``
-    (``n_relational``), ``gh_distance`` (``n_gh``) and
-    ``largest_isomorphic_prefix`` (``n_vf2_sizes``, ``k``, ``timeout``).
+    Sizes larger than a pair's row count are clipped to it.
     """
     if not isinstance(pairs, dict) or not pairs:
         raise TypeError(f"pairs must be a non-empty dict name -> (X, Y), got {pairs!r:.80}")

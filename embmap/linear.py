@@ -1,8 +1,5 @@
 """Linear maps from a source embedding space X to a target space Y (scikit-learn regressors).
 
-``fit(X, Y)`` on paired rows (row ``i`` of each is the same word), then
-``predict(X_new)`` maps any source vectors; the dimensions may differ.
-
 ==========================  =============================================
 ``LeastSquares``            W = argmin ||XW - Y||            (any W)
 ``RidgeMap``                W = argmin ||XW - Y||^2 + alpha ||W||^2
@@ -13,14 +10,10 @@
 ``SelfLearning``            wrap any map; re-induce the dictionary by CSLS
 ==========================  =============================================
 
-``coef_`` has shape ``(d_x, d_y)`` and ``predict(X) = X @ coef_ +
-intercept_`` (the transpose of scikit-learn's ``coef_``: the literature
-writes the map as ``XW``). Fitting is in float64; ``predict`` returns
-float32 for float32 input. A 1-D ``Y`` gives 1-D predictions.
-
-A :class:`~sklearn.pipeline.Pipeline` transforms ``X`` only: normalise the
-target side yourself, with a :class:`~embmap.preprocess.Normaliser` fitted on
-the training rows, and retrieve in that normalised space.
+``predict(X) = X @ coef_ + intercept_`` with ``coef_`` of shape ``(d_x, d_y)`` (the
+transpose of scikit-learn's: the literature writes ``XW``). Fitting is in float64;
+``predict`` returns float32 for float32 input, 1-D for a 1-D ``Y``. A Pipeline transforms
+``X`` only: normalise the target side yourself (a Normaliser fitted on the training rows).
 """
 
 from __future__ import annotations
@@ -69,17 +62,17 @@ class _Map(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
 
 class _LinearMap(_Map):
-    """Validation and ``predict`` of the closed-form maps; subclasses set ``coef_``, ``intercept_`` in ``_fit``."""
+    """Closed-form maps: subclasses set ``coef_`` and ``intercept_`` in ``_fit``."""
 
     def fit(self, X, Y):
-        """Fit on paired rows: ``X`` (n, d_x) source vectors, ``Y`` (n, d_y) or (n,) targets."""
+        """Fit on paired rows: ``X`` (n, d_x), ``Y`` (n, d_y) or (n,)."""
         X, Y = check_fit_data(self, X, Y)
         self._y_was_1d = Y.ndim == 1
         self._fit(X, Y[:, None] if Y.ndim == 1 else Y)
         return self
 
     def predict(self, X):
-        """``X @ coef_ + intercept_`` for any source vectors (new words included)."""
+        """``X @ coef_ + intercept_``."""
         check_is_fitted(self)
         pred = _apply(check_predict_data(self, X), self.coef_)
         pred += self.intercept_.astype(pred.dtype, copy=False)
@@ -96,9 +89,8 @@ def _center(X, Y, fit_intercept):
 def least_squares(X, Y, fit_intercept=False) -> tuple[np.ndarray, np.ndarray]:
     """``(W, b)`` minimising ``||X W + b - Y||``: embmap's one least-squares solve.
 
-    :func:`scipy.linalg.lstsq` (gelsy, minimum-norm ``W`` for rank-deficient
-    ``X``), never an explicit inverse; the intercept is fitted on centred
-    columns, so it is unpenalised (``b`` is zeros without one).
+    :func:`scipy.linalg.lstsq` (gelsy: minimum-norm ``W`` for rank-deficient ``X``);
+    the intercept is fitted on centred columns (``b`` is zeros without one).
     """
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     mx, my, Xc, Yc = _center(X, Y, fit_intercept)
@@ -107,7 +99,7 @@ def least_squares(X, Y, fit_intercept=False) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sqrt_and_inv_sqrt(C, eps=1e-10):
-    """``(C^(1/2), C^(-1/2))`` from one eigendecomposition; eigenvalues floored at ``eps * max``."""
+    """``(C^(1/2), C^(-1/2))``, eigenvalues floored at ``eps * max``."""
     w, V = np.linalg.eigh(C)
     floor = eps * w.max() if w.max() > 0 else 1.0
     root = np.sqrt(np.maximum(w, floor))
@@ -117,11 +109,8 @@ def _sqrt_and_inv_sqrt(C, eps=1e-10):
 class LeastSquares(_LinearMap):
     """Unconstrained linear map: ``W = argmin ||XW - Y||_F`` (minimum-norm when ``n < d_x``).
 
-    Solved by an orthogonal factorisation (:func:`least_squares`), never the
-    normal equations. Least squares shrinks predictions toward the mean of
-    ``Y`` and so creates hubs; compare NN with CSLS retrieval.
-
-    ``fit_intercept`` fits ``Y ~ XW + b`` (not needed after centring both spaces).
+    Solved by :func:`least_squares`, never the normal equations. ``fit_intercept``
+    fits ``Y ~ XW + b`` (not needed after centring both spaces).
     """
 
     def __init__(self, fit_intercept=False):
@@ -135,17 +124,13 @@ class LeastSquares(_LinearMap):
 class RidgeMap(_LinearMap):
     """Least squares with an L2 penalty: ``W = (X^T X + alpha I)^(-1) X^T Y``.
 
-    Solved as the symmetric positive definite system
-    ``(X^T X + alpha I) W = X^T Y`` (Cholesky); ``alpha = 0`` falls back to
-    :func:`least_squares`. ``X^T X`` of ``n`` unit rows has trace ``n``: scale
-    ``alpha`` with the number of words.
-
-    ``fit_intercept`` fits an unpenalised intercept (X and Y centred first).
+    Solved by Cholesky; ``alpha = 0`` is :func:`least_squares`. ``X^T X`` of ``n`` unit
+    rows has trace ``n``: scale ``alpha`` with the number of words. ``fit_intercept``
+    fits an unpenalised intercept.
     """
 
     def __init__(self, alpha=1.0, fit_intercept=False):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
+        self.alpha, self.fit_intercept = alpha, fit_intercept
 
     def _fit(self, X, Y):
         alpha = check_real(self.alpha, "alpha", low=0.0)
@@ -162,21 +147,16 @@ class RidgeMap(_LinearMap):
 class RidgeHoldoutMap(_LinearMap):
     """:class:`RidgeMap` whose ``alpha`` is chosen inside every ``fit`` on validation words.
 
-    Unlike scikit-learn's ``RidgeCV`` (leave-one-out), ``alpha`` minimises the
-    mean squared error on the validation pair given to :meth:`fit`, or else
-    on a seeded hold-out of ``val_fraction`` of the training rows; the final
-    map is refitted on all training rows with that ``alpha``.
-
-    Attributes ``alpha_``, ``validation_mse_`` (alpha -> MSE) and ``final_``
-    (the refitted :class:`RidgeMap`).
+    Unlike scikit-learn's ``RidgeCV`` (leave-one-out), ``alpha`` minimises the MSE on the
+    validation pair given to :meth:`fit`, else on a seeded hold-out of ``val_fraction``
+    of the training rows; then the map is refitted on all training rows. Fitted:
+    ``alpha_``, ``validation_mse_`` (alpha -> MSE), ``final_`` (the :class:`RidgeMap`).
     """
 
     def __init__(self, alphas=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0), fit_intercept=False,
                  val_fraction=0.1, seed=0):
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.val_fraction = val_fraction
-        self.seed = seed
+        self.alphas, self.fit_intercept = alphas, fit_intercept
+        self.val_fraction, self.seed = val_fraction, seed
 
     def fit(self, X, Y, *, X_val=None, Y_val=None):
         """Choose ``alpha`` on ``(X_val, Y_val)`` (both or neither), then refit on ``X``, ``Y``."""
@@ -187,19 +167,16 @@ class RidgeHoldoutMap(_LinearMap):
         if X_val is None:
             n_val = max(1, round(float(self.val_fraction) * len(X)))
             if len(X) - n_val < 2:
-                raise ValueError(
-                    f"X has {len(X)} rows: too few to hold out val_fraction="
-                    f"{self.val_fraction} of them and fit on at least 2; "
-                    "pass X_val and Y_val instead"
-                )
+                raise ValueError(f"X has {len(X)} rows: too few to hold out val_fraction="
+                                 f"{self.val_fraction} of them and fit on at least 2; "
+                                 "pass X_val and Y_val instead")
             kept, held = holdout_rows(len(X), n_val, self.seed)
             X_tr, Y_tr, X_val, Y_val = X[kept], Y[kept], X[held], Y[held]
         else:
             X_val = as_matrix(X_val, "X_val", dtype=np.float64, n_cols=X.shape[1])
             if Y.ndim == 1 and np.ndim(Y_val) == 1:
                 Y_val = np.reshape(Y_val, (-1, 1))
-            y_cols = 1 if Y.ndim == 1 else Y.shape[1]
-            Y_val = as_matrix(Y_val, "Y_val", dtype=np.float64, n_cols=y_cols)
+            Y_val = as_matrix(Y_val, "Y_val", dtype=np.float64, n_cols=1 if Y.ndim == 1 else Y.shape[1])
             check_same_rows(X_val, Y_val, "X_val", "Y_val")
             Y_val = Y_val.ravel() if Y.ndim == 1 else Y_val
             X_tr, Y_tr = X, Y
@@ -237,26 +214,18 @@ class OrthogonalProcrustes(_LinearMap):
 
     Shown in notebook 03, section 1 (the SVD written out and checked against this class).
 
-    ``W = U V^T`` with ``U S V^T = svd(X^T Y)`` maximises ``<XW, Y>`` over
-    orthogonal ``W`` (Schönemann 1966). A rotated space cannot shrink toward
-    the mean, so it makes far fewer hubs than least squares. With different
-    dimensions the thin SVD gives a semi-orthogonal ``W`` (orthonormal rows
-    when ``d_x <= d_y``, columns otherwise). ``intercept_`` is zeros;
-    ``singular_values_`` are those of ``X^T Y``.
+    ``W = U V^T`` with ``U S V^T = svd(X^T Y)`` maximises ``<XW, Y>`` over orthogonal
+    ``W`` (Schönemann 1966). With different dimensions the thin SVD gives a
+    semi-orthogonal ``W``. ``singular_values_`` are those of ``X^T Y``.
     """
 
     _poor_score = True
-
-    def __init__(self):
-        pass
 
     def _fit(self, X, Y):
         XtY = X.T @ Y
         if not np.any(XtY):
             # svd(0) returns an arbitrary orthogonal matrix: a map that means nothing.
-            raise ValueError(
-                "X^T Y is all zeros (an all-zero X or Y?): every rotation fits equally badly"
-            )
+            raise ValueError("X^T Y is all zeros (an all-zero X or Y?): every rotation fits equally badly")
         U, s, Vt = np.linalg.svd(XtY, full_matrices=False)
         self.coef_ = U @ Vt
         self.intercept_ = np.zeros(Y.shape[1])
@@ -273,27 +242,31 @@ class CCAMap(_LinearMap):
         U S V^T = svd(C_xx^(-1/2) C_xy C_yy^(-1/2))
         A = C_xx^(-1/2) U_k,      B = C_yy^(-1/2) V_k,      rho = diag(S)_k
 
-    The map predicts the target variates ``rho_i X a_i`` and returns to Y's
-    coordinates by least squares from the variates, ``L = (B^T C_yy B)^(-1)
-    B^T C_yy``: ``coef_ = A diag(rho) L``. With all components it is least
-    squares with an intercept (up to ``reg``).
-
-    ``n_components`` is ``k`` (default ``min(d_x, d_y)``), ``reg`` is ``r``
-    relative to each covariance's mean variance. Attributes ``x_weights_``
-    (A), ``y_weights_`` (B), ``y_loadings_`` (L), ``correlations_`` (rho).
+    The map predicts the target variates ``rho_i X a_i`` and returns to Y's coordinates
+    by least squares, ``L = (B^T C_yy B)^(-1) B^T C_yy``: ``coef_ = A diag(rho) L``
+    (with all components: least squares with an intercept). ``n_components``: ``k``
+    (default ``min(d_x, d_y)``); ``reg``: ``r`` relative to the mean variance.
+    Fitted: ``x_weights_`` (A), ``y_weights_`` (B), ``y_loadings_`` (L), ``correlations_``.
     """
 
     def __init__(self, n_components=None, reg=1e-6):
-        self.n_components = n_components
-        self.reg = reg
+        self.n_components, self.reg = n_components, reg
 
     def _fit(self, X, Y):
-        k = self._n_components(X.shape[1], Y.shape[1])
+        d = min(X.shape[1], Y.shape[1])
+        k = d if self.n_components is None else check_int(self.n_components, "n_components",
+                                                          minimum=1, maximum=d)
+        reg = check_real(self.reg, "reg", low=0.0)
         mx, my, Xc, Yc = _center(X, Y, fit_intercept=True)
         n = len(X)
         Cxx, Cyy, Cxy = Xc.T @ Xc / n, Yc.T @ Yc / n, Xc.T @ Yc / n
-        _, Wx = _sqrt_and_inv_sqrt(self._regularise(Cxx))
-        _, Wy = _sqrt_and_inv_sqrt(self._regularise(Cyy))
+
+        def regularised(C):
+            scale = np.trace(C) / len(C)
+            return C + reg * (scale if scale > 0 else 1.0) * np.eye(len(C))
+
+        _, Wx = _sqrt_and_inv_sqrt(regularised(Cxx))
+        _, Wy = _sqrt_and_inv_sqrt(regularised(Cyy))
         U, rho, Vt = np.linalg.svd(Wx @ Cxy @ Wy, full_matrices=False)
         A, B = Wx @ U[:, :k], Wy @ Vt[:k].T
         L = np.linalg.lstsq(B.T @ Cyy @ B, B.T @ Cyy, rcond=None)[0]
@@ -301,16 +274,6 @@ class CCAMap(_LinearMap):
         self.correlations_ = rho[:k]
         self.coef_ = (A * rho[:k]) @ L
         self.intercept_ = my - mx @ self.coef_
-
-    def _n_components(self, d_x, d_y):
-        if self.n_components is None:
-            return min(d_x, d_y)
-        return check_int(self.n_components, "n_components", minimum=1, maximum=min(d_x, d_y))
-
-    def _regularise(self, C):
-        reg = check_real(self.reg, "reg", low=0.0)
-        scale = np.trace(C) / len(C)
-        return C + reg * (scale if scale > 0 else 1.0) * np.eye(len(C))
 
 
 class VecMapMultiStep(_LinearMap):
@@ -322,24 +285,18 @@ class VecMapMultiStep(_LinearMap):
     4. de-whiten: source by ``U^T (X^T X)^(1/2) U``, target by ``V^T (Z^T Z)^(1/2) V``;
     5. dimensionality reduction: keep the first ``dim_reduction`` coordinates.
 
-    ``coef_source_`` and ``coef_target_`` map each side into the shared space,
-    where VecMap retrieves (:meth:`transform_source` vs :meth:`transform_target`).
-    ``coef_ = coef_source_ @ pinv(coef_target_)`` maps into Y's own
-    coordinates; without whitening and re-weighting it is Procrustes.
-    ``orthogonal=False`` replaces step 2 by least squares (then ``coef_``
-    equals :class:`LeastSquares`, and steps 3 and 5 are refused).
-    ``singular_values_`` is ``S`` (empty without the orthogonal step).
+    ``coef_source_`` and ``coef_target_`` map each side into the shared space, where
+    VecMap retrieves (:meth:`transform_source`, :meth:`transform_target`); ``predict``
+    maps into Y's own coordinates (``coef_ = coef_source_ @ pinv(coef_target_)``).
+    ``orthogonal=False``: least squares in step 2 (steps 3 and 5 refused).
     """
 
     _poor_score = True
 
     def __init__(self, whiten=True, orthogonal=True, reweight=0.5, dewhiten=True,
                  dim_reduction=None):
-        self.whiten = whiten
-        self.orthogonal = orthogonal
-        self.reweight = reweight
-        self.dewhiten = dewhiten
-        self.dim_reduction = dim_reduction
+        self.whiten, self.orthogonal, self.reweight = whiten, orthogonal, reweight
+        self.dewhiten, self.dim_reduction = dewhiten, dim_reduction
 
     def _fit(self, X, Z):
         self._check_params(min(X.shape[1], Z.shape[1]))
@@ -347,7 +304,13 @@ class VecMapMultiStep(_LinearMap):
         Wz1, Wz1_inv = self._whitening(Z)
         Xw, Zw = X @ Wx1, Z @ Wz1
         if self.orthogonal:
-            Wx, Wz, s = self._orthogonal_steps(Xw, Zw, Wx1, Wx1_inv, Wz1, Wz1_inv)
+            U, s, Vt = np.linalg.svd(Xw.T @ Zw, full_matrices=False)
+            V = Vt.T
+            Wx, Wz = Wx1 @ U, Wz1 @ V
+            if self.reweight:
+                Wx, Wz = Wx * s**self.reweight, Wz * s**self.reweight
+            if self.dewhiten:
+                Wx, Wz = Wx @ (U.T @ Wx1_inv @ U), Wz @ (V.T @ Wz1_inv @ V)
         else:
             # Least squares lands the source in the (whitened) target
             # coordinates, so both sides are de-whitened with the target's matrix.
@@ -367,16 +330,6 @@ class VecMapMultiStep(_LinearMap):
         root, inv_root = _sqrt_and_inv_sqrt(A.T @ A)
         return inv_root, root
 
-    def _orthogonal_steps(self, Xw, Zw, Wx1, Wx1_inv, Wz1, Wz1_inv):
-        U, s, Vt = np.linalg.svd(Xw.T @ Zw, full_matrices=False)
-        V = Vt.T
-        Wx, Wz = Wx1 @ U, Wz1 @ V
-        if self.reweight:
-            Wx, Wz = Wx * s**self.reweight, Wz * s**self.reweight
-        if self.dewhiten:
-            Wx, Wz = Wx @ (U.T @ Wx1_inv @ U), Wz @ (V.T @ Wz1_inv @ V)
-        return Wx, Wz, s
-
     def _check_params(self, max_dim):
         for flag in ("whiten", "orthogonal", "dewhiten"):
             check_bool(getattr(self, flag), flag)
@@ -387,16 +340,6 @@ class VecMapMultiStep(_LinearMap):
             check_int(m, "dim_reduction", minimum=1, maximum=max_dim)
         if not self.orthogonal and (self.reweight or m is not None):
             raise ValueError("reweight and dim_reduction need orthogonal=True (they use its S)")
-
-    def predict(self, X):
-        """``X @ coef_``: the target's own coordinates, where whitening and re-weighting are undone.
-
-        VecMap is built to be scored in its shared space (``score_map``'s
-        ``space="auto"``); retrieve there with :meth:`transform_source` and
-        :meth:`transform_target`, and use ``predict`` only for vectors in
-        the target space itself. Notebook 03, section 4 compares the two.
-        """
-        return super().predict(X)
 
     def transform_source(self, X):
         """Source vectors in the shared space: ``X @ coef_source_``."""
@@ -413,38 +356,23 @@ class VecMapMultiStep(_LinearMap):
 class SelfLearning(_Map):
     """Refine any map by re-inducing its training dictionary (Artetxe et al. 2018).
 
-    From a seed dictionary, alternate: fit ``estimator`` on the dictionary;
-    map every source word and pair it with its best target by CSLS
-    (``direction="union"`` also pairs every target with its best source and
-    takes the union, as VecMap does). The objective is the mean best CSLS
-    score; iteration stops when it improves by less than ``tol`` or after
-    ``n_iter`` rounds. While iterating, each CSLS score is dropped with
-    probability ``dropout`` (VecMap's stochastic induction, at a fixed rate
-    where VecMap anneals it); the final dictionary is induced without dropout.
-    A map with ``transform_target`` (VecMap) induces in its shared space.
-    ``estimator`` (default :class:`OrthogonalProcrustes`) is cloned;
-    ``n_iter=0`` fits the seed only; ``vocabulary_size`` induces over the
-    first (most frequent) rows only; ``seed`` seeds the dropout.
-
-    Attributes: ``estimator_`` (the final map, which ``predict`` uses),
-    ``dictionary_`` (int (m, 2): ``X[i]`` with ``Y[j]``), ``history_`` (one
-    dict per round: ``iteration``, ``dictionary_size``, ``objective``,
-    ``seconds``), ``n_iter_``.
+    Alternate: fit ``estimator`` (default :class:`OrthogonalProcrustes`) on the dictionary;
+    pair every source word with its best target by CSLS (``direction="union"`` adds every
+    target's best source, as VecMap). Stops when the mean best CSLS score improves by less
+    than ``tol`` or after ``n_iter`` rounds. While iterating each score is dropped with
+    probability ``dropout`` (fixed; VecMap anneals it). A map with ``transform_target``
+    induces in its shared space; ``vocabulary_size``: induce over the first rows only.
+    Fitted: ``estimator_``, ``dictionary_`` (int (m, 2): ``X[i]`` with ``Y[j]``),
+    ``history_`` (one dict per round), ``n_iter_``.
     """
 
     _poor_score = True
 
     def __init__(self, estimator=None, n_iter=10, tol=1e-4, dropout=0.1, direction="union",
                  csls_k=10, vocabulary_size=None, seed=0, verbose=False):
-        self.estimator = estimator
-        self.n_iter = n_iter
-        self.tol = tol
-        self.dropout = dropout
-        self.direction = direction
-        self.csls_k = csls_k
-        self.vocabulary_size = vocabulary_size
-        self.seed = seed
-        self.verbose = verbose
+        self.estimator, self.n_iter, self.tol, self.dropout = estimator, n_iter, tol, dropout
+        self.direction, self.csls_k, self.vocabulary_size = direction, csls_k, vocabulary_size
+        self.seed, self.verbose = seed, verbose
 
     def fit(self, X, Y, *, seed_pairs=None):
         """Fit on ``seed_pairs`` (int (m, 2): ``X[i]`` with ``Y[j]``; default ``i <-> i``), then refine."""
@@ -467,7 +395,12 @@ class SelfLearning(_Map):
             if improved:
                 pairs, previous = induced, objective
                 model = self._refit(X, Y, pairs)
-            self._log(iteration, len(induced), objective, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            self.history_.append({"iteration": iteration, "dictionary_size": len(induced),
+                                  "objective": float(objective), "seconds": float(seconds)})
+            if self.verbose:
+                print(f"self-learning round {iteration}: {len(induced)} pairs, "
+                      f"objective {objective:.4f}, {seconds:.1f} s")
             if not improved:
                 break
         if self.n_iter > 0:
@@ -477,7 +410,7 @@ class SelfLearning(_Map):
         return self
 
     def predict(self, X):
-        """Map source vectors with the final map (``estimator_.predict``)."""
+        """``estimator_.predict``."""
         check_is_fitted(self)
         pred = self.estimator_.predict(check_predict_data(self, X))
         return pred.ravel() if self._y_was_1d else pred
@@ -513,13 +446,6 @@ class SelfLearning(_Map):
                               axis=0)
         return pairs, objective
 
-    def _log(self, iteration, size, objective, seconds):
-        self.history_.append({"iteration": iteration, "dictionary_size": int(size),
-                              "objective": float(objective), "seconds": float(seconds)})
-        if self.verbose:
-            print(f"self-learning round {iteration}: {size} pairs, "
-                  f"objective {objective:.4f}, {seconds:.1f} s")
-
 
 def _check_pairs(seed_pairs, n_x, n_y):
     pairs = np.asarray(seed_pairs)
@@ -536,9 +462,8 @@ def _check_pairs(seed_pairs, n_x, n_y):
 def _best_csls(src, trg, csls_k, dropout, rng, backward, chunk_size=None):
     """``(fwd, bwd, objective)``: best CSLS target of each source (and source of each target).
 
-    CSLS scores a pair the same from both ends, so one pass serves both
-    directions (rows forward, a running column maximum backward). The
-    objective is measured before dropout; a dropped entry is hidden from
+    CSLS is symmetric, so one pass serves both directions (a running column maximum
+    backward). The objective is measured before dropout; a dropped entry is hidden from
     both directions (VecMap draws the two masks independently).
     """
     P = safe_unit_rows(as_matrix(src, "src", min_rows=0))

@@ -1,12 +1,8 @@
 """Local (instance-based) maps: predict a word's target from the targets of nearby training words.
 
-When two spaces are far from isomorphic (notebook 02) no global function bends one
-geometry into the other, but the targets of a query's nearest training words still
-carry most of what can be predicted. All maps here are scikit-learn estimators on the
-neighbour search of :mod:`embmap._search`, and predict their own training rows
-leave-one-out (``predict_training``), which :func:`mapped_sources` uses for unbiased
-CSLS terms. :class:`AttentionMap` (a learned metric, torch) lives in
-:mod:`embmap.neural` and is importable from here.
+scikit-learn estimators on :mod:`embmap._search`; each predicts its own training rows
+leave-one-out (``predict_training``), which :func:`mapped_sources` uses for unbiased CSLS
+terms. :class:`AttentionMap` (torch) lives in :mod:`embmap.neural`, importable from here.
 """
 
 from __future__ import annotations
@@ -26,29 +22,18 @@ from embmap._checks import (
     check_same_rows,
     safe_unit_rows,
 )
+from embmap.evaluation import rank_metrics, retrieve
 from embmap.gold import as_gold, gold_slice
 
-__all__ = [
-    "GraphDiffusionKNNMap",
-    "KNNRegressionMap",
-    "ResidualKNNMap",
-    "SoftmaxKNNMap",
-    "TwoDirectionRetrieval",
-    "knn_validation_grid",
-    "mapped_sources",
-    "nearest_neighbours",
-    "neighbour_mean_oracle",
-    "neighbour_weights",
-    "select_two_direction",
-    "training_edges",
-]
+__all__ = ["GraphDiffusionKNNMap", "KNNRegressionMap", "ResidualKNNMap", "SoftmaxKNNMap",
+           "TwoDirectionRetrieval", "knn_validation_grid", "mapped_sources", "nearest_neighbours",
+           "neighbour_mean_oracle", "neighbour_weights", "select_two_direction", "training_edges"]
 
 _WEIGHTS = ("uniform", "similarity", "softmax")
 
 
 def __getattr__(name):
-    # The torch estimators live in embmap.neural; importing them here lazily keeps
-    # `import embmap.local` free of torch.
+    # lazily, so that `import embmap.local` stays free of torch
     if name in ("AttentionMap", "MetricEncoder"):
         from embmap import neural
 
@@ -61,16 +46,10 @@ def _check_chunk_size(chunk_size):
 
 
 def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=None):
-    """The ``k`` most cosine-similar key rows of every query row, best first (ties: lower row).
+    """``(idx, sims)``: the ``k`` most cosine-similar key rows of every query row, best first.
 
-    ``exclude`` (int array, one entry per query, ``-1`` for none) is a key row each
-    query may not return (leave-one-out). ``chunk_size``: queries per block (default:
-    the engine's memory rule).
-
-    Returns
-    -------
-    idx : int64 array (n_queries, k)
-    sims : float32 array (n_queries, k), descending along each row
+    Ties go to the lower row. ``exclude`` (one key row per query, ``-1`` for none) is a
+    row that query may not return (leave-one-out). ``chunk_size``: queries per block.
     """
     Q = safe_unit_rows(as_matrix(queries, "queries"))
     K = safe_unit_rows(as_matrix(keys, "keys", n_cols=Q.shape[1]))
@@ -85,11 +64,8 @@ def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=None):
 
 
 def neighbour_weights(sims, weights="softmax", temperature=0.05):
-    """Row-normalised neighbour weights from ``(n, k)`` cosines.
-
-    ``"uniform"``: 1/k; ``"similarity"``: proportional to ``max(cos, 0)`` (uniform when
-    all are <= 0); ``"softmax"``: proportional to ``exp(cos / T)``.
-    """
+    """Row-normalised weights of ``(n, k)`` cosines: ``"uniform"`` 1/k, ``"similarity"``
+    proportional to ``max(cos, 0)`` (uniform when all are <= 0), ``"softmax"`` to ``exp(cos / T)``."""
     check_choice(weights, "weights", _WEIGHTS)
     sims = np.asarray(sims, dtype=np.float32)
     if weights == "uniform":
@@ -105,21 +81,34 @@ def neighbour_weights(sims, weights="softmax", temperature=0.05):
 
 
 def _check_xy(X, Y):
-    X = as_matrix(X, "X", min_rows=2)
-    Y = as_matrix(Y, "Y", min_rows=2)
+    X, Y = as_matrix(X, "X", min_rows=2), as_matrix(Y, "Y", min_rows=2)
     check_same_rows(X, Y, "X", "Y")
     return X, Y
 
 
 def _leave_one_out(n, train):
-    """For each of ``n`` rows, its position in ``train`` (-1 if not a training row)."""
+    """Each of ``n`` rows' position in ``train`` (-1 if none)."""
     exclude = np.full(n, -1, dtype=np.int64)
     exclude[train] = np.arange(len(train))
     return exclude
 
 
+def _check_edges(edges, n):
+    edges = np.asarray(edges)
+    if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
+        raise ValueError(f"edges must have shape (m, 2), got {edges.shape}")
+    as_indices(edges.ravel(), "edges", n)
+    return edges.reshape(-1, 2)
+
+
+def _sparse_weights(w, idx, n):
+    """The ``(q, n)`` CSR matrix holding weight ``w[i, j]`` at column ``idx[i, j]``."""
+    q, k = idx.shape
+    return sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, q * k + 1, k)), shape=(q, n))
+
+
 def _adjacency(edges, n):
-    """Symmetric 0/1 adjacency (float32 CSR) of an ``(m, 2)`` edge list; duplicates count once."""
+    """Symmetric 0/1 float32 CSR adjacency of an ``(m, 2)`` edge list."""
     ones = np.ones(2 * len(edges), dtype=np.float32)
     A = sparse.coo_matrix((ones, (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])),
                           shape=(n, n)).tocsr()
@@ -148,7 +137,7 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         self.Y_ = Y
         self.n_features_in_ = X.shape[1]
 
-    def _neighbours(self, X, exclude=None):
+    def _neighbours(self, X, exclude):
         idx, sims = self._nearest(safe_unit_rows(X), self.X_unit_, exclude)
         return idx, neighbour_weights(sims, self.weights, self.temperature)
 
@@ -158,7 +147,7 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         return idx, sims
 
     def predict(self, X) -> np.ndarray:
-        """Predicted target vectors (float32, ``(n, d_out)``) of any source vectors."""
+        """Predicted target vectors (float32) of any source vectors."""
         check_is_fitted(self, "X_unit_")
         X = as_matrix(X, "X", n_cols=self.n_features_in_)
         safe_unit_rows(X, zero_rows="raise", name="X")  # a zero row has no neighbours
@@ -171,10 +160,8 @@ class _LocalMap(RegressorMixin, BaseEstimator):
         if self.n_neighbors > n - 1:
             raise ValueError(f"leave-one-out needs n_neighbors <= n_train - 1 = {n - 1}, "
                              f"got {self.n_neighbors}")
-        return self._predict(self._training_queries(), exclude=np.arange(n))
-
-    def _training_queries(self):
-        return self.X_unit_
+        # ResidualKNNMap's base map needs the raw rows, not their unit copies
+        return self._predict(getattr(self, "_X_train", self.X_unit_), exclude=np.arange(n))
 
     def _predict(self, X, exclude):
         out = np.empty((len(X), self.Y_.shape[1]), dtype=np.float32)
@@ -196,20 +183,15 @@ class SoftmaxKNNMap(_LocalMap):
 
     .. math:: \\hat y = \\sum_{j \\in N_k(x)} w_j y_j, \\quad w_j \\propto \\exp(\\cos(x, x_j) / T)
 
-    ``weights`` may also be ``"similarity"`` or ``"uniform"`` (:func:`neighbour_weights`);
-    ``temperature`` is used by ``"softmax"`` only; ``chunk_size`` is queries per block
-    (default: the engine's memory rule). Fitted: ``X_unit_`` (unit training sources),
-    ``Y_`` (training targets), ``n_features_in_``.
+    ``weights``: see :func:`neighbour_weights` (``temperature`` is softmax's);
+    ``chunk_size``: queries per block. Fitted: ``X_unit_``, ``Y_``, ``n_features_in_``.
     """
 
     def __init__(self, n_neighbors=20, weights="softmax", temperature=0.05, chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
+        self.n_neighbors, self.weights, self.temperature = n_neighbors, weights, temperature
         self.chunk_size = chunk_size
 
     def fit(self, X, Y):
-        """Store the unit-length training sources and their targets."""
         X, Y = _check_xy(X, Y)
         self._validate_common(len(X))
         self._store(X, Y)
@@ -217,7 +199,7 @@ class SoftmaxKNNMap(_LocalMap):
 
 
 class KNNRegressionMap(SoftmaxKNNMap):
-    """:class:`SoftmaxKNNMap` with notebooks 04 and 05's defaults: k = 10, similarity weights."""
+    """:class:`SoftmaxKNNMap` with k = 10 and similarity weights (notebooks 04 and 05)."""
 
     def __init__(self, n_neighbors=10, weights="similarity", temperature=0.05, chunk_size=None):
         super().__init__(n_neighbors=n_neighbors, weights=weights, temperature=temperature,
@@ -229,34 +211,26 @@ class ResidualKNNMap(_LocalMap):
 
     .. math:: \\hat y = W x + \\sum_{j \\in N_k(x)} w_j \\, (y_j - W x_j)
 
-    (InstaMap, Glavas & Vulic 2020, one step). Neighbours by cosine in the source space.
-    An exact linear relation gives ``W x``. ``base`` (default
+    (InstaMap, Glavas & Vulic 2020, one step). ``base`` (default
     :class:`embmap.linear.LeastSquares`) is cloned and fitted; the other parameters are
     :class:`SoftmaxKNNMap`'s. Fitted: ``base_``, ``residuals_`` (``Y - base_.predict(X)``).
     """
 
     def __init__(self, base=None, n_neighbors=20, weights="softmax", temperature=0.05,
                  chunk_size=None):
-        self.base = base
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
-        self.chunk_size = chunk_size
+        self.base, self.n_neighbors, self.weights = base, n_neighbors, weights
+        self.temperature, self.chunk_size = temperature, chunk_size
 
     def fit(self, X, Y):
-        """Fit the linear map, then store the training residuals."""
         from embmap.linear import LeastSquares
 
         X, Y = _check_xy(X, Y)
         self._validate_common(len(X))
         self.base_ = clone(self.base if self.base is not None else LeastSquares()).fit(X, Y)
         self._store(X, Y)
-        self._X_train = X  # the base map needs the raw rows, not their unit copies
+        self._X_train = X
         self.residuals_ = (Y - np.asarray(self.base_.predict(X), dtype=np.float32)).astype(np.float32)
         return self
-
-    def _training_queries(self):
-        return self._X_train
 
     def _predict_chunk(self, X, exclude):
         idx, w = self._neighbours(X, exclude)
@@ -265,10 +239,8 @@ class ResidualKNNMap(_LocalMap):
 
 
 def training_edges(edges, train) -> np.ndarray:
-    """Edges with both ends among the training rows, renumbered to positions in ``train``.
-
-    No validation or test word's edges can then reach a prediction.
-    """
+    """Edges with both ends among the training rows, renumbered to positions in ``train``
+    (so no validation or test word's edges reach a prediction)."""
     train = np.asarray(train, dtype=np.int64)
     if train.ndim != 1 or len(np.unique(train)) != len(train):
         raise ValueError("train must be a 1-D array of distinct row indices")
@@ -285,40 +257,30 @@ def training_edges(edges, train) -> np.ndarray:
 class GraphDiffusionKNNMap(_LocalMap):
     """kNN weights diffused over the graph among training words (APPNP / personalised PageRank).
 
-    With ``w_0`` the query's kNN weights and ``P = D^{-1}(A + I)`` the random-walk
-    matrix of the training graph (self-loops keep an isolated word's mass),
+    With ``w_0`` the query's kNN weights and ``P = D^{-1}(A + I)`` the training graph's
+    random-walk matrix,
 
     .. math:: w_{t+1} = (1 - \\alpha) \\, w_t P + \\alpha \\, w_0, \\qquad
               \\hat y = \\sum_j w_{T,j} \\, y_j .
 
-    Training words linked to several of the query's neighbours gain weight. The graph
-    holds training words only (:func:`training_edges`), so a query needs no graph node.
-    ``alpha``: restart probability (1: plain kNN); ``n_steps``: diffusion steps (0: plain
-    kNN). Fitted: ``transition_`` (sparse ``P``).
+    The graph holds training words only (:func:`training_edges`), so a query needs no
+    graph node. ``alpha`` (restart probability) 1 or ``n_steps`` 0 is plain kNN.
+    Fitted: ``transition_`` (sparse ``P``).
     """
 
     def __init__(self, n_neighbors=20, weights="softmax", temperature=0.05, alpha=0.5, n_steps=2,
                  chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.weights = weights
-        self.temperature = temperature
-        self.alpha = alpha
-        self.n_steps = n_steps
-        self.chunk_size = chunk_size
+        self.n_neighbors, self.weights, self.temperature = n_neighbors, weights, temperature
+        self.alpha, self.n_steps, self.chunk_size = alpha, n_steps, chunk_size
 
     def fit(self, X, Y, *, edges=None):
-        """Store the training pairs and the random-walk matrix of ``edges`` (positions in X; none: plain kNN)."""
+        """``edges``: rows of X (:func:`training_edges`); none: plain kNN."""
         X, Y = _check_xy(X, Y)
         self._validate_common(len(X))
         check_real(self.alpha, "alpha", low=0, high=1)
         check_int(self.n_steps, "n_steps", minimum=0)
         n = len(X)
-        edges = np.asarray(np.empty((0, 2), dtype=np.int64) if edges is None else edges)
-        if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
-            raise ValueError(f"edges must have shape (m, 2), got {edges.shape}")
-        edges = edges.reshape(-1, 2)
-        if edges.size:
-            as_indices(edges.ravel(), "edges", n)
+        edges = _check_edges(np.empty((0, 2), dtype=np.int64) if edges is None else edges, n)
         A = _adjacency(edges, n) + sparse.identity(n, dtype=np.float32, format="csr")
         degree = np.asarray(A.sum(axis=1)).ravel()
         self.transition_ = (sparse.diags(1.0 / degree) @ A).astype(np.float32).tocsr()
@@ -327,8 +289,8 @@ class GraphDiffusionKNNMap(_LocalMap):
 
     def _predict_chunk(self, X, exclude):
         idx, w = self._neighbours(X, exclude)
-        q, n, k = len(X), len(self.Y_), idx.shape[1]
-        w0 = sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, q * k + 1, k)), shape=(q, n))
+        q, n = len(X), len(self.Y_)
+        w0 = _sparse_weights(w, idx, n)
         wt, left_out = w0, None
         if exclude is not None and np.any(exclude >= 0):
             # leave-one-out: the left-out word may not receive mass through its edges either
@@ -347,9 +309,8 @@ class GraphDiffusionKNNMap(_LocalMap):
 def mapped_sources(model, X, train) -> np.ndarray:
     """Every word's mapped source vector, training words predicted leave-one-out.
 
-    A local map predicts a training word from its own target, so plain ``predict``
-    output would inflate CSLS's ``r_S`` of training candidates only, pushing them below
-    the validation and test candidates (a bias in favour of the gold answers).
+    A local map predicts a training word from its own target: plain ``predict`` would
+    inflate CSLS's ``r_S`` of training candidates only (a bias toward the gold answers).
     ``model`` is fitted on ``X[train]``; maps without ``predict_training`` use ``predict``.
     """
     X = as_matrix(X, "X")
@@ -366,35 +327,26 @@ class TwoDirectionRetrieval(BaseEstimator):
     Shown in notebook 06, section 3 (the score written out and checked against this class).
 
     Each candidate ``c``'s source vector is estimated from its nearest *training* words
-    in the target space (a training candidate leaves itself out), and a query ``q``
-    (source ``x_q``, mapped ``\\hat y_q``) scores ``c`` by
+    in the target space (leaving itself out); a query ``q`` scores ``c`` by
 
     .. math:: \\hat x_c = \\sum_{j \\in N_k(y_c)} \\mathrm{softmax}_j(\\cos(y_c, y_j)/T)\\, x_j,
               \\qquad s(q, c) = \\mathrm{CSLS}(\\hat y_q, y_c) + \\beta\\, \\mathrm{CSLS}(x_q, \\hat x_c).
 
-    The reverse ``r_T`` uses the estimates, its ``r_S`` all source vectors given to
-    ``fit``. Only the query's source vector is needed, so new words work. ``beta=0`` is
-    plain forward CSLS; :meth:`select_beta` sets a fitted ``beta_``, used instead of
-    ``beta`` once set. ``chunk_size``: queries per block (default: the engine's rule).
-    Fitted: ``source_estimates_``, ``targets_``, ``sources_`` (unit rows), ``reverse_r_S_``.
+    The reverse ``r_S`` uses all source vectors given to ``fit``. ``beta=0`` is forward
+    CSLS; :meth:`select_beta` sets ``beta_``, used instead of ``beta`` once set.
     """
 
     def __init__(self, n_neighbors=20, temperature=0.05, beta=3.0, csls_k=10, chunk_size=None):
-        self.n_neighbors = n_neighbors
-        self.temperature = temperature
-        self.beta = beta
-        self.csls_k = csls_k
-        self.chunk_size = chunk_size
+        self.n_neighbors, self.temperature, self.beta = n_neighbors, temperature, beta
+        self.csls_k, self.chunk_size = csls_k, chunk_size
 
     def fit(self, X, Y, train):
-        """Estimate every candidate's source vector from the training pairs.
+        """Estimate every candidate's source vector from the ``train`` pairs.
 
-        Unlike the maps' ``fit(X, Y)``, this takes *all* words: every row of ``Y`` is a
-        candidate (training or not), every row of ``X`` is in the pool of the reverse
-        ``r_S``, and only the pairs of the ``train`` rows may be used.
+        Unlike the maps' ``fit``, ``X`` and ``Y`` hold *all* words: every row of ``Y`` is
+        a candidate, every row of ``X`` in the pool of the reverse ``r_S``.
         """
-        X = as_matrix(X, "X")
-        Y = as_matrix(Y, "Y")
+        X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
         check_same_rows(X, Y, "X", "Y")
         train = as_indices(train, "train", len(Y), min_len=2)
         check_int(self.n_neighbors, "n_neighbors", minimum=1, maximum=len(train) - 1)
@@ -421,8 +373,6 @@ class TwoDirectionRetrieval(BaseEstimator):
         return self
 
     def _blocks(self, query_sources, query_preds, forward_sources):
-        """Yield ``(start, forward CSLS block, reverse CSLS block)``."""
-        check_is_fitted(self, "source_estimates_")
         Xq = safe_unit_rows(as_matrix(query_sources, "query_sources", n_cols=self.sources_.shape[1]))
         Pq = safe_unit_rows(as_matrix(query_preds, "query_preds", n_cols=self.targets_.shape[1]))
         check_same_rows(Xq, Pq, "query_sources", "query_preds")
@@ -442,18 +392,12 @@ class TwoDirectionRetrieval(BaseEstimator):
 
     def retrieve(self, query_sources, query_preds, gold, *, forward_sources=None, betas=None,
                  n_top=10):
-        """Rank of each query's gold candidate and its ``n_top`` best candidates.
+        """``(ranks, top)``: each query's gold rank (ties count against) and best ``n_top`` rows.
 
-        ``gold``: one candidate row per query, or several (a hit when any is; as
-        :func:`embmap.evaluation.retrieve`). ``forward_sources``: all mapped source
-        vectors for the forward ``r_S`` (default ``query_preds``; pass
-        :func:`mapped_sources` output). ``betas``: score several betas in one pass.
-
-        Returns
-        -------
-        ranks : int64 array (q,), or dict beta -> ranks when ``betas`` is given
-            Ties count against the prediction.
-        top : int64 array (q, n_top), or dict beta -> top; best first
+        ``gold`` as :func:`embmap.evaluation.retrieve`. ``forward_sources``: all mapped
+        source vectors for the forward ``r_S`` (default ``query_preds``; pass
+        :func:`mapped_sources` output). ``betas``: several in one pass; then both are
+        dicts beta -> array.
         """
         check_is_fitted(self, "source_estimates_")
         gold = as_gold(gold, len(self.targets_))
@@ -478,38 +422,25 @@ class TwoDirectionRetrieval(BaseEstimator):
 
     def select_beta(self, query_sources, query_preds, gold, *, forward_sources=None,
                     betas=(0, 0.5, 1, 2, 3, 4, 6), metric="p@10"):
-        """Set ``beta_`` to the beta with the best ``metric`` on these (validation) queries.
-
-        Returns the dict beta -> metric value; ties go to the smaller beta.
-        """
+        """Set ``beta_`` to the best ``metric`` on these validation queries (ties: smaller beta);
+        returns beta -> metric."""
         check_choice(metric, "metric", ("p@1", "p@10", "mrr"))
         ranks, _ = self.retrieve(query_sources, query_preds, gold, forward_sources=forward_sources,
                                  betas=betas)
-        scores = {b: _metric(r, metric) for b, r in ranks.items()}
+        scores = {b: rank_metrics(r)[metric] for b, r in ranks.items()}
         self.beta_ = max(scores, key=lambda b: (scores[b], -b))
         return scores
-
-
-def _metric(ranks, metric):
-    if metric == "mrr":
-        return float(np.mean(1.0 / ranks))
-    return float(np.mean(ranks <= int(metric.split("@")[1])))
 
 
 def neighbour_mean_oracle(Y, edges, rows) -> np.ndarray:
     """ORACLE (diagnosis only): each row's prediction is the mean target of its true graph neighbours.
 
-    It uses the word's own edges, which a real query does not have: a bound on "find
-    the right neighbours, then average their targets". Rows without neighbours get a
-    zero vector (ranked last).
+    It uses the word's own edges, which a real query lacks: a bound on "find the right
+    neighbours, then average". Rows without neighbours get a zero vector.
     """
     Y = as_matrix(Y, "Y")
     rows = as_indices(rows, "rows", len(Y))
-    edges = np.asarray(edges)
-    if edges.ndim != 2 or edges.shape[1] != 2:
-        raise ValueError(f"edges must have shape (m, 2), got {edges.shape}")
-    as_indices(edges.ravel(), "edges", len(Y))
-    A = _adjacency(edges, len(Y))
+    A = _adjacency(_check_edges(edges, len(Y)), len(Y))
     A.setdiag(0)
     A.eliminate_zeros()
     sub = A[rows]
@@ -518,32 +449,18 @@ def neighbour_mean_oracle(Y, edges, rows) -> np.ndarray:
     return out / np.maximum(degree, 1)[:, None].astype(np.float32)
 
 
-def _weighted_mean(w, idx, Y):
-    """``einsum("qk,qkd->qd", w, Y[idx])`` as a sparse product, without the (n, k, d) gather."""
-    n, k = idx.shape
-    W = sparse.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, len(Y)))
-    return np.asarray(W @ Y, dtype=np.float32)
-
-
 def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures=(0.03, 0.05, 0.1),
                         *, weights=("softmax",), retrieval="csls", chunk_size=None, gold=None):
-    """Validation P@1/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
+    """Validation P@1/P@5/P@10/MRR of kNN regression over a grid of k, weighting and temperature.
 
-    One neighbour search (for the largest k); each setting re-weights, maps all words
-    (training words leave-one-out, as :func:`mapped_sources`) and retrieves the
-    validation words among all rows of ``Y`` (CSLS sources: all mapped words).
-    ``temperatures`` apply to ``"softmax"`` only. ``gold``: the validation words' gold
-    rows (default ``val``; several per word as ``pair.gold(pair.val)``).
-
-    Returns a DataFrame, one row per setting: ``weights``, ``k``, ``T`` (NaN unless
-    softmax), ``p@1``, ``p@10``, ``mrr``.
+    One neighbour search; each setting maps all words (training words leave-one-out,
+    as :func:`mapped_sources`) and retrieves the validation words among all rows of
+    ``Y``. ``gold``: the validation words' gold rows (default ``val``). Returns one
+    DataFrame row per setting: ``weights``, ``k``, ``T`` (NaN unless softmax), metrics.
     """
     import pandas as pd
 
-    from embmap.evaluation import rank_metrics, retrieve
-
-    X = as_matrix(X, "X")
-    Y = as_matrix(Y, "Y")
+    X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     check_same_rows(X, Y, "X", "Y")
     train = as_indices(train, "train", len(X), min_len=2)
     val = as_indices(val, "val", len(X), min_len=1)
@@ -561,7 +478,7 @@ def knn_validation_grid(X, Y, train, val, n_neighbors=(10, 20, 40), temperatures
         for k in ks:
             for T in temps if w_name == "softmax" else [np.nan]:
                 w = neighbour_weights(sims[:, :k], w_name, T if w_name == "softmax" else 1.0)
-                pred = _weighted_mean(w, idx[:, :k], Ytr)
+                pred = np.asarray(_sparse_weights(w, idx[:, :k], len(Ytr)) @ Ytr, dtype=np.float32)
                 ranks, _ = retrieve(pred[val], Y, gold, retrieval, sources=pred)
                 rows.append({"weights": w_name, "k": k, "T": T, **rank_metrics(ranks)})
     return pd.DataFrame(rows)
@@ -572,32 +489,23 @@ def select_two_direction(X, Y, train, val, *, gold=None, test=None, n_neighbors=
                          reverse=((10, 0.05), (20, 0.05)), betas=(0, 0.5, 1, 2, 3, 4, 6), n_top=10):
     """Choose a kNN map and its two-direction retrieval on validation words (notebook 06's recipe).
 
-    1. kNN k, weighting and T: best validation P@10 of :func:`knn_validation_grid` (CSLS);
-       grid values ``k >= len(train)`` are dropped.
-    2. For each reverse ``(k, T)`` (k clipped to ``len(train) - 1``), a
-       :class:`TwoDirectionRetrieval` on that kNN's :func:`mapped_sources` scores every
-       beta; the best validation P@10 wins (ties: the earlier reverse setting, then the
-       smaller beta, as :meth:`TwoDirectionRetrieval.select_beta`).
+    1. kNN k, weighting and T: best validation P@10 of :func:`knn_validation_grid`
+       (values ``k >= len(train)`` dropped).
+    2. Each reverse ``(k, T)`` (k clipped to ``len(train) - 1``) scores every beta on
+       that kNN's :func:`mapped_sources`; the best validation P@10 wins (ties: the
+       earlier reverse setting, then the smaller beta).
 
-    ``test`` rows (optional) are ranked alongside the validation rows but never used
-    for a choice; ``gold`` holds the gold rows of ``np.r_[val, test]`` (default: the
-    rows themselves).
+    ``test`` rows are ranked too, never used for a choice; ``gold``: gold rows of
+    ``np.r_[val, test]`` (default: the rows themselves).
 
-    Returns
-    -------
-    dict
-        ``grid`` (DataFrame), ``grid_best`` (its chosen row), ``knn_params``, ``knn``
-        (fitted), ``sources`` (its mapped sources), ``curves`` (DataFrame: ``reverse k``,
-        ``reverse T``, ``beta``, validation ``p@1``, ``p@10``), ``scheme`` (the chosen
-        fitted :class:`TwoDirectionRetrieval`, ``beta_`` set), ``beta`` (as given in
-        ``betas``), ``ranks`` and ``top`` (the chosen setting's, ``val`` then ``test``),
-        ``p10`` (validation P@10 of ``knn``, ``two_direction`` and ``beta0``, the chosen
-        reverse setting at beta 0).
+    Returns a dict: ``grid``, ``grid_best``, ``knn_params``, ``knn``, ``sources`` (its
+    mapped sources), ``curves`` (validation P@1, P@10 per reverse setting and beta),
+    ``scheme`` (chosen, ``beta_`` set), ``beta``, ``ranks`` and ``top`` (``val`` then
+    ``test``), ``p10`` (validation P@10 of ``knn``, ``two_direction``, ``beta0``).
     """
     import pandas as pd
 
-    X = as_matrix(X, "X")
-    Y = as_matrix(Y, "Y")
+    X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     train = as_indices(train, "train", len(X), min_len=2)
     val = as_indices(val, "val", len(X), min_len=1)
     test = np.zeros(0, dtype=np.int64) if test is None else as_indices(test, "test", len(X))
@@ -617,9 +525,10 @@ def select_two_direction(X, Y, train, val, *, gold=None, test=None, n_neighbors=
         ranks, tops = scheme.fit(X, Y, train).retrieve(X[rows], sources[rows], gold,
                                                        forward_sources=sources, betas=betas,
                                                        n_top=n_top)
-        p10 = {b: _metric(ranks[b][:n_val], "p@10") for b in betas}
+        metrics = {b: rank_metrics(ranks[b][:n_val]) for b in betas}
+        p10 = {b: m["p@10"] for b, m in metrics.items()}
         curves += [{"reverse k": scheme.n_neighbors, "reverse T": rT, "beta": b,
-                    "p@1": _metric(ranks[b][:n_val], "p@1"), "p@10": p10[b]} for b in betas]
+                    "p@1": metrics[b]["p@1"], "p@10": p10[b]} for b in betas]
         b = max(betas, key=lambda b: (p10[b], -b))
         if chosen is None or p10[b] > chosen["p10"]["two_direction"]:
             scheme.beta_ = b
