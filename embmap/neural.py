@@ -236,8 +236,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     device = resolve_device(device)
 
     model.to(device)
-    Xt, Yt = torch.from_numpy(X_train).to(device), torch.from_numpy(Y_train).to(device)
-    Xv, Yv = (torch.from_numpy(A).to(device) if has_val else None for A in (X_val, Y_val))
+    # torch refuses to share memory with a read-only array (a memmap, a broadcast): copy those.
+    tensor = lambda A: torch.from_numpy(np.require(A, requirements="W")).to(device)  # noqa: E731
+    Xt, Yt = tensor(X_train), tensor(Y_train)
+    Xv, Yv = (tensor(A) if has_val else None for A in (X_val, Y_val))
     keys = ["epoch", "train_loss", "val_loss", "val_cosine"] + ["val_metric"] * (val_metric is not None)
     history: dict[str, list] = {key: [] for key in keys + ["seconds", "improved"]}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
