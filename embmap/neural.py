@@ -237,7 +237,7 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
 
     model.to(device)
     # torch refuses to share memory with a read-only array (a memmap, a broadcast): copy those.
-    tensor = lambda A: torch.from_numpy(np.require(A, requirements="W")).to(device)  # noqa: E731
+    tensor = lambda A: torch.from_numpy(np.require(A, requirements="W")).to(device)
     Xt, Yt = tensor(X_train), tensor(Y_train)
     Xv, Yv = (tensor(A) if has_val else None for A in (X_val, Y_val))
     keys = ["epoch", "train_loss", "val_loss", "val_cosine"] + ["val_metric"] * (val_metric is not None)
@@ -370,6 +370,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
                              f"{self.n_features_in_}")
         self.model_.eval()
         with torch.no_grad():
+            X = np.require(X, requirements="W")  # torch cannot share a read-only array
             out = [self.model_(torch.from_numpy(X[sl]).to(self.device_)).cpu()
                    for sl in _batch_slices(len(X), 8192)]
         pred = torch.cat(out).numpy().astype(np.float32, copy=False)
@@ -487,7 +488,7 @@ class AttentionMap(_LocalMap):
         generator = torch.Generator().manual_seed(self.seed)
         encoder = MetricEncoder(X.shape[1], self.hidden)
         optimiser = torch.optim.Adam(encoder.parameters(), lr=self.lr, fused=True)
-        Xt, Yt = torch.from_numpy(safe_unit_rows(X)), torch.from_numpy(Y)
+        Xt, Yt = torch.from_numpy(safe_unit_rows(X)), torch.from_numpy(np.require(Y, requirements="W"))
         Yt_unit = nn.functional.normalize(Yt, dim=1)
         self._store(X, Y)
         history = {"epoch": [], "train_loss": [], "val_p@10": []}
