@@ -52,7 +52,7 @@ import numpy as np
 from scipy import stats
 
 from embmap import _search, load_dataset
-from embmap._checks import safe_unit_rows
+from embmap._validation import safe_unit_rows
 from embmap.evaluation import graph_adjacency, graph_hit_rate, retrieve_all
 from embmap.experiments import normalised_spaces
 from embmap.linear import OrthogonalProcrustes

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import sparse
 
 from embmap import _search
-from embmap._checks import as_indices, as_matrix, check_int, check_real, safe_unit_rows
+from embmap._validation import as_indices, as_matrix, check_int, check_real, safe_unit_rows
 from embmap.bootstrap import check_bootstrap, mean_interval
 from embmap.datasets import _check_edges, _check_train, default_data_dir
 from embmap.evaluation import _check_ranks, _graph_hits, rank_metrics

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embmap._checks import check_int, check_real
+from embmap._validation import check_int, check_real
 
 __all__ = ["bootstrap_indices", "check_bootstrap", "mean_interval", "percentile_interval"]
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from embmap._checks import as_indices, as_matrix, check_choice, check_int, check_real, holdout_rows
+from embmap._validation import (
+    as_indices,
+    as_matrix,
+    check_choice,
+    check_int,
+    check_real,
+    holdout_rows,
+)
 from embmap.gold import GoldSets
 from embmap.io import Embedding, from_keyedvectors, load_embedding, read_npz, read_word_rows
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from embmap import _search
-from embmap._checks import as_indices, as_matrix, check_int, check_same_rows, safe_unit_rows
+from embmap._validation import as_indices, as_matrix, check_int, check_same_rows, safe_unit_rows
 from embmap.bootstrap import check_bootstrap, mean_interval
 
 __all__ = [

@@ -15,7 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from embmap import _search
-from embmap._checks import as_matrix, check_choice, check_int, check_same_cols, safe_unit_rows
+from embmap._validation import as_matrix, check_choice, check_int, check_same_cols, safe_unit_rows
 from embmap.bootstrap import bootstrap_indices, check_bootstrap, mean_interval, percentile_interval
 from embmap.gold import GoldSets, as_gold, twin_rows
 from embmap.retrieval import _RETRIEVALS, _check_chunk_size, _unit_sources

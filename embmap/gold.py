@@ -11,7 +11,7 @@ from numbers import Integral
 
 import numpy as np
 
-from embmap._checks import as_indices
+from embmap._validation import as_indices
 
 __all__ = ["GoldSets", "as_gold", "gold_slice", "twin_rows"]
 

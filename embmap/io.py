@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embmap._checks import check_choice
+from embmap._validation import check_choice
 
 __all__ = [
     "FORMATS", "Embedding", "EmbeddingFormatError", "from_keyedvectors", "load_embedding",

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from embmap._checks import as_indices, as_matrix, check_choice, check_same_rows
+from embmap._validation import as_indices, as_matrix, check_choice, check_same_rows
 from embmap.datasets import _as_embedding, _check_train, _check_words
 from embmap.preprocess import Normaliser
 

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from embmap import _search
-from embmap._checks import (
+from embmap._validation import (
     as_indices,
     as_matrix,
     check_choice,

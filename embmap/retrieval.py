@@ -13,7 +13,7 @@ import numpy as np
 from scipy import stats
 
 from embmap import _search
-from embmap._checks import as_matrix, check_choice, check_int, check_same_cols, safe_unit_rows
+from embmap._validation import as_matrix, check_choice, check_int, check_same_cols, safe_unit_rows
 
 __all__ = [
     "csls_penalties", "get_backend", "hubness", "k_occurrence", "mean_topk_similarity", "nearest",

@@ -16,7 +16,7 @@ ESTIMATORS = [
 ]
 
 
-# embmap's own argument checks (embmap._checks) name the argument in their own words, and
+# embmap's own argument checks (embmap._validation) name the argument in their own words, and
 # tests/test_bad_inputs.py holds them to it; scikit-learn's checks look for its own phrases.
 _OWN_MESSAGES = "embmap's input checks raise their own messages (tests/test_bad_inputs.py)"
 _COMMON = {

@@ -270,7 +270,7 @@ def pair_data_file(name):
 def test_renormalising_the_joined_pair_is_nearly_a_no_op(bundled):
     """normalised_spaces (unit-center-unit on train) moves each joined row by < 0.1 degree-ish:
     every row keeps cosine > 0.999 with its unit-length original."""
-    from embmap._checks import safe_unit_rows
+    from embmap._validation import safe_unit_rows
     from embmap.experiments import normalised_spaces
 
     pair = bundled["joined"]

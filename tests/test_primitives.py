@@ -4,8 +4,8 @@ least-squares solve, each tested here once, including what an all-zero row does.
 import numpy as np
 import pytest
 
-from embmap._checks import holdout_rows, safe_unit_rows
 from embmap._search import topk_single
+from embmap._validation import holdout_rows, safe_unit_rows
 from embmap.bootstrap import bootstrap_indices, mean_interval
 from embmap.datasets import split_indices
 from embmap.evaluation import bootstrap_ci, evaluate, paired_bootstrap

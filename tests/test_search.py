@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from embmap import _search, retrieval
-from embmap._checks import safe_unit_rows
+from embmap._validation import safe_unit_rows
 from embmap.gold import GoldSets
 
 
