@@ -379,9 +379,9 @@ def cmd_evaluate(args) -> int:
         if missing:
             raise CliError(f"{args.source} lacks {len(missing)} query words (e.g. "
                            f"{', '.join(missing[:5])}): give the source file the model maps")
-        sources = model.normalise_source(src.vectors[[src.index[w] for w in words]])
         how_scored = {"retrieval": "two-direction", "identical_targets": "separate"}
-        ranks = model.gold_ranks(pred, gold, sources=sources)
+        ranks = model.gold_ranks(pred, gold,
+                                 sources=model.normalise_source(src.vectors[src.rows(words)]))
         result = {**rank_metrics(ranks), "mean_cos": mean_cosine(pred, targets, gold),
                   "n_queries": len(words), "n_candidates": len(targets)}
     else:
@@ -560,8 +560,8 @@ def _positive(kind):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
-        if not np.isfinite(value) or value <= 0:
+            value = None
+        if value is None or not np.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}")
         return value
     return parse

@@ -33,17 +33,19 @@ def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
         raise FileNotFoundError(f"{folder}: no notebooks folder (run from a clone of the "
                                 "repository, or pass --notebooks DIR)")
     def accepts(path):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        params = [c for c in _cells(path) if "parameters" in c.get("metadata", {}).get("tags", [])]
         return bool(params) and bool(_DEFINES_SOURCE.search("".join(params[0]["source"])))
     return [path for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
             if path.name not in BUNDLED_ONLY and accepts(path)]
 
 
+def _cells(path) -> list:
+    return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+
+
 def _printed_lines(executed: Path) -> list:
     """Every line the notebook printed (stream outputs), stripped, in order."""
-    cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
-    return [ln.strip() for cell in cells for output in cell.get("outputs", [])
+    return [ln.strip() for cell in _cells(executed) for output in cell.get("outputs", [])
             for ln in "".join(output.get("text", "")).splitlines() if ln.strip()]
 
 
@@ -94,8 +96,7 @@ def describe_failure(error: BaseException, executed: Path | None = None) -> str:
     index = error.cell_index
     if executed is not None and executed.exists():
         # the cells as papermill ran them: without the error banner and anchor it adds on failure
-        tags = [t for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]
-                for t in [c.get("metadata", {}).get("tags", [])]
+        tags = [t for c in _cells(executed) for t in [c.get("metadata", {}).get("tags", [])]
                 if "papermill-error-cell-tag" not in t]
         injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
         if injected and injected[0] < index:
@@ -108,14 +109,10 @@ def describe_failure(error: BaseException, executed: Path | None = None) -> str:
 
 def quick_cuts(notebooks) -> dict:
     """How many pairs each notebook keeps in quick mode (``pair.head(min(N, ...))``), by name."""
-    cuts = {}
-    for path in notebooks:
-        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-        found = next((m for c in cells if c["cell_type"] == "code"
-                      for m in [_HEAD.search("".join(c["source"]))] if m), None)
-        if found:
-            cuts[Path(path).name] = int(found.group(1).replace("_", ""))
-    return cuts
+    found = {Path(path).name: next((m for c in _cells(path) if c["cell_type"] == "code"
+                                    for m in [_HEAD.search("".join(c["source"]))] if m), None)
+             for path in notebooks}
+    return {name: int(m.group(1).replace("_", "")) for name, m in found.items() if m}
 
 
 _HEAD = re.compile(r"if quick:\s*\n\s*pair = pair\.head\(min\(([\d_]+)")
