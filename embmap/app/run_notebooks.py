@@ -79,7 +79,7 @@ def _progress_hooks(notebook: Path) -> dict:
 
 
 def _collapse_streams(outputs: list) -> list:
-    """Merge consecutive stream outputs; keep each progress-bar line's final state (after ``\\r``)."""
+    """Merge consecutive stream outputs; keep each progress-bar line's final state."""
     merged = []
     for output in outputs:
         if (output.get("output_type") == "stream" and merged
