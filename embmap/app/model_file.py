@@ -146,7 +146,7 @@ class MapModel:
             yield lo, C
 
     def neighbours(self, pred: np.ndarray, k: int = 10, progress=False, sources=None):
-        """``(indices, scores)`` of the ``k`` best target rows (:meth:`score_blocks`), best first."""
+        """``(indices, scores)`` of the ``k`` best target rows by :meth:`score_blocks`."""
         k = min(k, len(self.arrays["target_vectors"]))
         idx = np.empty((len(pred), k), dtype=np.int64)
         scores = np.empty((len(pred), k), dtype=np.float32)
@@ -155,7 +155,7 @@ class MapModel:
         return idx, scores
 
     def gold_ranks(self, pred: np.ndarray, gold, sources=None) -> np.ndarray:
-        """Rank of each prediction's best gold row under :meth:`score_blocks` (ties count against)."""
+        """Rank of each prediction's best gold row by :meth:`score_blocks` (ties count against)."""
         gold = as_gold(gold, len(self.arrays["target_vectors"]), len(pred))
         ranks = np.empty(len(pred), dtype=np.int64)
         for lo, C in self.score_blocks(pred, sources):

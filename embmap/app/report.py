@@ -475,7 +475,8 @@ def _html_page(lines: list, png: bytes) -> str:
               "</figcaption></figure>")
     import mistune  # comes with nbconvert
 
-    body = mistune.html("\n".join(lines)).replace(f"<p>{_FIGURE}</p>", figure).replace(_FIGURE, figure)
+    body = mistune.html("\n".join(lines))
+    body = body.replace(f"<p>{_FIGURE}</p>", figure).replace(_FIGURE, figure)
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>embmap report</title><style>{_STYLE}</style></head>\n<body>\n{body}"
             "</body></html>\n")
