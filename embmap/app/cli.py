@@ -1,9 +1,7 @@
 """The ``embmap`` command line: split your pair, fit a map, apply it, retrieve, evaluate.
 
-Exit status: 0 success, 1 failure (a bad file, a word not found, ...), 2 usage
-error. Errors are one line naming the file (and line); ``--debug`` shows the
-traceback instead. Progress bars (tqdm, on stderr) appear on long steps when
-stderr is a terminal.
+Exit status: 0 success, 1 failure (one line naming the file and line; ``--debug`` shows the
+traceback), 2 usage error. Progress bars (tqdm, stderr) show when stderr is a terminal.
 """
 
 from __future__ import annotations
@@ -85,20 +83,17 @@ def _load(path, role: str):
 
 
 def _read_word_list(path) -> list:
-    """One word per line (blank lines skipped); names the line of a bad one."""
     words = []
     with open(path, "rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
             try:
-                line = raw.decode("utf-8").removeprefix("\ufeff").strip()
+                fields = raw.decode("utf-8").removeprefix("\ufeff").split()
             except UnicodeDecodeError:
                 raise CliError(f"{path}, line {line_no}: not valid UTF-8") from None
-            if not line:
-                continue
-            if len(line.split()) != 1:
+            if len(fields) > 1:
                 raise CliError(f"{path}, line {line_no}: expected one word per line, got "
-                               f"{len(line.split())} fields")
-            words.append(line)
+                               f"{len(fields)} fields")
+            words += fields
     if not words:
         raise CliError(f"{path}: no words")
     return words
@@ -119,8 +114,7 @@ def _is_word_list(path) -> bool:
 def _source_vectors(args, model, path):
     """``(words, raw source vectors)`` of INPUT: a word list or a source embedding file.
 
-    A model fitted on several source files maps word lists only: each word's joined
-    vector, its parts normalised with the part means stored in the model.
+    A model fitted on several source files maps word lists only (joined with its part means).
     """
     from embmap.joined import normaliser_from_mean
 
@@ -153,12 +147,10 @@ def _source_vectors(args, model, path):
         raise CliError(f"{path}: none of its {len(words)} words is in {where}")
     kept = set(found)
     _say_skipped(args, [w for w in words if w not in kept], len(words), f"in {where}")
-    if not parts:
-        return found, embeddings[0].vectors[[indexes[0][w] for w in found]]
-    return found, np.hstack([
+    X = [e.vectors[[ix[w] for w in found]] for e, ix in zip(embeddings, indexes)]
+    return found, X[0] if not parts else np.hstack([
         np.float32(part["weight"]) * normaliser_from_mean(model.arrays[f"source_part_mean_{i}"])
-        .transform(emb.vectors[[ix[w] for w in found]])
-        for i, (part, emb, ix) in enumerate(zip(parts, embeddings, indexes))])
+        .transform(x) for i, (part, x) in enumerate(zip(parts, X))])
 
 
 def _source_parts(args):
@@ -199,24 +191,19 @@ def _join_on(args, parts, train_words):
 
 
 def _joined_report_source(args) -> str:
-    """Write the joined source of several SRC files for the report's notebooks; its path.
-
-    Normalised per part on the training words of the split the notebooks draw (the
-    pairing and seed of :func:`embmap.datasets.load_pair`).
-    """
+    """Write the joined source of several SRC files (normalised per part on the training
+    words of the split ``load_pair`` draws) for the report's notebooks; its path."""
     from embmap.datasets import pair_embeddings
     from embmap.io import Embedding, write_npz
 
     names, embeddings, common = parts = _source_parts(args)
-    first = embeddings[0]
     # The pairing and split depend on the words only: any vectors of the same words give them.
-    stand_in = Embedding(common, first.vectors[[first.index[w] for w in common]])
+    stand_in = Embedding(common, embeddings[0].vectors[embeddings[0].rows(common)])
     pair = pair_embeddings(stand_in, _load(args.trg, "target"), dictionary=args.dictionary,
                            seed=args.seed)
     joined, _ = _join_on(args, parts, [pair.words[i] for i in pair.train])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "joined_source.npz"
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    path = Path(args.out) / "joined_source.npz"
     write_npz(path, common, joined.X)
     _say(args, f"embmap: wrote the joined source ({', '.join(names)}; "
                f"{joined.X.shape[1]}d) to {path}")
@@ -224,10 +211,7 @@ def _joined_report_source(args) -> str:
 
 
 def _pairs(args, src_words, trg_words):
-    """``(pairs, gold_sets, golds)`` as :func:`embmap.datasets.pair_words` pairs the files.
-
-    Says how many words of each file are left unpaired; fails on fewer than two pairs.
-    """
+    """``(pairs, gold_sets, golds)`` of the files; says how many words are left unpaired."""
     from embmap.datasets import dictionary_gold_sets, pair_words, several_golds_message
 
     pairs, golds, dropped = pair_words(src_words, trg_words, args.dictionary)
@@ -395,9 +379,9 @@ def cmd_evaluate(args) -> int:
         if missing:
             raise CliError(f"{args.source} lacks {len(missing)} query words (e.g. "
                            f"{', '.join(missing[:5])}): give the source file the model maps")
-        sources = model.normalise_source(src.vectors[[src.index[w] for w in words]])
         how_scored = {"retrieval": "two-direction", "identical_targets": "separate"}
-        ranks = model.gold_ranks(pred, gold, sources=sources)
+        ranks = model.gold_ranks(pred, gold,
+                                 sources=model.normalise_source(src.vectors[src.rows(words)]))
         result = {**rank_metrics(ranks), "mean_cos": mean_cosine(pred, targets, gold),
                   "n_queries": len(words), "n_candidates": len(targets)}
     else:
@@ -410,9 +394,10 @@ def cmd_evaluate(args) -> int:
                        "ranks)")
     _, low, high = bootstrap_ci(ranks, "p@10", seed=0)
     n = result.get("n_distinct_candidates", result["n_candidates"])
+    chance = {"p@1": 1 / n, "p@5": min(5 / n, 1.0), "p@10": min(10 / n, 1.0)}
     result.update({"p@10_ci95": [low, high], **how_scored, "queries_with_several_golds": several,
                    "dictionary_entries": len(entries), "dictionary_source_words": len(listed),
-                   "targets": how, "chance_p@1": 1 / n, "chance_p@10": min(10 / n, 1.0)})
+                   "targets": how, "chance_p@1": chance["p@1"], "chance_p@10": chance["p@10"]})
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -425,7 +410,6 @@ def cmd_evaluate(args) -> int:
     if args.identical_targets == "one":
         print(f"identical target vectors count as one candidate "
               f"({result['n_distinct_candidates']} distinct)")
-    chance = {"p@1": 1 / n, "p@5": min(5 / n, 1.0), "p@10": min(10 / n, 1.0)}
     for key in ("p@1", "p@5", "p@10", "mrr", "mean_cos"):
         tail = f"  (chance {chance[key]:.4f}, {n} candidates)" if key in chance else ""
         print(f"{key:9s} {result[key]:.4f}{tail}")
@@ -558,7 +542,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_sources(p) -> None:
-    """SRC [SRC ...] TRG: one source file as always; several are joined into one source."""
     p.add_argument("src", nargs="+", metavar="SRC",
                    help="source embedding file; several files of the same words are joined: "
                         "each normalised on the training pairs, weighted, concatenated; only "
@@ -570,15 +553,15 @@ def _add_sources(p) -> None:
 
 
 def _positive(kind):
-    """An argparse type: a finite ``kind`` (int or float) > 0."""
+    """An argparse type: a finite ``kind`` > 0."""
     what = "positive integer" if kind is int else "finite number > 0"
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}") from None
-        if not np.isfinite(value) or value <= 0:
+            value = None
+        if value is None or not np.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}")
         return value
     return parse

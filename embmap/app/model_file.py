@@ -1,15 +1,9 @@
 """A fitted map saved as an open file: a ``.npz`` zip of ``header.json`` and ``.npy`` arrays.
 
-What ``embmap fit`` writes and ``embmap map`` / ``neighbours`` read; never a pickle
-(``numpy.load(path, allow_pickle=False)`` reads it). Format ``embmap-model``, version 1.
-The header holds the method, its ``params``, the dimensions, the fitted-on file paths (a
-word list is looked up in the source file) and the ``retrieval`` scheme. Arrays: the
-``center`` means ``source_mean`` / ``target_mean``; the map (``coef`` / ``intercept``,
-kNN's normalised ``train_sources`` / ``train_targets``, or ``mlp.<name>`` tensors); the
-whole normalised target file (``target_words``, ``target_vectors``) with its CSLS term
-``target_csls_r``, so ``neighbours`` needs nothing but the model; for ``best`` each
-target's reverse source estimate and its CSLS term. Outputs live in the model's
-normalised target space, where it was fitted and where retrieval is scored.
+What ``embmap fit`` writes and ``map`` / ``neighbours`` read; never a pickle. Besides the
+map it holds the whole normalised target file with its CSLS term (for ``best`` also each
+target's reverse source estimate), so ``neighbours`` needs nothing but the model. Outputs
+live in the model's normalised target space, where it was fitted and retrieval is scored.
 """
 
 from __future__ import annotations
@@ -95,14 +89,13 @@ class MapModel:
         return out
 
     def _predictor(self):
-        a, method = self.arrays, self.method
+        a, method, p = self.arrays, self.method, self.header["params"]
         if method in ("procrustes", "lstsq", "vecmap"):
             coef, intercept = a["coef"].astype(np.float32), a["intercept"].astype(np.float32)
             return lambda X: X @ coef + intercept
         if method in ("knn", "best"):
             from embmap.neural import KNNRegressionMap
 
-            p = self.header["params"]
             return KNNRegressionMap(n_neighbors=p["n_neighbors"], weights=p["weights"],
                                     temperature=p["temperature"]).fit(
                 a["train_sources"], a["train_targets"]).predict
@@ -110,7 +103,6 @@ class MapModel:
 
         from embmap.neural import MLPMapper
 
-        p = self.header["params"]
         d_x, d_y = self.header["source_dim"], self.header["target_dim"]
         residual = np.zeros((d_x, d_y), dtype=np.float32) if p["residual"] else None
         net = MLPMapper(d_x, d_y, tuple(p["hidden"]), p["activation"], p["output_activation"],
@@ -126,13 +118,10 @@ class MapModel:
         return predict
 
     def score_blocks(self, pred: np.ndarray, sources=None, progress=False):
-        """Yield ``(start, C)``: the retrieval scores of predictions ``start:start+len(C)``.
+        """Yield ``(start, C)``: CSLS scores of predictions ``start:start+len(C)`` (reused buffer).
 
-        CSLS against the stored targets (their term ``target_csls_r`` stored, each
-        query's from its ``csls_k`` nearest targets). A ``two-direction`` model (``best``)
-        adds ``beta`` times the reverse CSLS between the query's normalised source vector
-        (``sources``, from :meth:`normalise_source`; required) and each target's stored
-        source estimate. ``C`` is a reused buffer.
+        A ``two-direction`` model adds ``beta`` times the reverse CSLS between each query's
+        normalised source vector (``sources``, required) and each target's source estimate.
         """
         a, T = self.arrays, self.arrays["target_vectors"]
         beta = 0
@@ -157,10 +146,7 @@ class MapModel:
             yield lo, C
 
     def neighbours(self, pred: np.ndarray, k: int = 10, progress=False, sources=None):
-        """``(indices, scores)`` of the ``k`` best target rows of each prediction, best first.
-
-        Scored as in :meth:`score_blocks`.
-        """
+        """``(indices, scores)`` of the ``k`` best target rows by :meth:`score_blocks`."""
         k = min(k, len(self.arrays["target_vectors"]))
         idx = np.empty((len(pred), k), dtype=np.int64)
         scores = np.empty((len(pred), k), dtype=np.float32)
@@ -169,11 +155,7 @@ class MapModel:
         return idx, scores
 
     def gold_ranks(self, pred: np.ndarray, gold, sources=None) -> np.ndarray:
-        """Rank of each prediction's best gold target row under :meth:`score_blocks`.
-
-        The rank rule of :func:`embmap.evaluation.gold_ranks` (ties count against), so a
-        rank of r means the gold is in :meth:`neighbours`'s top r.
-        """
+        """Rank of each prediction's best gold row by :meth:`score_blocks` (ties count against)."""
         gold = as_gold(gold, len(self.arrays["target_vectors"]), len(pred))
         ranks = np.empty(len(pred), dtype=np.int64)
         for lo, C in self.score_blocks(pred, sources):
@@ -186,9 +168,7 @@ def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed:
               gold_sets=None) -> MapModel:
     """Fit ``method`` on ``(source word, target word)`` pairs, in unit-center-unit spaces.
 
-    The means are those of the paired rows. ``best`` chooses its settings with
-    :func:`select_best`; ``gold_sets`` (one int array of pair rows per pair,
-    :func:`embmap.datasets.dictionary_gold_sets`) lets its validation count a hit on any gold.
+    The means are those of the paired rows. ``gold_sets``: see :func:`select_best`.
     """
     from embmap import __version__
 
@@ -219,11 +199,7 @@ def fit_model(src: Embedding, trg: Embedding, pairs: list, method: str, *, seed:
 
 
 def _reverse_arrays(model: MapModel, train_rows: np.ndarray) -> dict:
-    """Two-direction retrieval's reverse arrays for every target word.
-
-    :meth:`embmap.local.TwoDirectionRetrieval.fit` with all pairs as training words,
-    extended to target words without a source vector.
-    """
+    """``TwoDirectionRetrieval.fit``'s reverse arrays, extended to every target word."""
     from embmap.local import nearest_neighbours, neighbour_weights
     from embmap.retrieval import target_penalty
 
@@ -245,13 +221,9 @@ def _reverse_arrays(model: MapModel, train_rows: np.ndarray) -> dict:
 def select_best(X, Y, seed: int = 0, gold_sets=None) -> dict:
     """Notebook 06's recipe on normalised pairs: choose k, T, reverse k, T and beta on validation.
 
-    A seeded :data:`BEST_VAL_FRACTION` of the pairs are validation words; the others are the
-    training words. Forward k and T: best validation P@10 (CSLS, all pairs as candidates)
-    of softmax kNN (:func:`embmap.local.knn_validation_grid`); then reverse k, T and beta:
-    best validation P@10 of two-direction retrieval on top of that kNN (ties: the first
-    grid value, the smaller beta). Returns the chosen parameters and a ``selection`` record.
-    With ``gold_sets`` (one int array of pair rows per pair, as
-    ``PairedEmbeddings.gold_sets``) a validation word is a hit when any of its golds is.
+    A seeded :data:`BEST_VAL_FRACTION` of the pairs validate (all pairs are candidates),
+    :func:`embmap.local.select_two_direction` chooses. ``gold_sets`` (one int array of pair
+    rows per pair) makes a hit on any gold count. Returns the parameters and a ``selection``.
     """
     from embmap.datasets import split_indices
     from embmap.local import select_two_direction
@@ -306,9 +278,8 @@ def _fit_arrays(method, X, Y, seed, progress, gold_sets=None):
 def _csls_target_terms(model: MapModel, src: Embedding, paired: set, seed: int, progress):
     """``target_csls_r`` and its header description.
 
-    Its sources are up to :data:`CSLS_SOURCES` mapped source words outside the training
-    pairs (the words a user will query: a training word maps close to its own target and
-    would inflate the term), topped up with training words if there are too few.
+    From mapped source words outside the training pairs (a training word maps close to
+    its own target and would inflate the term), topped up with training words if too few.
     """
     rng = np.random.default_rng(seed)
     unpaired = np.array([i for i, w in enumerate(src.words) if w not in paired], dtype=np.int64)
@@ -331,17 +302,13 @@ def save_model(path, model: MapModel) -> None:
         for name, array in model.arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=stamp), buffer.getvalue(),
+                             zipfile.ZIP_DEFLATED)
 
 
-_REQUIRED = {
-    "procrustes": ("coef", "intercept"), "lstsq": ("coef", "intercept"),
-    "vecmap": ("coef", "intercept"), "knn": ("train_sources", "train_targets"),
-    "best": ("train_sources", "train_targets", "reverse_source_estimates", "reverse_csls_r"),
-    "mlp": (),
-}
+_KNN = ("train_sources", "train_targets")
+_REQUIRED = {**dict.fromkeys(("procrustes", "lstsq", "vecmap"), ("coef", "intercept")),
+             "knn": _KNN, "best": (*_KNN, "reverse_source_estimates", "reverse_csls_r"), "mlp": ()}
 
 
 def load_model(path) -> MapModel:

@@ -1,19 +1,13 @@
 """``embmap report``: run the tutorial notebooks on a reader's pair and summarise them.
 
-The notebooks that run are those whose ``parameters`` cell defines ``source_path``
-(all but :data:`BUNDLED_ONLY`), through papermill with the pair's paths injected. The
-executed copies and their HTML go to the output folder with ``summary.md`` /
-``summary.html``: what quick mode cuts (:func:`quick_mode_line`), the pairing coverage
-(:func:`coverage_table`), duplicate vectors and the P@1 cap they put on the test words
-(:func:`duplicates_section`), the table of maps with one recommended map
-(:func:`table_of_maps`; :func:`other_bests` says why a notebook's own best differs),
-each notebook's status (:func:`describe_failure`) and every ``Observation:`` line the
-notebooks printed, in the reader's names (:func:`name_for_reader`).
+The notebooks whose ``parameters`` cell defines ``source_path`` run through papermill with
+the pair's paths injected; their executed copies and HTML go to the output folder with
+``summary.md`` / ``summary.html`` (coverage, duplicate vectors, the table of maps, each
+notebook's status and its ``Observation:`` lines in the reader's names).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import time
@@ -39,17 +33,19 @@ def notebooks_accepting_a_pair(folder=NOTEBOOK_DIR) -> list:
         raise FileNotFoundError(f"{folder}: no notebooks folder (run from a clone of the "
                                 "repository, or pass --notebooks DIR)")
     def accepts(path):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        params = [c for c in _cells(path) if "parameters" in c.get("metadata", {}).get("tags", [])]
         return bool(params) and bool(_DEFINES_SOURCE.search("".join(params[0]["source"])))
     return [path for path in sorted(folder.glob("[0-9][0-9]_*.ipynb"))
             if path.name not in BUNDLED_ONLY and accepts(path)]
 
 
+def _cells(path) -> list:
+    return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+
+
 def _printed_lines(executed: Path) -> list:
     """Every line the notebook printed (stream outputs), stripped, in order."""
-    cells = json.loads(executed.read_text(encoding="utf-8"))["cells"]
-    return [ln.strip() for cell in cells for output in cell.get("outputs", [])
+    return [ln.strip() for cell in _cells(executed) for output in cell.get("outputs", [])
             for ln in "".join(output.get("text", "")).splitlines() if ln.strip()]
 
 
@@ -61,7 +57,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def reader_names(paths: dict) -> dict:
-    """Markdown names of the reader's files: ``source``, ``target`` and ``graph`` (or None)."""
+    """Markdown names of the reader's files by role (None where not given)."""
     return {role: (f"`{Path(paths[f'{role}_path']).name}`" if paths.get(f"{role}_path") else None)
             for role in ("source", "target", "graph", "dictionary")}
 
@@ -69,9 +65,7 @@ def reader_names(paths: dict) -> dict:
 def name_for_reader(line: str, names: dict, noised_control: bool) -> str:
     """A notebook's printed line with the bundled data's names replaced by the reader's files.
 
-    E1 / GloVe is the reader's source, E2 / node2vec the target; notebook 02's control (b),
-    "two node2vec runs", is a noised copy of the target where the notebook said so
-    (``noised_control``); frequency bands are bands of the pairing's row order.
+    ``noised_control``: notebook 02 said its control (b) is a noised copy of the target.
     """
     src, trg = names["source"], names["target"]
     control_b = f"a noised copy of {trg} (control (b))" if noised_control else f"two runs of {trg}"
@@ -92,8 +86,8 @@ def name_for_reader(line: str, names: dict, noised_control: bool) -> str:
 def describe_failure(error: BaseException, executed: Path | None = None) -> str:
     """One line naming where and how a notebook failed: cell, exception type, whole message.
 
-    A papermill cell is counted from 0 in the notebook as stored (papermill's ``cell_index``
-    counts the injected-parameters cell too), with the executed copy's ``In [n]`` label.
+    The cell counts from 0 in the notebook as stored (papermill's ``cell_index`` counts
+    the injected-parameters cell too).
     """
     ename = getattr(error, "ename", None)
     if ename is None:
@@ -102,8 +96,7 @@ def describe_failure(error: BaseException, executed: Path | None = None) -> str:
     index = error.cell_index
     if executed is not None and executed.exists():
         # the cells as papermill ran them: without the error banner and anchor it adds on failure
-        tags = [t for c in json.loads(executed.read_text(encoding="utf-8"))["cells"]
-                for t in [c.get("metadata", {}).get("tags", [])]
+        tags = [t for c in _cells(executed) for t in [c.get("metadata", {}).get("tags", [])]
                 if "papermill-error-cell-tag" not in t]
         injected = [i for i, t in enumerate(tags) if "injected-parameters" in t]
         if injected and injected[0] < index:
@@ -116,14 +109,10 @@ def describe_failure(error: BaseException, executed: Path | None = None) -> str:
 
 def quick_cuts(notebooks) -> dict:
     """How many pairs each notebook keeps in quick mode (``pair.head(min(N, ...))``), by name."""
-    cuts = {}
-    for path in notebooks:
-        cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-        found = next((m for c in cells if c["cell_type"] == "code"
-                      for m in [_HEAD.search("".join(c["source"]))] if m), None)
-        if found:
-            cuts[Path(path).name] = int(found.group(1).replace("_", ""))
-    return cuts
+    found = {Path(path).name: next((m for c in _cells(path) if c["cell_type"] == "code"
+                                    for m in [_HEAD.search("".join(c["source"]))] if m), None)
+             for path in notebooks}
+    return {name: int(m.group(1).replace("_", "")) for name, m in found.items() if m}
 
 
 _HEAD = re.compile(r"if quick:\s*\n\s*pair = pair\.head\(min\(([\d_]+)")
@@ -132,16 +121,10 @@ _HEAD = re.compile(r"if quick:\s*\n\s*pair = pair\.head\(min\(([\d_]+)")
 def table_of_maps(pair, n_boot=1000, seed=0) -> tuple:
     """The maps of notebooks 03 and 06 on ``pair``, chosen and scored as there.
 
-    In unit-center-unit spaces: the better of least squares and Procrustes on validation,
-    softmax kNN (k, T chosen on validation) and that kNN with two-direction retrieval
-    (reverse k, T, beta chosen on validation). Validation and test words are retrieved by
-    CSLS among *all* targets (training words mapped leave-one-out as CSLS sources); a hit
-    on any of a word's golds counts.
-
-    Returns ``(rows, recommended)``: per method ``method``, ``settings``, ``val_p10``,
-    ``p1``, ``p10``, ``p10_lo`` / ``p10_hi`` (95% bootstrap over the test words), ``n_test``,
-    ``n_val``, ``cli_method``, ``candidates``; and the row with the best validation P@10
-    (ties: the simpler, earlier method).
+    The better of least squares and Procrustes, softmax kNN, and that kNN with two-direction
+    retrieval, settings chosen on validation; scored by CSLS among all targets, a hit on any
+    gold counting. Returns ``(rows, recommended)``: one dict per map and the row with the
+    best validation P@10 (ties: the simpler, earlier method).
     """
     import numpy as np
 
@@ -198,8 +181,8 @@ def run_report(source_path, target_path, dictionary_path=None, graph_path=None, 
                quick=False, seed=0, notebooks=None, progress=True) -> dict:
     """Run the pair-aware notebooks on the pair; write executed copies, HTML and the summary.
 
-    Returns a dict: ``coverage``, ``notebooks`` (name, seconds, status, observations),
-    ``summary`` (path of ``summary.md``), ``maps``, ``recommended`` and ``duplicates``.
+    Returns ``coverage``, ``notebooks`` (name, seconds, status, observations), ``summary``
+    (path of ``summary.md``), ``maps``, ``recommended`` and ``duplicates``.
     """
     import papermill
 
@@ -490,13 +473,9 @@ def _html_page(lines: list, png: bytes) -> str:
     figure = (f'<figure><img alt="{_FIGURE_ALT}" src="data:image/png;base64,'
               f'{base64.b64encode(png).decode("ascii")}"><figcaption>{_FIGURE_ALT}'
               "</figcaption></figure>")
-    text = "\n".join(lines)
-    try:
-        import mistune
+    import mistune  # comes with nbconvert
 
-        body = mistune.html(text)
-    except ImportError:  # pragma: no cover - mistune comes with nbconvert
-        body = f"<pre>{html.escape(text)}</pre>"
+    body = mistune.html("\n".join(lines))
     body = body.replace(f"<p>{_FIGURE}</p>", figure).replace(_FIGURE, figure)
     return (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>embmap report</title><style>{_STYLE}</style></head>\n<body>\n{body}"

@@ -1,11 +1,8 @@
 """Execute the tutorial notebooks with papermill (``make run``, ``make notebooks``, the tests).
 
-``python -m embmap.app.run_notebooks --mode full --out build notebooks/NN_*.ipynb`` runs each
-notebook in order and writes the executed copy and its HTML to ``build/`` (solutions to
-``build/solutions/``); ``notebooks/`` is rewritten only with ``--in-place`` (the maintainers'
-``make notebooks``, which refreshes the outputs readers see on GitHub). While a notebook runs,
-a line is printed at each section heading and after each cell that took :data:`SLOW_CELL`
-seconds or more.
+``python -m embmap.app.run_notebooks --mode full --out build notebooks/NN_*.ipynb`` writes
+each executed copy and its HTML to ``build/`` (solutions to ``build/solutions/``);
+``--in-place`` rewrites ``notebooks/`` (the maintainers' ``make notebooks``).
 """
 
 from __future__ import annotations
@@ -23,12 +20,8 @@ SLOW_CELL = 20  # seconds: a cell this slow gets its own progress line
 
 
 def _kernel_manager_class():
-    """The kernel manager nbclient starts: IPC transport, and a shutdown without SIGINT.
-
-    Over TCP without keys ipykernel warns that the traffic is unencrypted; jupyter_client's
-    shutdown interrupts the kernel first, which makes ipykernel log "KeyboardInterrupt caught
-    in kernel". A shutdown request alone stops an idle kernel (killed if it does not exit).
-    """
+    """IPC transport (no unencrypted-TCP warning) and a shutdown without the SIGINT that makes
+    ipykernel log "KeyboardInterrupt caught in kernel"; an idle kernel stops on the request."""
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
@@ -86,10 +79,7 @@ def _progress_hooks(notebook: Path) -> dict:
 
 
 def _collapse_streams(outputs: list) -> list:
-    """Merge consecutive stream outputs and keep what a terminal would show.
-
-    Progress bars redraw their line with carriage returns; only each line's final state is kept.
-    """
+    """Merge consecutive stream outputs; keep each progress-bar line's final state."""
     merged = []
     for output in outputs:
         if (output.get("output_type") == "stream" and merged
@@ -131,7 +121,7 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
             parameters: dict | None = None, progress: bool = False) -> float:
     """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds.
 
-    ``progress``: print a line per section heading and per slow cell.
+    ``progress``: print a line per section heading and per cell slower than :data:`SLOW_CELL`.
     """
     import papermill
 
@@ -150,9 +140,7 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
 
 def output_path(notebook: Path, out: Path) -> Path:
     """``out/NAME``, or ``out/solutions/NAME`` for a solution notebook (no name clash)."""
-    if notebook.parent.name == "solutions":
-        return out / "solutions" / notebook.name
-    return out / notebook.name
+    return out / ("solutions" if notebook.parent.name == "solutions" else "") / notebook.name
 
 
 def to_html(executed: Path) -> Path:
