@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from embmap import _search
-from embmap._checks import safe_unit_rows
+from embmap._validation import safe_unit_rows
 from embmap.gold import as_gold
 from embmap.io import Embedding
 
