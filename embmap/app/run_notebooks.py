@@ -8,7 +8,10 @@ each executed copy and its HTML to ``build/`` (solutions to ``build/solutions/``
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +29,13 @@ def _kernel_manager_class():
 
     class QuietKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
-            super().__init__(**{"transport": "ipc", **kwargs})
+            kwargs.setdefault("transport", "ipc")
+            if kwargs["transport"] == "ipc" and "ip" not in kwargs:
+                # IPC sockets are files named <ip>-<n>; kernels started at the same moment in one
+                # folder (parallel tests) would race for the same names. A private folder each.
+                self._ipc_dir = tempfile.mkdtemp(prefix="embmap-kernel-")
+                kwargs["ip"] = os.path.join(self._ipc_dir, "ipc")
+            super().__init__(**kwargs)
 
         async def shutdown_kernel(self, now=False, restart=False):
             if not self.owns_kernel:
@@ -39,6 +48,8 @@ def _kernel_manager_class():
                 await self._async_request_shutdown(restart=restart)
                 await self._async_finish_shutdown(restart=restart)
             await self._async_cleanup_resources(restart=restart)
+            if not restart and getattr(self, "_ipc_dir", None):
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     return QuietKernelManager
 
