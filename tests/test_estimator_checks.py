@@ -1,7 +1,6 @@
 """scikit-learn's own estimator checks on the local and neural maps (small, fast settings)."""
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from embmap.local import GraphDiffusionKNNMap, ResidualKNNMap, SoftmaxKNNMap
@@ -50,12 +49,7 @@ def _expected_failures(estimator):
     return {**_COMMON, **local, **_EXTRA.get(name, {})}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)

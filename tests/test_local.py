@@ -22,13 +22,7 @@ from embmap.local import (
 from embmap.neural import KNNRegressionMap
 from embmap.retrieval import unit_rows
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,7 @@ from embmap.neural import (
     train_mapper,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The networks here are tiny: on a 2-core CI box OpenMP threads cost far
-    # more in synchronisation than they save (up to ~10x slower per step).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
