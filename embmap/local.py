@@ -22,8 +22,10 @@ from embmap._validation import (
     check_same_rows,
     safe_unit_rows,
 )
+from embmap.datasets import _check_edges
 from embmap.evaluation import rank_metrics, retrieve
 from embmap.gold import as_gold, gold_slice
+from embmap.retrieval import _check_chunk_size
 
 __all__ = ["GraphDiffusionKNNMap", "KNNRegressionMap", "ResidualKNNMap", "SoftmaxKNNMap",
            "TwoDirectionRetrieval", "knn_validation_grid", "mapped_sources", "nearest_neighbours",
@@ -39,10 +41,6 @@ def __getattr__(name):
 
         return getattr(neural, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _check_chunk_size(chunk_size):
-    return None if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1)
 
 
 def nearest_neighbours(queries, keys, k, *, exclude=None, chunk_size=None):
@@ -91,14 +89,6 @@ def _leave_one_out(n, train):
     exclude = np.full(n, -1, dtype=np.int64)
     exclude[train] = np.arange(len(train))
     return exclude
-
-
-def _check_edges(edges, n):
-    edges = np.asarray(edges)
-    if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
-        raise ValueError(f"edges must have shape (m, 2), got {edges.shape}")
-    as_indices(edges.ravel(), "edges", n)
-    return edges.reshape(-1, 2)
 
 
 def _sparse_weights(w, idx, n):
