@@ -2,6 +2,8 @@
 
 Pointwise losses (mse, mae, cosine, vmf) compare each prediction with its own target;
 batch losses (sinkhorn, infonce, csls_margin) with every target of the batch.
+:class:`SoftmaxOverTargets` compares each prediction with *every training target*,
+so it is called ``loss(pred, targets, rows)`` with the gold rows.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from scipy import special
 
 from embmap._validation import check_bool, check_choice, check_int, check_real
 
-__all__ = ["LOSSES", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
+__all__ = ["LOSSES", "SoftmaxOverTargets", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
            "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss", "sinkhorn_plan", "vmf_loss"]
 
 # Kumar & Tsvetkov (2019), "Von Mises-Fisher loss for training sequence to
@@ -462,6 +464,40 @@ def csls_margin_loss(pred: torch.Tensor, target: torch.Tensor, *, margin: float 
     if hardest:
         return hinge.masked_fill(~off_diag, float("-inf")).max(dim=1).values.mean()
     return hinge[off_diag].mean()
+
+
+class SoftmaxOverTargets:
+    r"""Cross entropy of a softmax over every training target: retrieval as the loss.
+
+    Shown in notebook 05, section 5.
+
+    .. math:: L = -\frac{1}{n} \sum_{i=1}^{n} \log
+              \frac{\exp(\cos(\hat y_i, y_{g_i}) / T)}{\sum_{j=1}^{N} \exp(\cos(\hat y_i, y_j) / T)}
+
+    over all :math:`N` rows of ``targets`` (``rows`` holds the gold rows
+    :math:`g_i`), not only the batch's as :func:`info_nce_loss` does: the
+    training objective is the test (find the gold among all candidates), at
+    the cost of an ``n x N`` product per batch. :func:`~embmap.neural.train_mapper`
+    passes the training targets and the batch's rows.
+    """
+
+    def __init__(self, temperature: float = 0.05):
+        self.temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
+
+    def __repr__(self) -> str:
+        return f"SoftmaxOverTargets(temperature={self.temperature:g})"
+
+    def __call__(self, pred: torch.Tensor, targets: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        _check_pair(pred, targets, directions=True, paired=False)
+        rows = torch.as_tensor(rows, device=pred.device)
+        if rows.shape != (pred.shape[0],) or rows.dtype not in (torch.int32, torch.int64):
+            raise ValueError(f"rows must be {pred.shape[0]} integer row numbers of targets, "
+                             f"got shape {tuple(rows.shape)} and dtype {rows.dtype}")
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= targets.shape[0]):
+            raise ValueError(f"rows must lie in [0, {targets.shape[0]}), got values from "
+                             f"{int(rows.min())} to {int(rows.max())}")
+        logits = _cosine_matrix(pred, targets) / self.temperature
+        return F.cross_entropy(logits, rows)
 
 
 LOSSES = {"mse": mse_loss, "mae": mae_loss, "cosine": cosine_loss, "vmf": vmf_loss,

@@ -31,9 +31,10 @@ from embmap._validation import (
     holdout_rows,
     safe_unit_rows,
 )
+from embmap.evaluation import evaluate
 from embmap.linear import least_squares
 from embmap.local import KNNRegressionMap, _check_xy, _LocalMap, neighbour_weights
-from embmap.losses import LOSSES
+from embmap.losses import LOSSES, SoftmaxOverTargets
 
 __all__ = ["AttentionMap", "KNNRegressionMap", "MLPMap", "MLPMapper", "MetricEncoder",
            "first_hidden_activations", "resolve_device", "train_mapper"]
@@ -69,8 +70,11 @@ def _check_pair_arrays(X, Y, names=("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
 def _resolve_loss(loss: str | Callable) -> Callable:
     if callable(loss):
         return loss
+    if loss == "softmax_all":
+        return SoftmaxOverTargets()
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable")
+        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES) + ['softmax_all']} "
+                         "or a callable")
     return LOSSES[loss]
 
 
@@ -163,6 +167,13 @@ def _linear_from_matrix(W, b, in_dim: int, out_dim: int) -> nn.Linear:
     return layer
 
 
+def _batch_loss(loss_fn, pred, Y, rows):
+    """The loss of a batch: against its own targets, or against all of ``Y`` (:class:`SoftmaxOverTargets`)."""
+    if isinstance(loss_fn, SoftmaxOverTargets):
+        return loss_fn(pred, Y, rows)
+    return loss_fn(pred, Y[rows])
+
+
 def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Tensor]:
     """Row-weighted mean loss, mean cosine and predictions, over fixed-order batches."""
     model.eval()
@@ -170,7 +181,8 @@ def _evaluate(model, X, Y, loss_fn, batch_size) -> tuple[float, float, torch.Ten
     with torch.no_grad():
         for sl in _batch_slices(len(X), batch_size):
             preds.append(model(X[sl]))
-            total += float(loss_fn(preds[-1], Y[sl])) * (sl.stop - sl.start)
+            rows = torch.arange(sl.start, sl.stop, device=X.device)
+            total += float(_batch_loss(loss_fn, preds[-1], Y, rows)) * (sl.stop - sl.start)
     pred = torch.cat(preds)
     cosine = float(nn.functional.cosine_similarity(pred, Y, dim=1, eps=1e-8).mean())
     return total / len(X), cosine, pred
@@ -185,7 +197,7 @@ def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> floa
     for sl in _batch_slices(len(X), batch_size):
         idx = order[sl]
         optimiser.zero_grad(set_to_none=True)
-        loss = loss_fn(model(X[idx]), Y[idx])
+        loss = _batch_loss(loss_fn, model(X[idx]), Y, idx)
         loss.backward()
         optimiser.step()
         total += float(loss.detach()) * len(idx)
@@ -193,7 +205,8 @@ def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> floa
 
 
 def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
-                 loss: str | Callable = "mse", lr: float = 1e-3, batch_size: int = 256,
+                 loss: str | Callable = "mse", lr: float = 1e-3, weight_decay: float = 0.0,
+                 batch_size: int = 256,
                  max_epochs: int = 200, patience: int = 10, seed: int = 0,
                  device: str | torch.device = "cpu",
                  val_metric: Callable[[np.ndarray, np.ndarray], float] | None = None,
@@ -202,8 +215,11 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
 
     Shown in notebook 04, section 1 (the loop written out and checked against this function).
 
-    ``loss``: a key of :data:`embmap.losses.LOSSES` or a ``(pred, target) -> scalar``
-    function (batch losses take the batch's other rows as negatives). Early stopping
+    ``loss``: a key of :data:`embmap.losses.LOSSES`, a ``(pred, target) -> scalar``
+    function (batch losses take the batch's other rows as negatives), or
+    ``"softmax_all"`` / a :class:`~embmap.losses.SoftmaxOverTargets`, which scores
+    each batch against every training target (validation: every validation target).
+    ``weight_decay > 0`` trains with AdamW (decoupled weight decay). Early stopping
     watches ``val_metric(Y_val_pred, Y_val)`` (numpy, higher is better), else the
     validation loss, else the training loss. ``seed`` seeds shuffling and dropout, leaving
     the global RNG untouched.
@@ -230,6 +246,7 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
     if val_metric is not None and not has_val:
         raise ValueError("val_metric needs X_val and Y_val")
     _check_training_params(lr, batch_size, max_epochs, patience)
+    check_real(weight_decay, "weight_decay", low=0.0)
     check_int(seed, "seed", minimum=0)
     check_bool(progress, "progress")
     loss_fn = _resolve_loss(loss)
@@ -248,7 +265,8 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
         generator = torch.Generator().manual_seed(seed)
         # fused: one kernel updates every parameter (the same Adam update); on small
         # networks the per-tensor path costs about as much as the forward and backward
-        optimiser = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+        optimiser = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+                     if weight_decay else torch.optim.Adam(model.parameters(), lr=lr, fused=True))
         best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
         bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
         for epoch in bar:
@@ -306,6 +324,8 @@ class MLPMap(RegressorMixin, BaseEstimator):
     Network parameters as in :class:`MLPMapper`, training ones as in :func:`train_mapper`.
     ``val_fraction``: rows held out (seeded) for early stopping when ``fit`` gets no
     ``X_val, Y_val``. ``residual``: the MLP learns a correction to least squares.
+    ``early_stopping``: watch the validation ``"loss"``, or ``"p@10"``: validation
+    P@10 (cosine) with every training and validation target as a candidate.
 
     Fitted: ``model_`` (best epoch, eval mode), ``history_``, ``n_features_in_``,
     ``n_outputs_``, ``training_seconds_``, ``device_``, ``residual_coef_`` and
@@ -313,10 +333,12 @@ class MLPMap(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, hidden=(512,), activation="relu", output_activation=None, init="default",
-                 dropout=0.0, loss="mse", lr=1e-3, batch_size=256, max_epochs=200, patience=10,
-                 seed=0, val_fraction=0.1, residual=False, device="auto", progress=False):
+                 dropout=0.0, loss="mse", lr=1e-3, weight_decay=0.0, batch_size=256, max_epochs=200,
+                 patience=10, early_stopping="loss", seed=0, val_fraction=0.1, residual=False,
+                 device="auto", progress=False):
         self.hidden, self.activation, self.output_activation = hidden, activation, output_activation
         self.init, self.dropout, self.loss, self.lr = init, dropout, loss, lr
+        self.weight_decay, self.early_stopping = weight_decay, early_stopping
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.seed, self.val_fraction, self.residual = seed, val_fraction, residual
         self.device, self.progress = device, progress
@@ -334,6 +356,7 @@ class MLPMap(RegressorMixin, BaseEstimator):
         check_int(self.seed, "seed", minimum=0)
         check_real(self.val_fraction, "val_fraction", low=0.0, high=1.0, high_open=True)
         check_bool(self.residual, "residual")
+        check_choice(self.early_stopping, "early_stopping", ["loss", "p@10"])
         device = resolve_device(self.device)
         X_tr, Y_tr = X, Y
         n_val = round(self.val_fraction * len(X)) if X_val is None and Y_val is None else 0
@@ -349,11 +372,16 @@ class MLPMap(RegressorMixin, BaseEstimator):
             model = MLPMapper(X.shape[1], Y.shape[1], self.hidden, self.activation,
                               self.output_activation, self.init, self.dropout,
                               residual_init=coef, residual_bias=intercept)
+        if self.early_stopping == "p@10" and X_val is None:
+            raise ValueError("early_stopping='p@10' needs validation rows: pass X_val and Y_val "
+                             "or set val_fraction > 0")
+        val_metric = _val_p_at_10(Y_tr, Y_val) if self.early_stopping == "p@10" else None
         start = time.perf_counter()
         history = train_mapper(
             model, X_tr, Y_tr, X_val, Y_val, loss=self.loss, lr=self.lr,
-            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
-            seed=self.seed, device=device, progress=self.progress,
+            weight_decay=self.weight_decay, batch_size=self.batch_size,
+            max_epochs=self.max_epochs, patience=self.patience, seed=self.seed, device=device,
+            val_metric=val_metric, progress=self.progress,
         )
         self.training_seconds_ = time.perf_counter() - start
         self.model_, self.history_, self.device_ = model, history, device
@@ -379,6 +407,13 @@ class MLPMap(RegressorMixin, BaseEstimator):
             raise ValueError("X maps to non-finite predictions: its values are too large "
                              "for the network (rescale X as the training data was)")
         return pred
+
+
+def _val_p_at_10(Y_train, Y_val):
+    """Validation P@10 (cosine) among every training and validation target, for early stopping."""
+    candidates = np.vstack([Y_train, as_matrix(Y_val, "Y_val")])
+    gold = np.arange(len(Y_train), len(candidates))
+    return lambda pred, _: evaluate(pred, candidates, gold)["p@10"]
 
 
 def first_hidden_activations(mlp_map, X) -> np.ndarray:

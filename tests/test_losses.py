@@ -10,6 +10,7 @@ from scipy import special
 
 from embmap.losses import (
     LOSSES,
+    SoftmaxOverTargets,
     cosine_loss,
     csls_margin_loss,
     info_nce_loss,
@@ -243,6 +244,52 @@ def test_info_nce_matches_numpy_log_softmax(pair):
 def test_info_nce_uninformative_is_log_n():
     x = torch.ones(5, 3)
     assert float(info_nce_loss(x, x)) == pytest.approx(math.log(5), rel=1e-6)
+
+
+def test_softmax_over_targets_matches_numpy_over_every_target():
+    rng = np.random.default_rng(1)
+    pred, targets = rng.normal(size=(4, 5)), rng.normal(size=(9, 5))
+    rows = np.array([7, 0, 3, 3])
+    logits = _cos_np(pred, targets) / 0.05
+    expected = -np.mean((logits - special.logsumexp(logits, axis=1, keepdims=True))[np.arange(4), rows])
+    got = SoftmaxOverTargets(0.05)(torch.from_numpy(pred), torch.from_numpy(targets),
+                                   torch.from_numpy(rows))
+    assert float(got) == pytest.approx(expected, rel=1e-10)
+
+
+def test_softmax_over_targets_on_the_batch_is_info_nce(pair):
+    _, _, tp, tt = pair
+    rows = torch.arange(len(tp))
+    assert float(SoftmaxOverTargets(0.1)(tp, tt, rows)) == pytest.approx(
+        float(info_nce_loss(tp, tt, temperature=0.1)), rel=1e-12)
+
+
+def test_softmax_over_targets_uninformative_is_log_n_targets():
+    pred, targets = torch.ones(3, 2), torch.ones(8, 2)
+    loss = SoftmaxOverTargets()(pred, targets, torch.tensor([0, 4, 7]))
+    assert float(loss) == pytest.approx(math.log(8), rel=1e-6)
+
+
+def test_softmax_over_targets_bad_inputs():
+    loss, pred, targets = SoftmaxOverTargets(), torch.ones(2, 3), torch.ones(5, 3)
+    with pytest.raises(ValueError, match="temperature"):
+        SoftmaxOverTargets(temperature=0)
+    with pytest.raises(ValueError, match="rows must lie"):
+        loss(pred, targets, torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="rows must lie"):
+        loss(pred, targets, torch.tensor([-1, 0]))
+    with pytest.raises(ValueError, match="rows must be 2 integer"):
+        loss(pred, targets, torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="rows must be 2 integer"):
+        loss(pred, targets, torch.tensor([0]))
+    with pytest.raises(ValueError, match="shapes differ"):
+        loss(pred, torch.ones(5, 4), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="pred contains NaN"):
+        loss(torch.tensor([[np.nan, 1.0, 1.0], [1.0, 1.0, 1.0]]), targets, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="target row 2 is all zeros"):
+        loss(pred, torch.ones(5, 3).index_fill_(0, torch.tensor([2]), 0.0), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="at least 1 rows"):
+        loss(pred, torch.ones(0, 3), torch.tensor([0, 1]))
 
 
 def test_sinkhorn_identical_sets_zero_cost_diagonal_plan():

@@ -324,3 +324,71 @@ def test_first_hidden_activations_show_tanh_saturation():
     # tiny inputs stay in tanh's linear range, huge inputs saturate at +-1
     assert np.mean(np.abs(small) > 0.99) == 0.0
     assert np.mean(np.abs(large) > 0.99) > 0.8
+
+
+# --------------------------------------------------------------------------- training for retrieval
+
+
+def test_softmax_over_all_targets_learns_to_retrieve():
+    """A linear map trained with the all-target softmax finds a hidden rotation's targets."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 8)).astype(np.float32)
+    Q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    Y = (X @ Q).astype(np.float32)
+    model = MLPMapper(8, 8, hidden=())
+    train_mapper(model, X[:500], Y[:500], loss="softmax_all", lr=1e-2, batch_size=100,
+                 max_epochs=60, progress=False)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(X[500:])).numpy()
+    unit = lambda M: M / np.linalg.norm(M, axis=1, keepdims=True)
+    nearest = np.argmax(unit(pred) @ unit(Y[500:]).T, axis=1)
+    assert np.mean(nearest == np.arange(100)) > 0.95
+
+
+def test_weight_decay_shrinks_weights_by_adamw_factor(tanh_data):
+    """With a zero gradient Adam does not move; AdamW multiplies by (1 - lr * wd) each step."""
+    X_tr, Y_tr, _, _ = tanh_data
+    torch.manual_seed(0)
+    model = MLPMapper(10, 10, hidden=(4,))
+    before = [p.detach().clone() for p in model.parameters()]
+    zero = lambda pred, target: (pred * 0.0).sum()
+    train_mapper(model, X_tr[:300], Y_tr[:300], loss=zero, lr=0.1, weight_decay=0.5,
+                 batch_size=100, max_epochs=1, progress=False)
+    factor = (1 - 0.1 * 0.5) ** 3  # 3 batches in one epoch (more epochs restore the first: no gain)
+    for b, a in zip(before, model.parameters()):
+        torch.testing.assert_close(a.detach(), b * factor, rtol=1e-5, atol=1e-7)
+    untouched = MLPMapper(10, 10, hidden=(4,))
+    start = [p.detach().clone() for p in untouched.parameters()]
+    train_mapper(untouched, X_tr[:300], Y_tr[:300], loss=zero, lr=0.1, batch_size=100,
+                 max_epochs=1, progress=False)
+    for b, a in zip(start, untouched.parameters()):
+        torch.testing.assert_close(a.detach(), b)
+
+
+def test_early_stopping_on_p_at_10_records_the_restored_models_score(tanh_data):
+    X_tr, Y_tr, X_va, Y_va = tanh_data
+    mlp = MLPMap(hidden=(32,), loss="softmax_all", early_stopping="p@10", lr=3e-3,
+                 batch_size=100, max_epochs=6, patience=2, device="cpu")
+    mlp.fit(X_tr, Y_tr, X_val=X_va, Y_val=Y_va)
+    # candidates: every training and validation target; gold: the validation word's own
+    candidates = np.vstack([Y_tr, Y_va])
+    unit = lambda M: M / np.linalg.norm(M, axis=1, keepdims=True)
+    S = unit(mlp.predict(X_va)) @ unit(candidates).T
+    gold = S[np.arange(len(Y_va)), len(Y_tr) + np.arange(len(Y_va))]
+    p10 = np.mean((S >= gold[:, None]).sum(axis=1) <= 10)
+    assert max(mlp.history_["val_metric"]) == pytest.approx(p10, abs=1e-12)
+    assert 0.05 < p10  # chance is 10 / 2000
+
+
+def test_retrieval_training_parameter_errors(tanh_data):
+    X_tr, Y_tr, _, _ = tanh_data
+    with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+        train_mapper(MLPMapper(10, 10, hidden=(4,)), X_tr[:20], Y_tr[:20], weight_decay=-1.0,
+                     progress=False)
+    with pytest.raises(ValueError, match="early_stopping"):
+        MLPMap(early_stopping="p@5", max_epochs=1).fit(X_tr[:20], Y_tr[:20])
+    with pytest.raises(ValueError, match="early_stopping='p@10' needs validation rows"):
+        MLPMap(early_stopping="p@10", val_fraction=0.0, max_epochs=1).fit(X_tr[:20], Y_tr[:20])
+    with pytest.raises(ValueError, match="softmax_all"):
+        train_mapper(MLPMapper(10, 10, hidden=(4,)), X_tr[:20], Y_tr[:20], loss="softmax",
+                     progress=False)
