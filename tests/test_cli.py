@@ -337,6 +337,7 @@ def test_split_then_fit_and_evaluate_with_no_hand_written_file(files, tmp_path):
     out = run("split", files / "src.txt", files / "trg.bin", "--dictionary",
               tmp_path / "dict.txt", "--out", tmp_path / "pairs", "--seed", 3)
     assert "train: 240 source words" in out.stdout and "test: 30 source words" in out.stdout
+    assert "compare methods with `embmap evaluate` on" in out.stderr and "validation.txt" in out.stderr
     parts = {name: [line.split() for line in (tmp_path / "pairs" / f"{name}.txt")
                     .read_text().splitlines()] for name in ("train", "validation", "test")}
     words = {name: {s for s, _ in rows} for name, rows in parts.items()}
@@ -353,7 +354,7 @@ def test_split_then_fit_and_evaluate_with_no_hand_written_file(files, tmp_path):
     out = run("fit", files / "src.txt", files / "trg.bin", "--dictionary",
               tmp_path / "pairs" / "train.txt", "--method", "procrustes", "--out",
               tmp_path / "m.npz")
-    assert re.search(r"left unpaired: 80 of 320 words of \S+src.txt, 90 of 330 words of", out.stderr)
+    assert re.search(r"left unpaired \(no pair in the other file or the dictionary\): 80 of 320 words of \S+src.txt, 90 of 330 words of", out.stderr)
     run("map", tmp_path / "m.npz", files / "src.txt", "--out", tmp_path / "mapped.vec")
     text = run("evaluate", tmp_path / "mapped.vec", files / "trg.bin", "--dictionary",
                tmp_path / "pairs" / "test.txt", "--model", tmp_path / "m.npz").stdout
@@ -390,6 +391,12 @@ def test_evaluate_two_directions_gives_the_neighbours_ranks(files, tmp_path):
     assert two["p@10"] == pytest.approx(np.mean([w in top[w] for w in top]))
     fwd = run(*base)
     assert json.loads(fwd.stdout)["retrieval"] == "csls" and "give --source SRC" in fwd.stderr
+    # options that do not go together are usage errors (exit 2), named in one line
+    bad = run(*base, "--source", files / "src.txt", "--identical-targets", "one", check_rc=2)
+    assert "--identical-targets one does not apply" in bad.stderr
+    no_model = [a for a in base if a not in ("--model", tmp_path / "best.npz")]
+    bad = run(*no_model, "--source", files / "src.txt", check_rc=2)
+    assert "--source applies to a two-direction model" in bad.stderr
     model = load_model(tmp_path / "best.npz")
     src = load_embedding(files / "src.txt")
     X = src.vectors[250:N]

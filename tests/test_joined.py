@@ -366,13 +366,13 @@ def read_npz_or_text(path):
 
 
 def test_cli_source_weights_must_match_the_source_files(cli_files, tmp_path, capsys):
-    """One --source-weight for two files is an error (1); a weight of 0 a usage error (2)."""
+    """One --source-weight for two files, or a weight of 0, is a usage error (2)."""
     from embmap.app.cli import main
 
     d = cli_files
     args = ["fit", str(d / "a.txt"), str(d / "b.txt"), str(d / "trg.txt"), "--out",
             str(tmp_path / "m.npz")]
-    assert main([*args, "--source-weight", "2"]) == 1
+    assert main([*args, "--source-weight", "2"]) == 2
     assert "--source-weight given 1 time(s) for 2 source file(s)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main([*args, "--source-weight", "0", "--source-weight", "1"])

@@ -57,6 +57,10 @@ class CliError(Exception):
     """A failure to report in one line (exit status 1)."""
 
 
+class UsageError(CliError):
+    """Options that do not go together (exit status 2, as argparse's usage errors)."""
+
+
 def _progress_enabled(args) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
@@ -128,8 +132,8 @@ def _source_vectors(args, model, path):
         emb = _load(path, "input embedding")
         return emb.words, emb.vectors
     if parts and args.source:
-        raise CliError("--source does not apply to a model fitted on several source files: "
-                       "it reads the files named in the model")
+        raise UsageError("--source does not apply to a model fitted on several source files: "
+                         "it reads the files named in the model")
     words = _read_word_list(path)
     if parts:
         embeddings = [_load(p["path"], f"source part {p['name']} (named in the model)")
@@ -160,7 +164,7 @@ def _source_parts(args):
     """
     paths, weights = args.src, args.source_weight
     if weights is not None and len(weights) != len(paths):
-        raise CliError(f"--source-weight given {len(weights)} time(s) for {len(paths)} source "
+        raise UsageError(f"--source-weight given {len(weights)} time(s) for {len(paths)} source "
                        "file(s): give one per source file, in order")
     if len(paths) == 1:
         return None
@@ -225,7 +229,8 @@ def _pairs(args, src_words, trg_words):
                        "and casing")
     paired_src = {s for s, _ in pairs}
     paired_trg = {t for s in paired_src for t in golds[s]}
-    _say(args, f"embmap: {len(pairs)} pairs ({what}); left unpaired: "
+    _say(args, f"embmap: {len(pairs)} pairs ({what}); left unpaired (no pair in the other "
+               "file or the dictionary): "
                f"{len(set(src_words) - paired_src)} of {len(src_words)} words of "
                f"{' + '.join(map(str, args.src))}, {len(set(trg_words) - paired_trg)} of "
                f"{len(trg_words)} words of {args.trg}")
@@ -331,6 +336,10 @@ def cmd_split(args) -> int:
                                          encoding="utf-8")
         print(f"{name}: {len(words)} source words, {sum(len(golds[w]) for w in words)} pairs "
               f"-> {out / f'{name}.txt'}")
+    _say(args, f"embmap: fit on {out / 'train.txt'} (--dictionary); compare methods with "
+               f"`embmap evaluate` on {out / 'validation.txt'}; score {out / 'test.txt'} once, "
+               "for the method you chose ('best' also holds out its own validation words from "
+               "the pairs it is given)")
     return 0
 
 
@@ -367,11 +376,11 @@ def cmd_evaluate(args) -> int:
     pred = pred_emb.vectors[[p_index[w] for w in words]]
     two_direction = model is not None and model.header.get("retrieval") == "two-direction"
     if args.source and not two_direction:
-        raise CliError("--source applies to a two-direction model ('best', given with --model) "
+        raise UsageError("--source applies to a two-direction model ('best', given with --model) "
                        "only")
     if args.source:
         if args.identical_targets != "separate":
-            raise CliError("--identical-targets one does not apply to two-direction retrieval")
+            raise UsageError("--identical-targets one does not apply to two-direction retrieval")
         if trg.words != model.arrays["target_words"].tolist():
             raise CliError(f"{args.trg} is not the target file {args.model} was fitted on")
         src = _load(args.source, "source embedding (--source)")
@@ -421,7 +430,7 @@ def cmd_report(args) -> int:
     from embmap.app.report import run_report
 
     if args.source_weight is not None and len(args.src) == 1:
-        raise CliError("--source-weight applies to several source files only")
+        raise UsageError("--source-weight applies to several source files only")
     src = args.src[0] if len(args.src) == 1 else _joined_report_source(args)
     result = run_report(src, args.trg, args.dictionary, args.graph, out=args.out,
                         quick=args.quick, seed=args.seed, notebooks=args.notebooks,
@@ -583,7 +592,7 @@ def main(argv=None) -> int:
         if isinstance(error, (MemoryError, ImportError)) or not str(error):
             message = f"{type(error).__name__}: {message}"
         print(f"embmap: error: {message}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, UsageError) else 1
 
 
 if __name__ == "__main__":
