@@ -354,7 +354,12 @@ def test_split_then_fit_and_evaluate_with_no_hand_written_file(files, tmp_path):
     out = run("fit", files / "src.txt", files / "trg.bin", "--dictionary",
               tmp_path / "pairs" / "train.txt", "--method", "procrustes", "--out",
               tmp_path / "m.npz")
-    assert re.search(r"left unpaired \(no pair in the other file or the dictionary\): 80 of 320 words of \S+src.txt, 90 of 330 words of", out.stderr)
+    assert re.search(r"left unpaired \(no pair in the other file or the dictionary\): "
+                     r"80 of 320 words of \S+src.txt, 90 of 330 words of", out.stderr)
+    # a pair file is not a word list: map names what it got and what it reads
+    bad = run("map", tmp_path / "m.npz", tmp_path / "pairs" / "test.txt", "--out",
+              tmp_path / "x.vec", check_rc=1)
+    assert "test.txt holds word pairs ('source_word target_word' per line)" in bad.stderr
     run("map", tmp_path / "m.npz", files / "src.txt", "--out", tmp_path / "mapped.vec")
     text = run("evaluate", tmp_path / "mapped.vec", files / "trg.bin", "--dictionary",
                tmp_path / "pairs" / "test.txt", "--model", tmp_path / "m.npz").stdout

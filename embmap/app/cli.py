@@ -103,16 +103,30 @@ def _read_word_list(path) -> list:
     return words
 
 
-def _is_word_list(path) -> bool:
-    """A word list has one field on its first non-blank line; an embedding has more."""
+def _first_fields(path) -> list:
+    """The fields of the first non-blank line of a text file ([] for a binary one)."""
     from embmap.io import sniff_format
 
     if sniff_format(path) != "text":
-        return False
+        return []
     with open(path, "rb") as handle:
-        first = next((f for f in (raw.removeprefix(b"\xef\xbb\xbf").split() for raw in handle)
-                      if f), [])
-    return len(first) == 1
+        return next((f for f in (raw.removeprefix(b"\xef\xbb\xbf").split() for raw in handle)
+                     if f), [])
+
+
+def _is_word_list(path) -> bool:
+    """A word list has one field on its first non-blank line; an embedding has more."""
+    return len(_first_fields(path)) == 1
+
+
+def _is_pair_file(path) -> bool:
+    """Two words on the first line, the second not a number: a dictionary, not vectors."""
+    first = _first_fields(path)
+    try:
+        float(first[1]) if len(first) == 2 else None
+    except ValueError:
+        return True
+    return False
 
 
 def _source_vectors(args, model, path):
@@ -125,6 +139,10 @@ def _source_vectors(args, model, path):
     if not Path(path).is_file():
         raise CliError(f"{path}: no such file (input)")
     parts = model.header.get("source_parts")
+    if _is_pair_file(path):
+        raise CliError(f"{path} holds word pairs ('source_word target_word' per line), like a "
+                       "--dictionary file: give a word list (one word per line) or an embedding "
+                       "file (e.g. the source file, to map every word)")
     if not _is_word_list(path):
         if parts:
             raise CliError(f"{path}: a model fitted on several source files maps a word list "
