@@ -49,7 +49,7 @@ methods (fitted in unit-center-unit normalised spaces):
 """
 
 
-__all__ = ["CliError", "build_parser", "cmd_evaluate", "cmd_fit", "cmd_map", "cmd_neighbours",
+__all__ = ["CliError", "UsageError", "build_parser", "cmd_evaluate", "cmd_fit", "cmd_map", "cmd_neighbours",
            "cmd_report", "cmd_split", "main"]
 
 
