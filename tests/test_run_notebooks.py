@@ -71,3 +71,22 @@ def test_a_run_prints_no_kernel_warnings_and_keeps_outputs(capfd, tmp_path):
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert out.cells[-1].outputs[0]["text"] == "quick is True\n"
     assert not list(tmp_path.glob("*ipc*"))
+
+
+def test_quick_mode_fits_in_one_process_unless_told_otherwise(tmp_path):
+    from embmap.app.run_notebooks import execute
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("quick = False\nn_jobs = 2", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('n_jobs', n_jobs)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+
+    def printed(**kwargs):
+        execute(tmp_path / "nb.ipynb", tmp_path / "out.ipynb", **kwargs)
+        return nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[-1].outputs[0]["text"]
+
+    assert printed(quick=True) == "n_jobs 1\n"
+    assert printed(quick=False) == "n_jobs 2\n"
+    assert printed(quick=True, parameters={"n_jobs": 3}) == "n_jobs 3\n"

@@ -132,16 +132,23 @@ def execute(notebook: Path, output: Path, quick: bool, log_output: bool = False,
             parameters: dict | None = None, progress: bool = False) -> float:
     """Run one notebook with ``quick`` (and any other ``parameters``) injected; return seconds.
 
+    In quick mode a notebook with an ``n_jobs`` parameter fits in one process unless
+    ``parameters`` says otherwise.
+
     ``progress``: print a line per section heading and per cell slower than :data:`SLOW_CELL`.
     """
     import papermill
 
     start = time.perf_counter()
+    parameters = dict(parameters or {})
+    if quick and "n_jobs" in papermill.inspect_notebook(str(notebook)):
+        # quick mode's fits are shorter than starting worker processes (each imports torch)
+        parameters.setdefault("n_jobs", 1)
     papermill.execute_notebook(
         str(notebook), str(output),
         # `quick` is always injected: papermill then replaces an injected cell left in the
         # file by an earlier run, so a notebook cannot silently run in that run's mode.
-        parameters={**(parameters or {}), "quick": bool(quick)},
+        parameters={**parameters, "quick": bool(quick)},
         kernel_name=KERNEL, cwd=str(notebook.parent), progress_bar=False,
         log_output=log_output, kernel_manager_class=_kernel_manager_class(),
         **(_progress_hooks(notebook) if progress else {}))
