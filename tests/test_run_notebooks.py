@@ -5,6 +5,16 @@ import nbformat
 from embmap.app.run_notebooks import _collapse_streams, clean_metadata, output_path
 
 
+def _write_notebook(path, parameters: str, body: str) -> None:
+    """A two-cell notebook: a tagged parameters cell, then ``body``."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
 def test_progress_redraws_collapse_to_final_state():
     outputs = [
         {"output_type": "stream", "name": "stderr", "text": "fit: 0%\r"},
@@ -58,12 +68,7 @@ def test_progress_lines_at_headings_and_slow_cells(monkeypatch, capsys, tmp_path
 def test_a_run_prints_no_kernel_warnings_and_keeps_outputs(capfd, tmp_path):
     from embmap.app.run_notebooks import execute
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("quick = False", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("print('quick is', quick)")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, tmp_path / "nb.ipynb")
+    _write_notebook(tmp_path / "nb.ipynb", "quick = False", "print('quick is', quick)")
     execute(tmp_path / "nb.ipynb", tmp_path / "out.ipynb", quick=True, progress=True)
     captured = capfd.readouterr()
     for noise in ("without encryption", "KeyboardInterrupt", "WARNING"):
@@ -76,12 +81,7 @@ def test_a_run_prints_no_kernel_warnings_and_keeps_outputs(capfd, tmp_path):
 def test_quick_mode_fits_in_one_process_unless_told_otherwise(tmp_path):
     from embmap.app.run_notebooks import execute
 
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("quick = False\nn_jobs = 2", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("print('n_jobs', n_jobs)")])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, tmp_path / "nb.ipynb")
+    _write_notebook(tmp_path / "nb.ipynb", "quick = False\nn_jobs = 2", "print('n_jobs', n_jobs)")
 
     def printed(**kwargs):
         execute(tmp_path / "nb.ipynb", tmp_path / "out.ipynb", **kwargs)
