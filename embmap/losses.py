@@ -17,8 +17,9 @@ from scipy import special
 
 from embmap._validation import check_bool, check_choice, check_int, check_real
 
-__all__ = ["LOSSES", "SoftmaxOverTargets", "cosine_loss", "csls_margin_loss", "info_nce_loss", "log_bessel_iv",
-           "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss", "sinkhorn_plan", "vmf_loss"]
+__all__ = ["LOSSES", "SoftmaxOverTargets", "cosine_loss", "csls_margin_loss", "info_nce_loss",
+           "log_bessel_iv", "log_vmf_normaliser", "mae_loss", "mse_loss", "sinkhorn_loss",
+           "sinkhorn_plan", "vmf_loss"]
 
 # Kumar & Tsvetkov (2019), "Von Mises-Fisher loss for training sequence to
 # sequence models with continuous outputs", section 4: default strengths.

@@ -206,8 +206,7 @@ def _train_epoch(model, optimiser, X, Y, loss_fn, batch_size, generator) -> floa
 
 def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
                  loss: str | Callable = "mse", lr: float = 1e-3, weight_decay: float = 0.0,
-                 batch_size: int = 256,
-                 max_epochs: int = 200, patience: int = 10, seed: int = 0,
+                 batch_size: int = 256, max_epochs: int = 200, patience: int = 10, seed: int = 0,
                  device: str | torch.device = "cpu",
                  val_metric: Callable[[np.ndarray, np.ndarray], float] | None = None,
                  progress: bool = True) -> dict[str, list]:
@@ -264,8 +263,10 @@ def train_mapper(model: nn.Module, X_train, Y_train, X_val=None, Y_val=None, *,
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         # fused: one kernel updates every parameter (the same Adam update); on small
-        # networks the per-tensor path costs about as much as the forward and backward
-        optimiser = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+        # networks the per-tensor path costs about as much as the forward and backward.
+        # Without weight decay plain Adam, so fits without it keep their exact numbers.
+        optimiser = (torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay,
+                                       fused=True)
                      if weight_decay else torch.optim.Adam(model.parameters(), lr=lr, fused=True))
         best_score, best_state, stale = -np.inf, copy.deepcopy(model.state_dict()), 0
         bar = trange(max_epochs, disable=not progress, desc="epochs", leave=False)
@@ -365,6 +366,9 @@ class MLPMap(RegressorMixin, BaseEstimator):
                 raise ValueError("too few rows to hold out a validation set")
             tr, val = holdout_rows(len(X), n_val, self.seed)
             X_tr, Y_tr, X_val, Y_val = X[tr], Y[tr], X[val], Y[val]
+        if self.early_stopping == "p@10" and X_val is None:
+            raise ValueError("early_stopping='p@10' needs validation rows: pass X_val and Y_val "
+                             "or set val_fraction > 0")
         coef, intercept = least_squares(X_tr, Y_tr, True) if self.residual else (None, None)
         # seeds the initialisation (train_mapper seeds the rest) without touching the global RNG
         with torch.random.fork_rng(devices=[]):
@@ -372,9 +376,6 @@ class MLPMap(RegressorMixin, BaseEstimator):
             model = MLPMapper(X.shape[1], Y.shape[1], self.hidden, self.activation,
                               self.output_activation, self.init, self.dropout,
                               residual_init=coef, residual_bias=intercept)
-        if self.early_stopping == "p@10" and X_val is None:
-            raise ValueError("early_stopping='p@10' needs validation rows: pass X_val and Y_val "
-                             "or set val_fraction > 0")
         val_metric = _val_p_at_10(Y_tr, Y_val) if self.early_stopping == "p@10" else None
         start = time.perf_counter()
         history = train_mapper(

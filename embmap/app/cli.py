@@ -49,8 +49,8 @@ methods (fitted in unit-center-unit normalised spaces):
 """
 
 
-__all__ = ["CliError", "UsageError", "build_parser", "cmd_evaluate", "cmd_fit", "cmd_map", "cmd_neighbours",
-           "cmd_report", "cmd_split", "main"]
+__all__ = ["CliError", "UsageError", "build_parser", "cmd_evaluate", "cmd_fit", "cmd_map",
+           "cmd_neighbours", "cmd_report", "cmd_split", "main"]
 
 
 class CliError(Exception):
@@ -122,8 +122,10 @@ def _is_word_list(path) -> bool:
 def _is_pair_file(path) -> bool:
     """Two words on the first line, the second not a number: a dictionary, not vectors."""
     first = _first_fields(path)
+    if len(first) != 2:
+        return False
     try:
-        float(first[1]) if len(first) == 2 else None
+        float(first[1])
     except ValueError:
         return True
     return False
@@ -183,7 +185,7 @@ def _source_parts(args):
     paths, weights = args.src, args.source_weight
     if weights is not None and len(weights) != len(paths):
         raise UsageError(f"--source-weight given {len(weights)} time(s) for {len(paths)} source "
-                       "file(s): give one per source file, in order")
+                         "file(s): give one per source file, in order")
     if len(paths) == 1:
         return None
     embeddings = [_load(p, f"source {i}") for i, p in enumerate(paths, start=1)]
@@ -395,7 +397,7 @@ def cmd_evaluate(args) -> int:
     two_direction = model is not None and model.header.get("retrieval") == "two-direction"
     if args.source and not two_direction:
         raise UsageError("--source applies to a two-direction model ('best', given with --model) "
-                       "only")
+                         "only")
     if args.source:
         if args.identical_targets != "separate":
             raise UsageError("--identical-targets one does not apply to two-direction retrieval")
